@@ -1,0 +1,172 @@
+//! YAML conversions of [`Value`], through `serde_yaml_ng`.
+//!
+//! This module owns reading YAML text into a value and writing a value as
+//! YAML, with errors that say where the text went wrong. It writes in the
+//! JSON data model (bytes as base64 text, errors as `{"error": ...}`, see
+//! `json.rs`), so a value reads the same whichever of the two it was written
+//! in. It must not define how values look (that is `value.rs`) nor parse
+//! anything but YAML.
+
+use crate::json::JsonView;
+use crate::value::Value;
+
+/// YAML text that failed to parse or a value that failed to serialise.
+/// `line` and `column` are 1-based, and present when the YAML library knows
+/// where the problem is.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("{}", display(.line, .column, .message))]
+pub struct YamlError {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+fn display(line: &Option<usize>, column: &Option<usize>, message: &str) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!("line {line} column {column}: {message}"),
+        (Some(line), None) => format!("line {line}: {message}"),
+        _ => message.to_owned(),
+    }
+}
+
+impl From<serde_yaml_ng::Error> for YamlError {
+    fn from(e: serde_yaml_ng::Error) -> Self {
+        let full = e.to_string();
+        match e.location() {
+            Some(at) => {
+                let (line, column) = (at.line(), at.column());
+                // The library writes the position into its message; we carry
+                // it in fields, so remove it from the text once.
+                let marker = format!(" at line {line} column {column}");
+                let message = full.replacen(&marker, "", 1);
+                YamlError {
+                    line: Some(line),
+                    column: Some(column),
+                    message,
+                }
+            }
+            None => YamlError {
+                line: None,
+                column: None,
+                message: full,
+            },
+        }
+    }
+}
+
+/// Parses one YAML document. Non-string keys become their JSON text
+/// (`1: a` gives the key `"1"`), and a tagged node `!tag x` becomes
+/// `{"tag": x}`. An empty document is `null`.
+pub fn from_str(s: &str) -> Result<Value, YamlError> {
+    Ok(serde_yaml_ng::from_str(s)?)
+}
+
+/// Writes a value as a YAML document (ending with a newline).
+pub fn to_string(v: &Value) -> Result<String, YamlError> {
+    Ok(serde_yaml_ng::to_string(&JsonView(v))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::ErrorValue;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn round_trip_nested() -> TestResult {
+        let text = "\
+kind: http
+name: héllo ✓ 🦀
+ports:
+  out:
+  - name: next
+    port: in
+limits:
+  big: 9223372036854775807
+  ratio: 0.5
+  neg: -3
+  none: null
+  flag: true
+";
+        let v = from_str(text)?;
+        assert_eq!(
+            v.get("limits").and_then(|l| l.get("big")),
+            Some(&Value::Int(i64::MAX))
+        );
+        assert_eq!(
+            v.get("limits").and_then(|l| l.get("ratio")),
+            Some(&Value::Float(0.5))
+        );
+        assert_eq!(v.get("name").and_then(Value::as_str), Some("héllo ✓ 🦀"));
+        assert_eq!(to_string(&v)?, text);
+        assert_eq!(from_str(&to_string(&v)?)?, v);
+        // YAML and JSON agree on the data.
+        let json = crate::json::from_str(&crate::json::to_string(&v))?;
+        assert_eq!(json, v);
+        Ok(())
+    }
+
+    #[test]
+    fn non_string_keys_become_text() -> TestResult {
+        let v = from_str("1: one\ntrue: yes\nnull: nothing\n1.5: f\n")?;
+        let keys: Vec<&str> = v
+            .as_map()
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .map(|k| &**k)
+            .collect();
+        assert_eq!(keys, ["1", "true", "null", "1.5"]);
+        Ok(())
+    }
+
+    #[test]
+    fn tags_keep_their_content() -> TestResult {
+        let v = from_str("a: !secret db-password\n")?;
+        assert_eq!(
+            v.get("a"),
+            Some(&Value::map([("secret", Value::from("db-password"))]))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn bytes_floats_and_errors_write_as_json_model() -> TestResult {
+        let v = Value::map([
+            ("b", Value::Bytes(bytes::Bytes::from_static(b"foo"))),
+            ("f", Value::Float(2.0)),
+            ("e", Value::error(ErrorValue::new("boom").with_code("x"))),
+        ]);
+        assert_eq!(
+            to_string(&v)?,
+            "b: Zm9v\nf: 2.0\ne:\n  error:\n    message: boom\n    code: x\n"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn empty_document_is_null() -> TestResult {
+        assert_eq!(from_str("")?, Value::Null);
+        Ok(())
+    }
+
+    #[test]
+    fn errors_carry_position() {
+        let Err(err) = from_str("a: 1\nb:\n  - x\n  y: 2\n") else {
+            panic!("expected an error")
+        };
+        assert_eq!((err.line, err.column), (Some(4), Some(3)));
+        // The position is said once, up front; the context libyaml adds
+        // (where the enclosing collection started) stays in the message.
+        assert_eq!(
+            err.to_string(),
+            "line 4 column 3: did not find expected '-' indicator, \
+             while parsing a block collection at line 3 column 3"
+        );
+
+        let Err(err) = from_str("a: [1, 2\n") else {
+            panic!("expected an error")
+        };
+        assert!(err.line.is_some(), "{err:?}");
+    }
+}

@@ -1,0 +1,219 @@
+//! [`Bundle`]: a set of specs compiled and checked together, in memory.
+//!
+//! This is what `weir validate`, `weir run` and `weir graph` work on, and
+//! what the system API checks a batch with before storing it. It reports
+//! every error of every spec: unknown kinds, bad fields, names used twice in
+//! a namespace, links to missing nodes, to other namespaces or to ports the
+//! target lacks. It reads no files and touches no database.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::diagnostic::{Diagnostics, FieldError, Origin};
+use crate::env::ValueSource;
+use crate::port::Ports;
+use crate::runtime::Limits;
+use crate::scheme::Scheme;
+use crate::spec::source::Sourced;
+use crate::symbol::link::{self, LinkError, Namespace};
+use crate::symbol::{Change, Symbol, SymbolTable};
+
+/// Specs that compiled and link up, grouped by namespace.
+#[derive(Debug)]
+pub struct Bundle {
+    symbols: Vec<(Origin, Symbol)>,
+}
+
+impl Bundle {
+    /// Compiles `specs` with `scheme`, reporting every problem found.
+    pub fn compile(
+        scheme: &Scheme,
+        specs: Vec<Sourced>,
+        values: &dyn ValueSource,
+    ) -> Result<Bundle, Diagnostics> {
+        Bundle::compile_with_progress(scheme, specs, values, &mut |_, _| {})
+    }
+
+    /// [`Bundle::compile`], calling `progress(done, total)` as it goes.
+    pub fn compile_with_progress(
+        scheme: &Scheme,
+        specs: Vec<Sourced>,
+        values: &dyn ValueSource,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Bundle, Diagnostics> {
+        let total = specs.len();
+        let mut problems = Diagnostics::default();
+        let mut seen: HashMap<(String, String), Origin> = HashMap::new();
+        let mut symbols = Vec::new();
+        let mut failed = Vec::new();
+        for (done, Sourced { origin, spec }) in specs.into_iter().enumerate() {
+            progress(done + 1, total);
+            match seen.get(&(spec.namespace.clone(), spec.key())) {
+                Some(first) => {
+                    let message = format!(
+                        "name `{}` is already used in namespace `{}` by {first}",
+                        spec.key(),
+                        spec.namespace
+                    );
+                    problems.extend(&origin, [FieldError::new("name", message)]);
+                    continue;
+                }
+                None => {
+                    seen.insert((spec.namespace.clone(), spec.key()), origin.clone());
+                }
+            }
+            match scheme.compile(&spec, values) {
+                Ok(symbol) => symbols.push((origin, symbol)),
+                Err(errors) => {
+                    problems.extend(&origin, errors);
+                    failed.push((spec.namespace.clone(), spec.key(), spec.id));
+                }
+            }
+        }
+        check_links(&symbols, &failed, &mut problems);
+        problems.into_result(Bundle { symbols })
+    }
+
+    /// The compiled symbols with their origins, in input order.
+    pub fn symbols(&self) -> &[(Origin, Symbol)] {
+        &self.symbols
+    }
+
+    /// The namespaces present, sorted.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .symbols
+            .iter()
+            .map(|(_, s)| s.spec().namespace.clone())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Starts one symbol table per namespace with every symbol of it.
+    pub async fn start(&self, limits: Limits) -> BTreeMap<String, Arc<SymbolTable>> {
+        let mut tables = BTreeMap::new();
+        for namespace in self.namespaces() {
+            let table = Arc::new(SymbolTable::new(&namespace, limits));
+            let changes = self
+                .symbols
+                .iter()
+                .filter(|(_, s)| s.spec().namespace == namespace)
+                .map(|(_, s)| Change::Upsert(s.clone()))
+                .collect();
+            let report = table.apply(changes).await;
+            for (key, reason) in report.problems {
+                tracing::warn!(%namespace, node = %key, %reason, "node not active");
+            }
+            tables.insert(namespace, table);
+        }
+        tables
+    }
+}
+
+/// Every spec of the input, by namespace, seen for link checks. Specs that
+/// failed to compile are known by name (so links to them are not reported
+/// twice) but have no ports to check against.
+struct Index<'a> {
+    names: HashMap<&'a str, HashMap<String, Option<&'a Ports>>>,
+    ids: HashMap<Uuid, (&'a str, String)>,
+}
+
+struct InNamespace<'a, 'b> {
+    index: &'b Index<'a>,
+    namespace: &'b str,
+}
+
+impl Namespace for InNamespace<'_, '_> {
+    fn name(&self) -> &str {
+        self.namespace
+    }
+
+    fn find(&self, name: Option<&str>, id: Option<Uuid>) -> Option<(String, Option<&Ports>)> {
+        let names = self.index.names.get(self.namespace)?;
+        let key = match (name, id) {
+            (Some(name), _) => name.to_string(),
+            (None, Some(id)) => match self.index.ids.get(&id) {
+                Some((ns, key)) if *ns == self.namespace => key.clone(),
+                _ => return None,
+            },
+            (None, None) => return None,
+        };
+        names.get(&key).map(|ports| (key, *ports))
+    }
+}
+
+fn check_links(
+    symbols: &[(Origin, Symbol)],
+    failed: &[(String, String, Uuid)],
+    problems: &mut Diagnostics,
+) {
+    let mut index = Index {
+        names: HashMap::new(),
+        ids: HashMap::new(),
+    };
+    for (_, symbol) in symbols {
+        let spec = symbol.spec();
+        let names = index.names.entry(spec.namespace.as_str()).or_default();
+        names.insert(symbol.key(), Some(symbol.ports()));
+        index
+            .ids
+            .insert(spec.id, (spec.namespace.as_str(), symbol.key()));
+    }
+    for (namespace, key, id) in failed {
+        index
+            .names
+            .entry(namespace.as_str())
+            .or_default()
+            .insert(key.clone(), None);
+        index.ids.insert(*id, (namespace.as_str(), key.clone()));
+    }
+    for (origin, symbol) in symbols {
+        let namespace = InNamespace {
+            index: &index,
+            namespace: &symbol.spec().namespace,
+        };
+        for (port, targets) in symbol.links() {
+            for (i, target) in targets.iter().enumerate() {
+                if let Err(error) = link::resolve(&namespace, target) {
+                    let error = hint_other_namespace(error, &index, target.name.as_deref());
+                    problems.extend(
+                        origin,
+                        [FieldError::new(
+                            format!("ports.{port}[{i}]"),
+                            error.to_string(),
+                        )],
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A missing name that exists in another namespace is reported as a link
+/// across namespaces, which is what the author most likely meant.
+fn hint_other_namespace(error: LinkError, index: &Index<'_>, name: Option<&str>) -> LinkError {
+    let LinkError::Missing { target, namespace } = &error else {
+        return error;
+    };
+    let elsewhere = name.and_then(|name| {
+        let mut found: Vec<&&str> = index
+            .names
+            .iter()
+            .filter(|(_, n)| n.contains_key(name))
+            .map(|(ns, _)| ns)
+            .collect();
+        found.sort();
+        found.first().map(|ns| ns.to_string())
+    });
+    match elsewhere {
+        Some(other) if other != *namespace => LinkError::OtherNamespace {
+            target: target.clone(),
+            namespace: other,
+        },
+        _ => error,
+    }
+}

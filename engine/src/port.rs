@@ -1,0 +1,254 @@
+//! Port names: `in`, `out`, `error`, and indexed forms such as `out[0]`.
+//!
+//! A port is the unit a link connects. This module only parses and matches
+//! names; it knows nothing of links, nodes or packets.
+
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+
+/// A parsed port name: a base name and an optional index (`out[2]`).
+///
+/// Cloning is cheap (the base name is shared), because ports travel with every
+/// packet envelope.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Port {
+    base: Arc<str>,
+    index: Option<u32>,
+}
+
+/// Why a port name did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{name}` is not a port name (expected `name` or `name[index]`, e.g. `out` or `out[0]`)")]
+pub struct PortError {
+    /// The text that failed to parse.
+    pub name: String,
+}
+
+// The three ports every packet path names, built once: handing them out is
+// a reference-count increment, not an allocation.
+static INPUT: LazyLock<Port> = LazyLock::new(|| Port::named("in"));
+static OUTPUT: LazyLock<Port> = LazyLock::new(|| Port::named("out"));
+static ERROR: LazyLock<Port> = LazyLock::new(|| Port::named("error"));
+
+impl Port {
+    /// The input port every node has.
+    pub fn input() -> Port {
+        INPUT.clone()
+    }
+
+    /// The main output port.
+    pub fn output() -> Port {
+        OUTPUT.clone()
+    }
+
+    /// The port a node's own failures go to when it is linked.
+    pub fn error() -> Port {
+        ERROR.clone()
+    }
+
+    /// `base[index]`, e.g. `Port::indexed("out", 0)` is `out[0]`.
+    pub fn indexed(base: &str, index: u32) -> Port {
+        Port {
+            base: base.into(),
+            index: Some(index),
+        }
+    }
+
+    /// A port with no index. The caller vouches the name is well formed.
+    pub fn named(base: &str) -> Port {
+        Port {
+            base: base.into(),
+            index: None,
+        }
+    }
+
+    /// Parses `name` or `name[index]`; names are ASCII letters, digits, `_`
+    /// and `-`, starting with a letter.
+    pub fn parse(text: &str) -> Result<Port, PortError> {
+        let err = || PortError {
+            name: text.to_string(),
+        };
+        let (base, index) = match text.split_once('[') {
+            None => (text, None),
+            Some((base, rest)) => {
+                let digits = rest.strip_suffix(']').ok_or_else(err)?;
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(err());
+                }
+                (base, Some(digits.parse::<u32>().map_err(|_| err())?))
+            }
+        };
+        let mut chars = base.chars();
+        let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+        if !starts_well || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(err());
+        }
+        Ok(Port {
+            base: base.into(),
+            index,
+        })
+    }
+
+    /// The name without its index: `out` for `out[3]`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The index, if the port has one.
+    pub fn index(&self) -> Option<u32> {
+        self.index
+    }
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}[{i}]", self.base),
+            None => f.write_str(&self.base),
+        }
+    }
+}
+
+impl fmt::Debug for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Which ports of one side (inputs or outputs) a kind has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortPattern {
+    /// Exactly this port, e.g. `in` or `out[1]`.
+    Exact(Port),
+    /// `base` with any index, e.g. `out[*]` matches `out[0]`, `out[7]`.
+    Indexed(Arc<str>),
+}
+
+impl PortPattern {
+    /// Whether `port` is one this pattern allows.
+    pub fn matches(&self, port: &Port) -> bool {
+        match self {
+            PortPattern::Exact(p) => p == port,
+            PortPattern::Indexed(base) => port.index.is_some() && *port.base == **base,
+        }
+    }
+}
+
+impl fmt::Display for PortPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortPattern::Exact(p) => write!(f, "{p}"),
+            PortPattern::Indexed(base) => write!(f, "{base}[*]"),
+        }
+    }
+}
+
+/// The ports a compiled node has: the inputs links may target and the
+/// outputs it may write. Every node also has the `error` output, so it is
+/// always accepted without being listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ports {
+    inputs: Vec<PortPattern>,
+    outputs: Vec<PortPattern>,
+}
+
+impl Default for Ports {
+    /// `in` → `out`: the shape of most nodes.
+    fn default() -> Self {
+        Ports::new()
+            .input(PortPattern::Exact(Port::input()))
+            .output(PortPattern::Exact(Port::output()))
+    }
+}
+
+impl Ports {
+    /// No ports at all (add them with [`Ports::input`] and [`Ports::output`]).
+    pub fn new() -> Ports {
+        Ports {
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Adds an input pattern.
+    pub fn input(mut self, pattern: PortPattern) -> Ports {
+        self.inputs.push(pattern);
+        self
+    }
+
+    /// Adds an output pattern.
+    pub fn output(mut self, pattern: PortPattern) -> Ports {
+        self.outputs.push(pattern);
+        self
+    }
+
+    /// Whether a link may target `port` on this node.
+    pub fn accepts(&self, port: &Port) -> bool {
+        self.inputs.iter().any(|p| p.matches(port))
+    }
+
+    /// Whether this node may write to `port`.
+    pub fn emits(&self, port: &Port) -> bool {
+        *port == Port::error() || self.outputs.iter().any(|p| p.matches(port))
+    }
+
+    /// The declared inputs, for messages and documentation.
+    pub fn inputs(&self) -> &[PortPattern] {
+        &self.inputs
+    }
+
+    /// The declared outputs (without the implicit `error`).
+    pub fn outputs(&self) -> &[PortPattern] {
+        &self.outputs
+    }
+}
+
+/// Lists patterns as `in, out[*]` for error messages.
+pub(crate) fn describe(patterns: &[PortPattern]) -> String {
+    if patterns.is_empty() {
+        return "none".to_string();
+    }
+    patterns
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_plain_and_indexed_names() {
+        assert_eq!(Port::parse("out").unwrap(), Port::output());
+        let p = Port::parse("out[12]").unwrap();
+        assert_eq!((p.base(), p.index()), ("out", Some(12)));
+        assert_eq!(p.to_string(), "out[12]");
+        assert_eq!(Port::parse("my-port_2").unwrap().base(), "my-port_2");
+    }
+
+    #[test]
+    fn rejects_malformed_names() {
+        for bad in [
+            "", "1out", "out[", "out[]", "out[x]", "out[1", "o ut", "out[-1]", "[0]",
+        ] {
+            assert!(Port::parse(bad).is_err(), "{bad:?} should not parse");
+        }
+        let err = Port::parse("out[x]").unwrap_err();
+        assert!(err.to_string().contains("`out[x]`"));
+    }
+
+    #[test]
+    fn patterns_match_ports() {
+        let ports = Ports::new()
+            .input(PortPattern::Exact(Port::input()))
+            .output(PortPattern::Indexed("out".into()));
+        assert!(ports.accepts(&Port::input()));
+        assert!(!ports.accepts(&Port::output()));
+        assert!(ports.emits(&Port::indexed("out", 3)));
+        assert!(!ports.emits(&Port::output()));
+        assert!(ports.emits(&Port::error()), "error is always emitted");
+        assert_eq!(describe(ports.outputs()), "out[*]");
+    }
+}

@@ -1,0 +1,125 @@
+//! [`Codec`]: the untyped face of a [`Kind`], as the scheme stores it.
+//!
+//! The blanket [`KindCodec`] turns any kind into a codec: it decodes the
+//! spec's own fields into the kind's typed struct (reporting the field path
+//! of a bad field), asks the kind for its ports, and compiles. No kind needs
+//! to implement this trait by hand.
+
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use super::Context;
+use super::kind::Kind;
+use crate::diagnostic::FieldError;
+use crate::port::Ports;
+use crate::runtime::Node;
+
+/// What a codec produces from one spec.
+pub struct Compiled {
+    /// The node, ready to start.
+    pub node: Arc<dyn Node>,
+    /// Its ports, for link checks.
+    pub ports: Ports,
+}
+
+/// Decodes, validates and compiles specs of one kind.
+pub trait Codec: Send + Sync {
+    /// The kind name.
+    fn kind(&self) -> &'static str;
+    /// One line on what the kind does.
+    fn summary(&self) -> &'static str;
+    /// The JSON Schema of the kind's own fields.
+    fn schema(&self) -> Json;
+    /// Fields the loader must not template.
+    fn runtime_templates(&self) -> &'static [&'static str];
+    /// Compiles a spec whose own fields (env already rendered) are `fields`.
+    fn compile(&self, cx: &Context<'_>, fields: Json) -> Result<Compiled, Vec<FieldError>>;
+}
+
+/// Makes a [`Codec`] of a [`Kind`]. The kind's schema is generated once.
+pub struct KindCodec<K> {
+    kind: K,
+    schema: Json,
+}
+
+impl<K: Kind> KindCodec<K> {
+    /// Wraps `kind`.
+    pub fn new(kind: K) -> KindCodec<K> {
+        let schema = schemars::schema_for!(K::Spec).to_value();
+        KindCodec { kind, schema }
+    }
+}
+
+impl<K: Kind> Codec for KindCodec<K> {
+    fn kind(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    fn summary(&self) -> &'static str {
+        self.kind.summary()
+    }
+
+    fn schema(&self) -> Json {
+        self.schema.clone()
+    }
+
+    fn runtime_templates(&self) -> &'static [&'static str] {
+        self.kind.runtime_templates()
+    }
+
+    fn compile(&self, cx: &Context<'_>, fields: Json) -> Result<Compiled, Vec<FieldError>> {
+        let shape = shape_errors(&self.schema, &fields);
+        if !shape.is_empty() {
+            return Err(shape);
+        }
+        let typed: K::Spec = serde_path_to_error::deserialize(fields).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            vec![FieldError::new(path, e.into_inner().to_string())]
+        })?;
+        let ports = self.kind.ports(&typed);
+        let node = self.kind.compile(typed, cx)?;
+        Ok(Compiled { node, ports })
+    }
+}
+
+/// Every unknown and every missing top-level field at once; serde alone
+/// would stop at the first. Type errors inside fields are left to serde.
+fn shape_errors(schema: &Json, fields: &Json) -> Vec<FieldError> {
+    let (Some(properties), Some(fields)) = (
+        schema.get("properties").and_then(Json::as_object),
+        fields.as_object(),
+    ) else {
+        return Vec::new();
+    };
+    let known = || {
+        properties
+            .keys()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut errors: Vec<FieldError> = fields
+        .keys()
+        .filter(|k| !properties.contains_key(*k))
+        .map(|k| {
+            FieldError::new(
+                k.as_str(),
+                format!("unknown field (this kind has: {})", known()),
+            )
+        })
+        .collect();
+    let required = schema
+        .get("required")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten();
+    errors.extend(
+        required
+            .filter_map(Json::as_str)
+            .filter(|r| !fields.contains_key(*r))
+            .map(|r| FieldError::new(r, "missing field")),
+    );
+    errors
+}

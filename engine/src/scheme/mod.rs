@@ -1,0 +1,185 @@
+//! The scheme: the registry `kind → codec`, and compiling one spec with it.
+//!
+//! Node families register their kinds here at start-up; the engine itself
+//! registers none, so a build can leave a family out. Compiling a spec binds
+//! its `env`, renders `{{ }}` templates in its fields, decodes and compiles
+//! it with its kind's codec, and checks its out-ports. Links between specs
+//! are checked elsewhere ([`crate::bundle`], [`crate::symbol`]).
+
+mod codec;
+mod kind;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use codec::{Codec, Compiled, KindCodec};
+pub use kind::Kind;
+
+use crate::diagnostic::FieldError;
+use crate::env::{ValueSource, bind};
+use crate::port::{self, Port};
+use crate::spec::Spec;
+use crate::symbol::Symbol;
+
+/// The registry of node kinds.
+#[derive(Clone, Default)]
+pub struct Scheme {
+    codecs: BTreeMap<&'static str, Arc<dyn Codec>>,
+}
+
+impl Scheme {
+    /// An empty scheme.
+    pub fn new() -> Scheme {
+        Scheme::default()
+    }
+
+    /// Registers a kind; a later registration of the same name replaces it.
+    pub fn register<K: Kind>(&mut self, kind: K) -> &mut Scheme {
+        let codec = KindCodec::new(kind);
+        self.codecs.insert(codec.kind(), Arc::new(codec));
+        self
+    }
+
+    /// The codec of `kind`.
+    pub fn codec(&self, kind: &str) -> Option<&Arc<dyn Codec>> {
+        self.codecs.get(kind)
+    }
+
+    /// Every registered codec, by kind name.
+    pub fn codecs(&self) -> impl Iterator<Item = &Arc<dyn Codec>> {
+        self.codecs.values()
+    }
+
+    /// Compiles one spec into a symbol. Every error comes with its field
+    /// path; the spec's links to other specs are not checked here.
+    pub fn compile(
+        &self,
+        spec: &Spec,
+        values: &dyn ValueSource,
+    ) -> Result<Symbol, Vec<FieldError>> {
+        let codec = self.codec(&spec.kind).ok_or_else(|| {
+            let known = self.codecs.keys().copied().collect::<Vec<_>>().join(", ");
+            vec![FieldError::new(
+                "kind",
+                format!("unknown kind `{}` (known kinds: {known})", spec.kind),
+            )]
+        })?;
+        let mut errors = Vec::new();
+        let env = bind(spec, values).unwrap_or_else(|e| {
+            errors.extend(e);
+            weir_codecs::Value::Null
+        });
+        errors.extend(header_errors(spec));
+        let mut fields = serde_json::Value::Object(spec.fields.clone());
+        if errors.is_empty()
+            && let Err(e) =
+                weir_codecs::template::render_json(&mut fields, &env, codec.runtime_templates())
+        {
+            errors.extend(
+                e.into_iter()
+                    .map(|(path, e)| FieldError::new(path, e.to_string())),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let cx = Context {
+            spec,
+            scheme: self,
+            values,
+        };
+        let compiled = codec.compile(&cx, fields)?;
+        let links = out_links(spec, &compiled.ports)?;
+        Ok(Symbol::new(Arc::new(spec.clone()), env, compiled, links))
+    }
+}
+
+/// Names and namespaces are how people and links refer to specs: they
+/// must be non-empty and free of `/` (the CLI prints `namespace/name`).
+fn header_errors(spec: &Spec) -> Vec<FieldError> {
+    let check = |field: &str, value: &str| {
+        let bad = value.is_empty() || value.contains('/') || value.chars().any(char::is_control);
+        bad.then(|| {
+            FieldError::new(
+                field,
+                format!("`{value}` is not a valid {field}: it must be non-empty, without `/`"),
+            )
+        })
+    };
+    let name = spec.name.as_deref().and_then(|n| check("name", n));
+    name.into_iter()
+        .chain(check("namespace", &spec.namespace))
+        .collect()
+}
+
+/// What a kind sees while it compiles one spec.
+pub struct Context<'a> {
+    spec: &'a Spec,
+    scheme: &'a Scheme,
+    values: &'a dyn ValueSource,
+}
+
+impl<'a> Context<'a> {
+    /// The spec being compiled (its shared fields; the kind's own fields
+    /// arrive typed).
+    pub fn spec(&self) -> &'a Spec {
+        self.spec
+    }
+
+    /// The spec's name, or its id when unnamed: for messages and logs.
+    pub fn name(&self) -> String {
+        self.spec.key()
+    }
+
+    /// The scheme, for kinds that compile inline specs of their own
+    /// (`step`, `block`).
+    pub fn scheme(&self) -> &'a Scheme {
+        self.scheme
+    }
+
+    /// The stored values, for binding the env of inline specs.
+    pub fn values(&self) -> &'a dyn ValueSource {
+        self.values
+    }
+}
+
+/// Parses the spec's `ports` map, checking each out-port exists on the kind.
+fn out_links(
+    spec: &Spec,
+    ports: &port::Ports,
+) -> Result<Vec<(Port, Vec<crate::spec::Target>)>, Vec<FieldError>> {
+    let mut links = Vec::new();
+    let mut errors = Vec::new();
+    for (name, targets) in &spec.ports {
+        let path = format!("ports.{name}");
+        match Port::parse(name) {
+            Err(e) => errors.push(FieldError::new(path, e.to_string())),
+            Ok(port) if !ports.emits(&port) => errors.push(FieldError::new(
+                path,
+                format!(
+                    "kind `{}` has no output `{port}` (outputs: {}, error)",
+                    spec.kind,
+                    port::describe(ports.outputs())
+                ),
+            )),
+            Ok(port) => {
+                for (i, target) in targets.iter().enumerate() {
+                    if let Err(e) = Port::parse(&target.port) {
+                        errors.push(FieldError::new(format!("{path}[{i}].port"), e.to_string()));
+                    }
+                    if target.name.is_none() && target.id.is_none() {
+                        errors.push(FieldError::new(
+                            format!("{path}[{i}]"),
+                            "a target needs a `name` or an `id`",
+                        ));
+                    }
+                }
+                links.push((port, targets.clone()));
+            }
+        }
+    }
+    match errors.is_empty() {
+        true => Ok(links),
+        false => Err(errors),
+    }
+}

@@ -1,0 +1,71 @@
+//! `if`: writes the payload to `out[0]` when `when` holds, else `out[1]`.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use weir_codecs::{ErrorValue, Expression};
+use weir_engine::runtime::BoxFuture;
+use weir_engine::{
+    Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
+};
+
+use super::expr;
+
+/// The fields of an `if` spec.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IfSpec {
+    /// A CEL condition over the payload; must evaluate to a boolean.
+    pub when: String,
+}
+
+pub(super) struct If;
+
+impl Kind for If {
+    type Spec = IfSpec;
+
+    fn name(&self) -> &'static str {
+        "if"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Writes the payload to `out[0]` when the CEL condition `when` is true, to `out[1]` when false."
+    }
+
+    fn ports(&self, _: &IfSpec) -> Ports {
+        Ports::new()
+            .input(PortPattern::Exact(Port::input()))
+            .output(PortPattern::Exact(Port::indexed("out", 0)))
+            .output(PortPattern::Exact(Port::indexed("out", 1)))
+    }
+
+    fn compile(&self, spec: IfSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+        let when = expr::compile("when", &spec.when).map_err(|e| vec![e])?;
+        Ok(Arc::new(IfNode {
+            name: cx.name(),
+            when,
+            branches: [Port::indexed("out", 0), Port::indexed("out", 1)],
+        }))
+    }
+}
+
+struct IfNode {
+    name: String,
+    when: Expression,
+    branches: [Port; 2],
+}
+
+impl Node for IfNode {
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+        Box::pin(async move {
+            let holds = expr::eval_bool(&self.name, &self.when, input.payload())?;
+            let port = &self.branches[usize::from(!holds)];
+            Ok(call.write(port, input).await)
+        })
+    }
+}

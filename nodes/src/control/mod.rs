@@ -1,0 +1,36 @@
+//! The control family: computing, branching and failing, as specs.
+//!
+//! `snippet` computes a value, `if` and `switch` choose an out-port, `try`
+//! catches errors from its branch, `throw` fails on purpose and `log`
+//! records what passes. Expressions are CEL (see `weir_codecs::expression`).
+
+mod expr;
+mod r#if;
+mod log;
+mod snippet;
+mod switch;
+mod throw;
+mod r#try;
+
+pub use r#if::IfSpec;
+pub use log::{Level, LogSpec};
+pub use snippet::{Language, SnippetSpec};
+pub use switch::{Case, SwitchSpec};
+pub use throw::ThrowSpec;
+pub use r#try::TrySpec;
+
+use weir_engine::Scheme;
+
+/// Registers the control family's kinds.
+pub fn register(scheme: &mut Scheme) {
+    scheme
+        .register(snippet::Snippet)
+        .register(r#if::If)
+        .register(switch::Switch)
+        .register(r#try::Try)
+        .register(throw::Throw)
+        .register(log::Log);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! `switch`: writes the payload to the port of the first case that holds.
+//!
+//! No case holding is a failure (code `no_match`), which goes to the `error`
+//! port when linked; add a last case `when: "true"` for a default branch.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use weir_codecs::{ErrorValue, Expression};
+use weir_engine::runtime::BoxFuture;
+use weir_engine::{
+    Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
+};
+
+use super::expr;
+
+/// The fields of a `switch` spec.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchSpec {
+    /// Cases tried in order; the first whose `when` holds wins.
+    pub matches: Vec<Case>,
+}
+
+/// One case of a `switch`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// A CEL condition over the payload.
+    pub when: String,
+    /// The out-port to write to, e.g. `out[0]` or `big`.
+    pub port: String,
+}
+
+pub(super) struct Switch;
+
+impl Kind for Switch {
+    type Spec = SwitchSpec;
+
+    fn name(&self) -> &'static str {
+        "switch"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Writes the payload to the port of the first case whose CEL condition holds; no match is an error."
+    }
+
+    fn ports(&self, spec: &SwitchSpec) -> Ports {
+        let ports = Ports::new().input(PortPattern::Exact(Port::input()));
+        spec.matches
+            .iter()
+            .filter_map(|case| Port::parse(&case.port).ok())
+            .fold(ports, |ports, port| ports.output(PortPattern::Exact(port)))
+    }
+
+    fn compile(
+        &self,
+        spec: SwitchSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+        let mut cases = Vec::new();
+        let mut errors = Vec::new();
+        if spec.matches.is_empty() {
+            errors.push(FieldError::new(
+                "matches",
+                "a switch needs at least one case",
+            ));
+        }
+        for (i, case) in spec.matches.iter().enumerate() {
+            let when = expr::compile(&format!("matches[{i}].when"), &case.when);
+            let port = Port::parse(&case.port)
+                .map_err(|e| FieldError::new(format!("matches[{i}].port"), e.to_string()));
+            match (when, port) {
+                (Ok(when), Ok(port)) => cases.push((when, port)),
+                (when, port) => errors.extend(when.err().into_iter().chain(port.err())),
+            }
+        }
+        match errors.is_empty() {
+            true => Ok(Arc::new(SwitchNode {
+                name: cx.name(),
+                cases,
+            })),
+            false => Err(errors),
+        }
+    }
+}
+
+struct SwitchNode {
+    name: String,
+    cases: Vec<(Expression, Port)>,
+}
+
+impl Node for SwitchNode {
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+        Box::pin(async move {
+            for (when, port) in &self.cases {
+                if expr::eval_bool(&self.name, when, input.payload())? {
+                    return Ok(call.write(port, input).await);
+                }
+            }
+            Err(
+                ErrorValue::new(format!("node `{}`: no case matched", self.name))
+                    .with_code("no_match"),
+            )
+        })
+    }
+}

@@ -1,0 +1,319 @@
+//! `listener`: an HTTP server (HTTP/1.1 and cleartext HTTP/2) that starts
+//! one process per request and writes the request to `out`.
+//!
+//! The answer becomes the response (see [`super::message`]); an error answer
+//! goes to the `error` port when linked, else becomes its status (500 by
+//! default) with a JSON error body. A body over `body_limit` is refused with
+//! 413 before it is read; a client that disconnects cancels its process. The
+//! socket is shared across versions ([`super::socket`]), so a hot swap of the
+//! listener or of anything behind it never closes it; unloading stops
+//! accepting and drains in-flight requests.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use weir_codecs::ErrorValue;
+use weir_engine::runtime::{BoxFuture, Outcome, Outputs};
+use weir_engine::scheme::Context;
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Process};
+
+use super::message::{self, Reply};
+use super::socket;
+
+/// The fields of a `listener` spec.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerSpec {
+    /// The address to listen on.
+    #[serde(default = "default_host")]
+    pub host: String,
+    /// The TCP port, e.g. `"{{ PORT }}"` bound from the env.
+    pub port: u16,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[serde(default = "default_body_limit")]
+    pub body_limit: u64,
+    /// Milliseconds a request may take before it answers 504.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Milliseconds a client has to send its request headers.
+    #[serde(default = "default_header_timeout_ms")]
+    pub header_timeout_ms: u64,
+}
+
+fn default_host() -> String {
+    "127.0.0.1".into()
+}
+
+fn default_body_limit() -> u64 {
+    1024 * 1024
+}
+
+fn default_timeout_ms() -> u64 {
+    30_000
+}
+
+fn default_header_timeout_ms() -> u64 {
+    10_000
+}
+
+/// How long unloading waits for in-flight requests.
+const DRAIN: Duration = Duration::from_secs(30);
+
+pub(super) struct Listener;
+
+impl Kind for Listener {
+    type Spec = ListenerSpec;
+
+    fn name(&self) -> &'static str {
+        "listener"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Serves HTTP/1.1 and HTTP/2 on `host:port`: one process per request, the request to `out`, the answer as the response."
+    }
+
+    fn ports(&self, _: &ListenerSpec) -> Ports {
+        Ports::new().output(PortPattern::Exact(Port::output()))
+    }
+
+    fn compile(
+        &self,
+        spec: ListenerSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if spec.port == 0 {
+            errors.push(FieldError::new("port", "0 is not a port to serve on"));
+        }
+        if spec.timeout_ms == 0 {
+            errors.push(FieldError::new("timeout_ms", "must be more than 0"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Arc::new(ListenerNode {
+            name: cx.name(),
+            address: format!("{}:{}", spec.host, spec.port),
+            settings: Settings {
+                body_limit: spec.body_limit,
+                timeout: Duration::from_millis(spec.timeout_ms),
+                header_timeout: Duration::from_millis(spec.header_timeout_ms.max(1)),
+            },
+            running: Mutex::new(None),
+        }))
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Settings {
+    body_limit: u64,
+    timeout: Duration,
+    header_timeout: Duration,
+}
+
+struct ListenerNode {
+    name: String,
+    address: String,
+    settings: Settings,
+    running: Mutex<Option<Running>>,
+}
+
+struct Running {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Node for ListenerNode {
+    fn call<'a>(&'a self, _: &'a Call, _: Packet) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+        Box::pin(async {
+            Err(ErrorValue::new(
+                "a listener takes no packets: it starts them",
+            ))
+        })
+    }
+
+    fn load(&self, outputs: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
+        let outputs = outputs.clone();
+        Box::pin(async move {
+            let socket = socket::acquire(&self.address).await.map_err(|e| {
+                ErrorValue::new(format!("cannot listen on {}: {e}", self.address))
+                    .with_code("listen")
+            })?;
+            let stop = CancellationToken::new();
+            let task = tokio::spawn(serve(socket, outputs, self.settings, stop.clone()));
+            tracing::info!(node = %self.name, address = %self.address, "listening");
+            let previous = self.lock().replace(Running { stop, task });
+            if let Some(previous) = previous {
+                previous.stop.cancel();
+            }
+            Ok(())
+        })
+    }
+
+    fn unload(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let running = self.lock().take();
+            if let Some(running) = running {
+                running.stop.cancel();
+                let _ = running.task.await;
+                tracing::info!(node = %self.name, address = %self.address, "stopped listening");
+            }
+        })
+    }
+}
+
+impl ListenerNode {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
+        // Only ever replaced or taken whole: consistent after a panic.
+        self.running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Accepts connections until `stop`, then drains them.
+async fn serve(
+    socket: Arc<TcpListener>,
+    outputs: Arc<Outputs>,
+    settings: Settings,
+    stop: CancellationToken,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_timeout)
+        .keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
+    loop {
+        let accepted = tokio::select! {
+            accepted = socket.accept() => accepted,
+            () = stop.cancelled() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors, say: back off instead of spinning.
+                tracing::warn!(%error, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let outputs = outputs.clone();
+        let service = service_fn(move |request| respond(request, outputs.clone(), settings));
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN) => tracing::warn!("in-flight requests still running after the drain timeout"),
+    }
+}
+
+/// Cancels a request's process if hyper drops its future (client gone).
+struct CancelOnDrop(Arc<Process>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+async fn respond(
+    request: Request<Incoming>,
+    outputs: Arc<Outputs>,
+    settings: Settings,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > settings.body_limit) {
+        return Ok(response(message::error_reply(&too_large(
+            settings.body_limit,
+        ))));
+    }
+    let limit = usize::try_from(settings.body_limit).unwrap_or(usize::MAX);
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return Ok(response(message::error_reply(&too_large(
+                settings.body_limit,
+            ))));
+        }
+        Err(error) => {
+            return Ok(response(message::error_reply(&message::bad_request(
+                format!("cannot read the body: {error}"),
+            ))));
+        }
+    };
+    let payload = match message::request(&parts.method, &parts.uri, &parts.headers, body) {
+        Ok(payload) => payload,
+        Err(error) => return Ok(response(message::error_reply(&error))),
+    };
+    let process = Process::with_deadline(tokio::time::Instant::now() + settings.timeout);
+    let _cancel = CancelOnDrop(process.clone());
+    let mut answer = outputs
+        .write_watched(&process, &Port::output(), Packet::new(payload))
+        .await;
+    let error_port = Port::error();
+    if answer.is_error() && outputs.is_linked(&error_port) {
+        answer = outputs.write_watched(&process, &error_port, answer).await;
+    }
+    let outcome = match answer.as_error() {
+        Some(error) => Outcome::Failed(error.clone()),
+        None if is_failure_status(answer.payload()) => {
+            Outcome::Failed(ErrorValue::new("answered an error status"))
+        }
+        None => Outcome::Ok,
+    };
+    process.exit(outcome).await;
+    Ok(response(message::reply(answer.payload())))
+}
+
+/// A response-shaped answer with status 400 or more counts as a failure for
+/// the process's exit hooks (a transaction rolls back).
+fn is_failure_status(answer: &weir_codecs::Value) -> bool {
+    answer
+        .get("status")
+        .and_then(weir_codecs::Value::as_i64)
+        .is_some_and(|s| s >= 400)
+}
+
+fn too_large(limit: u64) -> ErrorValue {
+    ErrorValue::new(format!("request body is larger than {limit} bytes"))
+        .with_code("too_large")
+        .with_status(StatusCode::PAYLOAD_TOO_LARGE.as_u16())
+}
+
+fn response(reply: Reply) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(reply.body));
+    *response.status_mut() = reply.status;
+    *response.headers_mut() = reply.headers;
+    response
+}

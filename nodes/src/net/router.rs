@@ -1,0 +1,302 @@
+//! `router`: sends a request to the port of the first route that matches
+//! its method and path, with the path's `:param` and `*rest` segments in
+//! `params`.
+//!
+//! An unknown path answers 404; a known path with another method answers
+//! 405 with `Allow`. Each version of a router holds its own immutable route
+//! table, so a hot swap replaces the whole table at once.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use weir_codecs::{ErrorValue, Value};
+use weir_engine::runtime::BoxFuture;
+use weir_engine::scheme::Context;
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports};
+
+use super::message::{Plus, percent_decode};
+
+/// The fields of a `router` spec.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSpec {
+    /// Routes tried in order.
+    pub routes: Vec<Route>,
+}
+
+/// One route.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// `GET`, `POST`, … or `*` for any.
+    pub method: String,
+    /// `/items/:id` or `/files/*rest`: `:name` matches one segment, `*name`
+    /// (last only) the rest of the path.
+    pub path: String,
+    /// The out-port to write the request to, e.g. `out[0]`.
+    pub port: String,
+}
+
+pub(super) struct Router;
+
+impl Kind for Router {
+    type Spec = RouterSpec;
+
+    fn name(&self) -> &'static str {
+        "router"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Routes a request by method and path (`:param`, `*rest`) to a port; 404 for unknown paths, 405 with `Allow` for other methods."
+    }
+
+    fn ports(&self, spec: &RouterSpec) -> Ports {
+        let ports = Ports::new().input(PortPattern::Exact(Port::input()));
+        spec.routes
+            .iter()
+            .filter_map(|route| Port::parse(&route.port).ok())
+            .fold(ports, |ports, port| ports.output(PortPattern::Exact(port)))
+    }
+
+    fn compile(&self, spec: RouterSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+        let mut routes = Vec::new();
+        let mut errors = Vec::new();
+        for (i, route) in spec.routes.into_iter().enumerate() {
+            let path = Pattern::parse(&route.path)
+                .map_err(|e| FieldError::new(format!("routes[{i}].path"), e));
+            let port = Port::parse(&route.port)
+                .map_err(|e| FieldError::new(format!("routes[{i}].port"), e.to_string()));
+            let method = route.method.to_ascii_uppercase();
+            if method != "*"
+                && (method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()))
+            {
+                errors.push(FieldError::new(
+                    format!("routes[{i}].method"),
+                    format!("`{}` is not an HTTP method", route.method),
+                ));
+            }
+            match (path, port) {
+                (Ok(path), Ok(port)) => routes.push(Compiled { method, path, port }),
+                (path, port) => errors.extend(path.err().into_iter().chain(port.err())),
+            }
+        }
+        match errors.is_empty() {
+            true => Ok(Arc::new(RouterNode { routes })),
+            false => Err(errors),
+        }
+    }
+}
+
+struct Compiled {
+    method: String,
+    path: Pattern,
+    port: Port,
+}
+
+/// A parsed route path.
+#[derive(Debug)]
+struct Pattern(Vec<Segment>);
+
+#[derive(Debug)]
+enum Segment {
+    Literal(String),
+    Param(String),
+    Rest(String),
+}
+
+impl Pattern {
+    fn parse(path: &str) -> Result<Pattern, String> {
+        let Some(rest) = path.strip_prefix('/') else {
+            return Err(format!("`{path}` must start with `/`"));
+        };
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
+        let mut segments = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let segment = match (part.strip_prefix(':'), part.strip_prefix('*')) {
+                (Some(name), _) => Segment::Param(identifier(name, path)?),
+                (_, Some(name)) if i + 1 == parts.len() => Segment::Rest(identifier(name, path)?),
+                (_, Some(_)) => return Err(format!("`{path}`: a `*rest` segment must come last")),
+                _ => Segment::Literal((*part).to_string()),
+            };
+            segments.push(segment);
+        }
+        Ok(Pattern(segments))
+    }
+
+    /// The params if `path` matches.
+    fn matches(&self, path: &str) -> Option<Vec<(String, Value)>> {
+        let rest = path.strip_prefix('/')?;
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
+        let mut params = Vec::new();
+        for (i, segment) in self.0.iter().enumerate() {
+            match segment {
+                Segment::Literal(text) => (parts.get(i)? == text).then_some(())?,
+                Segment::Param(name) => {
+                    let part = parts.get(i).filter(|p| !p.is_empty())?;
+                    params.push((
+                        name.clone(),
+                        Value::string(percent_decode(part, Plus::Literal)),
+                    ));
+                }
+                Segment::Rest(name) => {
+                    let tail = parts.get(i..).unwrap_or_default().join("/");
+                    params.push((
+                        name.clone(),
+                        Value::string(percent_decode(&tail, Plus::Literal)),
+                    ));
+                    return Some(params);
+                }
+            }
+        }
+        (parts.len() == self.0.len()).then_some(params)
+    }
+}
+
+fn identifier(name: &str, path: &str) -> Result<String, String> {
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    match valid {
+        true => Ok(name.to_string()),
+        false => Err(format!("`{path}`: `{name}` is not a parameter name")),
+    }
+}
+
+struct RouterNode {
+    routes: Vec<Compiled>,
+}
+
+impl Node for RouterNode {
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+        Box::pin(async move {
+            let request = input.payload();
+            let method = request.get("method").and_then(Value::as_str).unwrap_or("");
+            let path = request.get("path").and_then(Value::as_str).unwrap_or("");
+            let mut allowed: Vec<&str> = Vec::new();
+            for route in &self.routes {
+                let Some(params) = route.path.matches(path) else {
+                    continue;
+                };
+                if route.method != "*" && route.method != method {
+                    allowed.push(&route.method);
+                    continue;
+                }
+                // The listener sends an empty `params`: only add found ones.
+                let routed = match params.is_empty() {
+                    true => input,
+                    false => Packet::new(with_params(request, params)),
+                };
+                return Ok(call.write(&route.port, routed).await);
+            }
+            Ok(Packet::new(match allowed.is_empty() {
+                true => refusal(404, &format!("no route for {path}"), None),
+                false => {
+                    allowed.sort();
+                    allowed.dedup();
+                    refusal(
+                        405,
+                        &format!("{method} is not allowed on {path}"),
+                        Some(allowed.join(", ")),
+                    )
+                }
+            }))
+        })
+    }
+}
+
+fn with_params(request: &Value, params: Vec<(String, Value)>) -> Value {
+    let mut map = request.as_map().cloned().unwrap_or_default();
+    map.insert("params".into(), Value::map(params));
+    Value::Map(Arc::new(map))
+}
+
+/// A 404 or 405 response, with `Allow` for a 405.
+fn refusal(status: i64, message: &str, allow: Option<String>) -> Value {
+    let code = if status == 404 {
+        "not_found"
+    } else {
+        "method_not_allowed"
+    };
+    let body = Value::map([(
+        "error",
+        Value::map([
+            ("message", Value::string(message)),
+            ("code", Value::string(code)),
+        ]),
+    )]);
+    let mut response = vec![("status", Value::Int(status)), ("body", body)];
+    if let Some(allow) = allow {
+        response.push(("header", Value::map([("allow", Value::string(allow))])));
+    }
+    Value::map(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+        let found = Pattern::parse(pattern).unwrap().matches(path)?;
+        Some(
+            found
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap().to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn patterns_match_literals_params_and_rest() {
+        assert_eq!(params("/ping", "/ping"), Some(vec![]));
+        assert_eq!(params("/ping", "/pong"), None);
+        assert_eq!(params("/", "/"), Some(vec![]));
+        assert_eq!(
+            params("/items/:id", "/items/a%20b"),
+            Some(vec![("id".into(), "a b".into())])
+        );
+        assert_eq!(params("/items/:id", "/items/"), None);
+        assert_eq!(params("/items/:id", "/items/1/more"), None);
+        assert_eq!(
+            params("/files/*rest", "/files/a/b.txt"),
+            Some(vec![("rest".into(), "a/b.txt".into())])
+        );
+        assert_eq!(
+            params("/files/*rest", "/files"),
+            Some(vec![("rest".into(), String::new())])
+        );
+    }
+
+    #[test]
+    fn bad_patterns_are_refused() {
+        assert!(
+            Pattern::parse("ping")
+                .unwrap_err()
+                .contains("must start with `/`")
+        );
+        assert!(
+            Pattern::parse("/*rest/x")
+                .unwrap_err()
+                .contains("must come last")
+        );
+        assert!(
+            Pattern::parse("/:1d")
+                .unwrap_err()
+                .contains("not a parameter name")
+        );
+    }
+}

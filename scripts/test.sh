@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly what CI runs: formatting, lints, then every
+# test of the workspace in the dev profile (one build serves all tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/ensure-postgres.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked

@@ -1,0 +1,10 @@
+//! One module per subcommand: its arguments and what it does.
+
+pub mod apply;
+pub mod delete;
+pub mod get;
+pub mod graph;
+pub mod migrate;
+pub mod run;
+pub mod start;
+pub mod validate;

@@ -1,0 +1,424 @@
+//! End-to-end tests of the `weir` binary on the fixture workflows under
+//! `tests/fixtures/`: `run` answers, `validate` errors (each naming the file,
+//! the spec and the field), and `graph` output.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> String {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", name]
+        .iter()
+        .collect();
+    path.display().to_string()
+}
+
+fn weir(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .env_remove("WEIR_LOG")
+        .output()
+        .expect("the weir binary runs")
+}
+
+/// `weir run` on a fixture; the answer as trimmed stdout, or the error.
+fn run(file: &str, node: &str, input: &str) -> Result<String, String> {
+    let out = weir(&[
+        "run",
+        "-f",
+        &fixture(file),
+        "--node",
+        node,
+        "--input",
+        input,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    match out.status.success() {
+        true => Ok(stdout),
+        false => {
+            assert!(
+                stdout.is_empty(),
+                "nothing on stdout when failing: {stdout}"
+            );
+            Err(stderr)
+        }
+    }
+}
+
+/// `weir validate` on a bad fixture: every stderr line, asserting exit 1.
+fn invalid(file: &str) -> Vec<String> {
+    let out = weir(&["validate", "-f", &fixture(file)]);
+    assert_eq!(out.status.code(), Some(1), "{file} must be invalid");
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn has(lines: &[String], parts: &[&str]) -> bool {
+    lines.iter().any(|l| parts.iter().all(|p| l.contains(p)))
+}
+
+#[test]
+fn the_readme_flow_answers_big_and_small() {
+    assert_eq!(run("flow.yaml", "double", "21").as_deref(), Ok("\"big\""));
+    assert_eq!(run("flow.yaml", "double", "5").as_deref(), Ok("\"small\""));
+}
+
+#[test]
+fn validate_accepts_good_specs() {
+    let out = weir(&["validate", "-f", &fixture("control")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("specs valid"));
+}
+
+#[test]
+fn switch_picks_the_first_case_that_holds() {
+    assert_eq!(
+        run("control/switch.yaml", "sign", "-5").as_deref(),
+        Ok("\"negative\"")
+    );
+    assert_eq!(
+        run("control/switch.yaml", "sign", "0").as_deref(),
+        Ok("\"zero\"")
+    );
+    assert_eq!(
+        run("control/switch.yaml", "sign", "7").as_deref(),
+        Ok("\"positive\"")
+    );
+    let err = run("control/switch.yaml", "strict", "2").unwrap_err();
+    assert!(err.contains("no case matched"), "{err}");
+}
+
+#[test]
+fn try_hands_branch_errors_to_its_error_port() {
+    assert_eq!(
+        run("control/try.yaml", "guarded", "null").as_deref(),
+        Ok("\"caught: boom (risky)\"")
+    );
+}
+
+#[test]
+fn throw_fails_with_its_message_and_code() {
+    let err = run("control/throw.yaml", "teapot", "{}").unwrap_err();
+    assert_eq!(err, "error: I'm a teapot (teapot)");
+}
+
+#[test]
+fn a_failing_node_routes_its_error_to_the_error_port() {
+    assert_eq!(
+        run("control/error-port.yaml", "divide", "4").as_deref(),
+        Ok("25")
+    );
+    assert_eq!(
+        run("control/error-port.yaml", "divide", "0").as_deref(),
+        Ok(r#"{"fallback":true}"#)
+    );
+}
+
+#[test]
+fn snippets_compute_and_emit_constants() {
+    assert_eq!(
+        run("control/constants.yaml", "json", "null").as_deref(),
+        Ok(r#"{"a":[1,2.5,"x",null,true]}"#)
+    );
+    assert_eq!(
+        run("control/constants.yaml", "yaml", "null").as_deref(),
+        Ok(r#"{"a":1,"b":["x","y"]}"#)
+    );
+    let out = run(
+        "control/constants.yaml",
+        "map",
+        r#"{"a": 1, "b": 2, "names": ["x", "y"]}"#,
+    );
+    assert_eq!(out.as_deref(), Ok(r#"{"names":["x!","y!"],"sum":3}"#));
+    let err = run("control/constants.yaml", "map", r#"{"a": 1}"#).unwrap_err();
+    assert!(err.contains("node `map`"), "{err}");
+}
+
+#[test]
+fn log_passes_the_payload_on_and_logs_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args([
+            "run",
+            "-f",
+            &fixture("control/log.yaml"),
+            "--node",
+            "audit",
+            "--input",
+            "\"hey\"",
+        ])
+        .env("WEIR_LOG", "info")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "\"hey!\"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("request seen") && stderr.contains("node=audit"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn env_templates_are_rendered_at_load() {
+    assert_eq!(
+        run("control/env.yaml", "greet", "null").as_deref(),
+        Ok("\"hello, world\"")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(["run", "-f", &fixture("control/env.yaml"), "--node", "greet"])
+        .env("WEIR_TEST_GREETING", "bonjour")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "\"bonjour, world\""
+    );
+}
+
+#[test]
+fn run_reports_bad_arguments() {
+    let err = run("flow.yaml", "double", "{not json").unwrap_err();
+    assert!(err.contains("--input is not valid JSON"), "{err}");
+    let err = run("flow.yaml", "nobody", "1").unwrap_err();
+    assert!(err.contains("no node `nobody`"), "{err}");
+}
+
+#[test]
+fn unknown_kind_is_named_with_file_spec_and_field() {
+    let lines = invalid("bad/unknown-kind.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/unknown-kind.yaml",
+                "spec #1 `typo` (snipet)",
+                "kind: unknown kind `snipet`",
+                "snippet"
+            ]
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn every_missing_misspelt_and_mistyped_field_is_reported() {
+    let lines = invalid("bad/fields.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/fields.yaml",
+                "spec #1 `incomplete` (snippet)",
+                "langauge: unknown field"
+            ]
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &["spec #1 `incomplete` (snippet)", "language: missing field"]
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &["spec #1 `incomplete` (snippet)", "code: missing field"]
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &[
+                "spec #2 `mistyped` (if)",
+                "when: invalid type: sequence, expected a string"
+            ]
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn ports_the_kinds_lack_are_reported() {
+    let lines = invalid("bad/ports.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/ports.yaml",
+                "spec #1 `branch` (if)",
+                "ports.out: kind `if` has no output `out`",
+                "out[0], out[1]"
+            ]
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &[
+                "spec #2 `source` (snippet)",
+                "ports.out[0]: link to `sink`: it has no input `in[3]`"
+            ]
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn links_to_missing_nodes_are_reported() {
+    let lines = invalid("bad/missing-node.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/missing-node.yaml",
+                "spec #1 `lonely` (snippet)",
+                "ports.out[0]: link to `ghost`: no such node in namespace `default`"
+            ]
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn links_across_namespaces_are_reported() {
+    let lines = invalid("bad/cross-namespace.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "spec #1 `sender`",
+                "ports.out[0]",
+                "in namespace `beta`: links cannot cross namespaces"
+            ]
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &[
+                "spec #2 `explicit`",
+                "ports.out[0]",
+                "links cannot cross namespaces"
+            ]
+        ),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("error:")).count(),
+        2,
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn names_used_twice_in_a_namespace_are_reported() {
+    let lines = invalid("bad/duplicate.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/duplicate.yaml",
+                "spec #2 `twin`",
+                "name: name `twin` is already used in namespace `default` by",
+                "spec #1"
+            ]
+        ),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "another namespace may reuse it: {lines:?}"
+    );
+}
+
+#[test]
+fn expressions_that_do_not_compile_are_reported() {
+    let lines = invalid("bad/expression.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/expression.yaml",
+                "spec #1 `broken` (if)",
+                "when: expression does not compile"
+            ]
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &[
+                "spec #2 `cases` (switch)",
+                "matches[1].when: expression does not compile"
+            ]
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &[
+                "spec #2 `cases` (switch)",
+                "matches[1].port: `out[x]` is not a port name"
+            ]
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn yaml_syntax_errors_give_the_line() {
+    let lines = invalid("bad/syntax.yaml");
+    assert!(
+        has(&lines, &["bad/syntax.yaml:", "invalid YAML"]),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn unbound_template_variables_are_reported() {
+    let lines = invalid("bad/template.yaml");
+    assert!(
+        has(&lines, &["spec #1 `unbound` (snippet)", "code:", "NOPE"]),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &[
+                "spec #2 `unset` (snippet)",
+                "env.PORT: environment variable `WEIR_TEST_SURELY_UNSET` is not set"
+            ]
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn graph_draws_mermaid_and_dot() {
+    let out = weir(&["graph", "-f", &fixture("flow.yaml")]);
+    let mermaid = String::from_utf8_lossy(&out.stdout);
+    assert!(mermaid.starts_with("flowchart LR"), "{mermaid}");
+    assert!(
+        mermaid.contains("n1 -- \"out[0] → in\" --> n2"),
+        "{mermaid}"
+    );
+    let out = weir(&["graph", "-f", &fixture("flow.yaml"), "--format", "dot"]);
+    let dot = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dot.starts_with("digraph weir {") && dot.contains("n0 -> n1 [label=\"out → in\"];"),
+        "{dot}"
+    );
+}

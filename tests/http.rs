@@ -1,0 +1,376 @@
+//! The bundled HTTP examples served by `weir start`, over real loopback
+//! HTTP: routes, bad input, and hot swaps under load with no failed
+//! request. A tiny HTTP/1.1 client (std only) keeps the test honest about
+//! what goes over the wire.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A `weir start -f specs/examples` in its own folder, on a free port.
+struct Server {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Server {
+    fn start() -> Server {
+        Server::start_with(&root().join("specs/examples"), &[])
+    }
+
+    fn start_with(specs: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("weir-http-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_weir"))
+            .args(["start", "-f", specs.to_str().unwrap()])
+            .current_dir(&dir)
+            .envs(env.iter().copied())
+            .env("PORT", port.to_string())
+            .env_remove("WEIR_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server { child, dir, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while server.get("/ping").map(|r| r.status).ok() != Some(200) {
+            assert!(Instant::now() < deadline, "the server never answered");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn connect(&self) -> Client {
+        Client::new(self.port)
+    }
+
+    fn get(&self, path: &str) -> std::io::Result<Reply> {
+        Client::open(self.port)?.send("GET", path, None, &[])
+    }
+
+    fn weir(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_weir"))
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Client {
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn new(port: u16) -> Client {
+        Client::open(port).expect("connects")
+    }
+
+    fn open(port: u16) -> std::io::Result<Client> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        Ok(Client {
+            reader: BufReader::new(stream),
+        })
+    }
+
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<Reply> {
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if let Some(body) = body {
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        request.push_str("\r\n");
+        let stream = self.reader.get_mut();
+        stream.write_all(request.as_bytes())?;
+        if let Some(body) = body {
+            stream.write_all(body)?;
+        }
+        self.read()
+    }
+
+    fn read(&mut self) -> std::io::Result<Reply> {
+        let mut line = String::new();
+        self.reader.read_line(&mut line)?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line)?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                headers.push((name.trim().to_string(), value.trim().to_string()));
+            }
+        }
+        let length = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body)?;
+        Ok(Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+#[test]
+fn the_examples_serve_ping_and_echo_and_refuse_bad_input() {
+    let server = Server::start();
+    let mut client = server.connect();
+    let ping = client.send("GET", "/ping", None, &[]).unwrap();
+    assert_eq!((ping.status, ping.body.as_str()), (200, "pong"));
+    let echo = client
+        .send(
+            "POST",
+            "/echo",
+            Some(br#"{"name":"weir","n":[1,2]}"#),
+            &[JSON],
+        )
+        .unwrap();
+    assert_eq!(echo.status, 200);
+    assert_eq!(
+        echo.body, r#"{"ok":true,"received":{"n":[1,2],"name":"weir"}}"#,
+        "CEL maps come out key-sorted"
+    );
+    assert_eq!(echo.header("content-type"), Some("application/json"));
+
+    let invalid = client
+        .send("POST", "/echo", Some(b"{not json"), &[JSON])
+        .unwrap();
+    assert_eq!(invalid.status, 400);
+    assert!(invalid.body.contains("not valid JSON"), "{}", invalid.body);
+    let unknown = client.send("GET", "/nowhere", None, &[]).unwrap();
+    assert_eq!(unknown.status, 404);
+    let wrong = client.send("DELETE", "/echo", None, &[]).unwrap();
+    assert_eq!((wrong.status, wrong.header("allow")), (405, Some("POST")));
+    let huge = vec![b'x'; 2 * 1024 * 1024];
+    let too_big = server
+        .connect()
+        .send("POST", "/echo", Some(&huge), &[JSON])
+        .unwrap();
+    assert_eq!(too_big.status, 413);
+    assert!(too_big.body.contains("larger than"), "{}", too_big.body);
+
+    // Malformed HTTP gets a 400 from the server, not a hang or a crash.
+    let mut raw = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    raw.write_all(b"NOT HTTP AT ALL\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = raw.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+    // And the server still serves.
+    assert_eq!(server.get("/ping").unwrap().status, 200);
+}
+
+#[test]
+fn fifty_hot_swaps_under_load_fail_no_request() {
+    let server = Arc::new(Server::start());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (served, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, stop, served, failed) =
+                (server.clone(), stop.clone(), served.clone(), failed.clone());
+            std::thread::spawn(move || {
+                let mut client = server.connect();
+                let mut last = String::new();
+                // Bounded: stops when told, or after 60 s whatever happens.
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                    match client.send("GET", "/ping", None, &[]) {
+                        Ok(reply) if reply.status == 200 => {
+                            served.fetch_add(1, Ordering::SeqCst);
+                            last = reply.body;
+                        }
+                        Ok(reply) => {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                            eprintln!("failed: {reply:?}");
+                        }
+                        Err(error) => {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                            eprintln!("failed: {error}");
+                            client = server.connect();
+                        }
+                    }
+                }
+                last
+            })
+        })
+        .collect();
+    let spec = server.dir.join("ping.yaml");
+    for version in 1..=50 {
+        std::fs::write(
+            &spec,
+            format!("- {{kind: snippet, namespace: examples, name: ping, language: json, code: '{{\"status\": 200, \"body\": \"pong {version}\"}}'}}\n"),
+        )
+        .unwrap();
+        let out = server.weir(&["apply", "-f", spec.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.get("/ping").map(|r| r.body).ok().as_deref() != Some("pong 50") {
+        assert!(
+            Instant::now() < deadline,
+            "the last version never went live"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::SeqCst);
+    let lasts: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    assert_eq!(
+        failed.load(Ordering::SeqCst),
+        0,
+        "no request failed during 50 swaps"
+    );
+    assert!(
+        served.load(Ordering::SeqCst) > 50,
+        "the load ran throughout"
+    );
+    assert!(lasts.iter().all(|l| l.starts_with("pong")), "{lasts:?}");
+}
+
+#[test]
+fn static_serves_files_with_validators_and_never_leaves_its_folder() {
+    let www = root().join("tests/fixtures/static/www");
+    // A copy of the fixture folder, with a secret beside it and a symbolic
+    // link inside it that points at the secret.
+    let outside = std::env::temp_dir().join(format!("weir-www-{}", std::process::id()));
+    let served = outside.join("www");
+    let _ = std::fs::remove_dir_all(&outside);
+    std::fs::create_dir_all(served.join("css")).unwrap();
+    for file in ["index.html", "css/site.css"] {
+        std::fs::copy(www.join(file), served.join(file)).unwrap();
+    }
+    std::fs::write(outside.join("secret.txt"), "top secret").unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), served.join("leak.txt")).unwrap();
+
+    let server = Server::start_with(
+        &root().join("tests/fixtures/static/site.yaml"),
+        &[("WEIR_TEST_WWW", served.to_str().unwrap())],
+    );
+    let mut client = server.connect();
+    let index = client.send("GET", "/files/", None, &[]).unwrap();
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains("<p>hello</p>"));
+    assert_eq!(
+        index.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let css = client
+        .send("GET", "/files/css/site.css", None, &[])
+        .unwrap();
+    assert_eq!(
+        (css.status, css.header("content-type")),
+        (200, Some("text/css; charset=utf-8"))
+    );
+    let etag = css.header("etag").unwrap().to_string();
+    let again = client
+        .send(
+            "GET",
+            "/files/css/site.css",
+            None,
+            &[("If-None-Match", &etag)],
+        )
+        .unwrap();
+    assert_eq!((again.status, again.body.as_str()), (304, ""));
+    let since = css.header("last-modified").unwrap().to_string();
+    let again = client
+        .send(
+            "GET",
+            "/files/css/site.css",
+            None,
+            &[("If-Modified-Since", &since)],
+        )
+        .unwrap();
+    assert_eq!(again.status, 304);
+    assert_eq!(
+        client
+            .send("GET", "/files/nope.txt", None, &[])
+            .unwrap()
+            .status,
+        404
+    );
+    for attack in [
+        "/files/../Cargo.toml",
+        "/files/%2e%2e/%2e%2e/Cargo.toml",
+        "/files/css/..%2f..%2fsecret.txt",
+        "/files/%2E%2E%5Csecret.txt",
+        "/files/leak.txt",
+        "/files/..%00/secret.txt",
+    ] {
+        let reply = server.connect().send("GET", attack, None, &[]).unwrap();
+        assert!(
+            reply.status == 404 || reply.status == 400,
+            "{attack}: {reply:?}"
+        );
+        assert!(
+            !reply.body.contains("top secret") && !reply.body.contains("[package]"),
+            "{attack}: {}",
+            reply.body
+        );
+    }
+    let _ = std::fs::remove_dir_all(&outside);
+}
