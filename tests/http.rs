@@ -130,7 +130,11 @@ impl Client {
         let stream = self.reader.get_mut();
         stream.write_all(request.as_bytes())?;
         if let Some(body) = body {
-            stream.write_all(body)?;
+            // A server may answer (413, say) and close before it has read
+            // the whole body; like curl, read its answer all the same.
+            if let Err(error) = stream.write_all(body) {
+                return self.read().map_err(|_| error);
+            }
         }
         self.read()
     }

@@ -8,12 +8,14 @@
 
 mod codec;
 mod kind;
+mod resources;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use codec::{Codec, Compiled, KindCodec};
 pub use kind::Kind;
+pub use resources::Resources;
 
 use crate::diagnostic::FieldError;
 use crate::env::{ValueSource, bind};
@@ -25,6 +27,7 @@ use crate::symbol::Symbol;
 #[derive(Clone, Default)]
 pub struct Scheme {
     codecs: BTreeMap<&'static str, Arc<dyn Codec>>,
+    resources: Resources,
 }
 
 impl Scheme {
@@ -37,6 +40,13 @@ impl Scheme {
     pub fn register<K: Kind>(&mut self, kind: K) -> &mut Scheme {
         let codec = KindCodec::new(kind);
         self.codecs.insert(codec.kind(), Arc::new(codec));
+        self
+    }
+
+    /// Hands `value` to every kind that asks for a `T` while it compiles
+    /// ([`Context::resource`]).
+    pub fn provide<T: std::any::Any + Send + Sync>(&mut self, value: Arc<T>) -> &mut Scheme {
+        self.resources.provide(value);
         self
     }
 
@@ -140,6 +150,12 @@ impl<'a> Context<'a> {
     /// The stored values, for binding the env of inline specs.
     pub fn values(&self) -> &'a dyn ValueSource {
         self.values
+    }
+
+    /// The host's shared instance of `T` (see [`Resources`]), if it
+    /// provided one.
+    pub fn resource<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.scheme.resources.get::<T>()
     }
 }
 
