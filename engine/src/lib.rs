@@ -16,6 +16,7 @@ pub mod scheme;
 pub mod spec;
 pub mod store;
 pub mod symbol;
+pub mod type_map;
 
 pub use bundle::Bundle;
 pub use diagnostic::{Diagnostic, Diagnostics, FieldError, Origin};

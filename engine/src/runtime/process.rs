@@ -1,8 +1,9 @@
 //! Processes: one execution each (an HTTP request, a job, a `weir run`).
 //!
 //! A process carries an id, its parent, a cancellation signal, an optional
-//! deadline, a small store for nodes to keep per-execution state (an open SQL
-//! transaction, say) and exit hooks that release that state. Child processes
+//! deadline, a small store of values and a typed state for nodes to keep
+//! per-execution state (an open SQL transaction, a response stream), and
+//! exit hooks that release that state. Child processes
 //! are cancelled with their parent. This module does not move packets.
 
 use std::collections::HashMap;
@@ -14,6 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use weir_codecs::{ErrorValue, Value};
+
+use crate::type_map::TypeMap;
 
 /// How a process ended, handed to its exit hooks (commit or roll back).
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +41,7 @@ pub struct Process {
     cancel: CancellationToken,
     deadline: Option<Instant>,
     store: Mutex<HashMap<String, Value>>,
+    state: Mutex<TypeMap>,
     exit_hooks: Mutex<Vec<ExitHook>>,
     exited: AtomicBool,
 }
@@ -69,6 +73,7 @@ impl Process {
             cancel,
             deadline,
             store: Mutex::new(HashMap::new()),
+            state: Mutex::new(TypeMap::default()),
             exit_hooks: Mutex::new(Vec::new()),
             exited: AtomicBool::new(false),
         })
@@ -123,6 +128,15 @@ impl Process {
     /// Writes a value into the per-process store.
     pub fn store(&self, key: impl Into<String>, value: Value) {
         lock(&self.store).insert(key.into(), value);
+    }
+
+    /// This process's one instance of `T`, made with `T::default()` on
+    /// first use. For state that is not a [`Value`]: the transactions a
+    /// process holds open, the stream its HTTP response is read from.
+    /// Children have their own state; reach a parent's through
+    /// [`Process::parent`].
+    pub fn state<T: std::any::Any + Send + Sync + Default>(&self) -> Arc<T> {
+        lock(&self.state).get_or_insert_with(T::default)
     }
 
     /// Registers a hook run once when the process exits, with its outcome.
@@ -210,6 +224,21 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn typed_state_is_made_once_per_process() {
+        #[derive(Default)]
+        struct Seen(Mutex<Vec<u32>>);
+        let (one, two) = (Process::new(), Process::new());
+        lock(&one.state::<Seen>().0).push(1);
+        lock(&one.state::<Seen>().0).push(2);
+        assert_eq!(*lock(&one.state::<Seen>().0), vec![1, 2]);
+        assert!(lock(&two.state::<Seen>().0).is_empty(), "not shared");
+        assert!(
+            lock(&one.child().state::<Seen>().0).is_empty(),
+            "nor with children"
+        );
+    }
 
     #[tokio::test]
     async fn exit_hooks_run_once_in_reverse_order() {

@@ -8,14 +8,12 @@
 
 mod codec;
 mod kind;
-mod resources;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use codec::{Codec, Compiled, KindCodec};
 pub use kind::Kind;
-pub use resources::Resources;
 
 use crate::diagnostic::FieldError;
 use crate::env::{ValueSource, bind};
@@ -27,7 +25,7 @@ use crate::symbol::Symbol;
 #[derive(Clone, Default)]
 pub struct Scheme {
     codecs: BTreeMap<&'static str, Arc<dyn Codec>>,
-    resources: Resources,
+    resources: crate::type_map::TypeMap,
 }
 
 impl Scheme {
@@ -44,7 +42,10 @@ impl Scheme {
     }
 
     /// Hands `value` to every kind that asks for a `T` while it compiles
-    /// ([`Context::resource`]).
+    /// ([`Context::resource`]). The engine provides nothing itself: the host
+    /// does (the store for the `system` family, say). A kind whose resource
+    /// is missing, as under `weir validate` with no database, should still
+    /// compile, so specs can be checked anywhere, and fail when it loads.
     pub fn provide<T: std::any::Any + Send + Sync>(&mut self, value: Arc<T>) -> &mut Scheme {
         self.resources.provide(value);
         self
@@ -152,7 +153,7 @@ impl<'a> Context<'a> {
         self.values
     }
 
-    /// The host's shared instance of `T` (see [`Resources`]), if it
+    /// The host's shared instance of `T` (see [`Scheme::provide`]), if it
     /// provided one.
     pub fn resource<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
         self.scheme.resources.get::<T>()
