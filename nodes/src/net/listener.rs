@@ -1,5 +1,6 @@
-//! `listener`: an HTTP server (HTTP/1.1 and cleartext HTTP/2) that starts
-//! one process per request and writes the request to `out`.
+//! `listener`: an HTTP server (HTTP/1.1 and HTTP/2, over TLS when `tls` is
+//! set: see [`super::tls`]) that starts one process per request and writes
+//! the request to `out`.
 //!
 //! The answer becomes the response (see [`super::message`]); an error answer
 //! goes to the `error` port when linked, else becomes its status (500 by
@@ -33,6 +34,7 @@ use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports
 
 use super::message::{self, Reply};
 use super::socket;
+use super::tls::{self, Acceptor, Tls, TlsSpec};
 
 /// The fields of a `listener` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -52,6 +54,9 @@ pub struct ListenerSpec {
     /// Milliseconds a client has to send its request headers.
     #[serde(default = "default_header_timeout_ms")]
     pub header_timeout_ms: u64,
+    /// Serve HTTPS with this certificate and key.
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
 }
 
 fn default_host() -> String {
@@ -102,6 +107,8 @@ impl Kind for Listener {
         if spec.timeout_ms == 0 {
             errors.push(FieldError::new("timeout_ms", "must be more than 0"));
         }
+        let tls = spec.tls.map(Tls::compile).transpose();
+        let tls = tls.map_err(|e| errors.extend(e)).ok().flatten();
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -114,6 +121,7 @@ impl Kind for Listener {
                 header_timeout: Duration::from_millis(spec.header_timeout_ms.max(1)),
             },
             running: Mutex::new(None),
+            tls,
         }))
     }
 }
@@ -130,6 +138,7 @@ struct ListenerNode {
     address: String,
     settings: Settings,
     running: Mutex<Option<Running>>,
+    tls: Option<Tls>,
 }
 
 struct Running {
@@ -149,12 +158,13 @@ impl Node for ListenerNode {
     fn load(&self, outputs: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
         let outputs = outputs.clone();
         Box::pin(async move {
+            let tls = self.tls.as_ref().map(Tls::acceptor).transpose()?;
             let socket = socket::acquire(&self.address).await.map_err(|e| {
                 ErrorValue::new(format!("cannot listen on {}: {e}", self.address))
                     .with_code("listen")
             })?;
             let stop = CancellationToken::new();
-            let task = tokio::spawn(serve(socket, outputs, self.settings, stop.clone()));
+            let task = tokio::spawn(serve(socket, outputs, self.settings, tls, stop.clone()));
             tracing::info!(node = %self.name, address = %self.address, "listening");
             let previous = self.lock().replace(Running { stop, task });
             if let Some(previous) = previous {
@@ -190,6 +200,7 @@ async fn serve(
     socket: Arc<TcpListener>,
     outputs: Arc<Outputs>,
     settings: Settings,
+    tls: Option<Acceptor>,
     stop: CancellationToken,
 ) {
     let graceful = GracefulShutdown::new();
@@ -200,6 +211,7 @@ async fn serve(
         .header_read_timeout(settings.header_timeout)
         .keep_alive(true);
     builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     loop {
         let accepted = tokio::select! {
             accepted = socket.accept() => accepted,
@@ -217,12 +229,14 @@ async fn serve(
         let _ = stream.set_nodelay(true);
         let outputs = outputs.clone();
         let service = service_fn(move |request| respond(request, outputs.clone(), settings));
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let Some(stream) = tls::accept(tls.as_ref(), stream, settings.header_timeout).await
+            else {
+                return;
+            };
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = watcher.watch(connection.into_owned()).await {
                 tracing::debug!(%error, "connection ended with an error");
             }
         });

@@ -5,7 +5,8 @@
 //! An answer becomes a response: a map shaped `{status, header?, body?}` is
 //! taken as the response itself; an error answers its `status` (else 500)
 //! with `{"error": {...}}`; any other value is a 200 with it as JSON.
-//! This module does no I/O.
+//! The `http` client reads and writes bodies with the same rules
+//! ([`decode_body`], [`encode_body`]). This module does no I/O.
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -30,25 +31,36 @@ pub fn request(
         .query()
         .map(form)
         .unwrap_or_else(|| Value::map(Vec::<(&str, Value)>::new()));
-    let header = Value::map(headers.keys().map(|name| {
+    Ok(Value::map([
+        ("method", Value::string(method.as_str())),
+        ("path", Value::string(uri.path())),
+        ("query", query),
+        ("header", header_value(headers)),
+        ("params", Value::map(Vec::<(&str, Value)>::new())),
+        ("body", body_value(headers, body)?),
+    ]))
+}
+
+/// Headers as a map: each name (lower case) to its values joined by `, `.
+pub fn header_value(headers: &HeaderMap) -> Value {
+    Value::map(headers.keys().map(|name| {
         let joined: Vec<&str> = headers
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
         (name.as_str(), Value::string(joined.join(", ")))
-    }));
-    Ok(Value::map([
-        ("method", Value::string(method.as_str())),
-        ("path", Value::string(uri.path())),
-        ("query", query),
-        ("header", header),
-        ("params", Value::map(Vec::<(&str, Value)>::new())),
-        ("body", body_value(headers, body)?),
-    ]))
+    }))
 }
 
 fn body_value(headers: &HeaderMap, body: Bytes) -> Result<Value, ErrorValue> {
+    decode_body(headers, body).map_err(|e| bad_request(format!("request body is {e}")))
+}
+
+/// A body as a value, by its content type: JSON (and `+json`), form,
+/// `text/*`, else bytes; an empty body is null. The error says what the body
+/// is not (`not valid JSON: …`), for the caller to say whose body it was.
+pub fn decode_body(headers: &HeaderMap, body: Bytes) -> Result<Value, String> {
     if body.is_empty() {
         return Ok(Value::Null);
     }
@@ -62,20 +74,37 @@ fn body_value(headers: &HeaderMap, body: Bytes) -> Result<Value, ErrorValue> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
+    let json = |body: &Bytes| {
+        weir_codecs::json::from_str(text(body)?).map_err(|e| format!("not valid JSON: {e}"))
+    };
     match essence.as_str() {
-        "application/json" => weir_codecs::json::from_str(text(&body)?)
-            .map_err(|e| bad_request(format!("request body is not valid JSON: {e}"))),
+        "application/json" => json(&body),
         "application/x-www-form-urlencoded" => Ok(form(text(&body)?)),
         t if t.starts_with("text/") => Ok(Value::string(text(&body)?)),
-        t if t.ends_with("+json") => weir_codecs::json::from_str(text(&body)?)
-            .map_err(|e| bad_request(format!("request body is not valid JSON: {e}"))),
+        t if t.ends_with("+json") => json(&body),
         _ => Ok(Value::Bytes(body)),
     }
 }
 
-fn text(body: &Bytes) -> Result<&str, ErrorValue> {
-    std::str::from_utf8(body)
-        .map_err(|e| bad_request(format!("request body is not valid UTF-8: {e}")))
+fn text(body: &Bytes) -> Result<&str, String> {
+    std::str::from_utf8(body).map_err(|e| format!("not valid UTF-8: {e}"))
+}
+
+/// How a value travels as a body, with its content type: null is no body,
+/// a string is UTF-8 text, bytes are octets, anything else is JSON.
+pub fn encode_body(value: &Value) -> Option<(&'static str, Bytes)> {
+    match value {
+        Value::Null => None,
+        Value::String(text) => Some((
+            "text/plain; charset=utf-8",
+            Bytes::copy_from_slice(text.as_bytes()),
+        )),
+        Value::Bytes(bytes) => Some(("application/octet-stream", bytes.clone())),
+        other => Some((
+            "application/json",
+            Bytes::from(weir_codecs::json::to_string(other)),
+        )),
+    }
 }
 
 /// Parses `a=1&b=x%20y` into a map (a repeated key keeps its last value).
@@ -179,19 +208,13 @@ fn response_shape(value: &Value) -> Option<(StatusCode, Option<&Value>, Option<&
 }
 
 fn body_reply(status: StatusCode, body: Option<&Value>) -> Reply {
-    match body {
-        None | Some(Value::Null) => Reply {
+    match body.and_then(encode_body) {
+        None => Reply {
             status,
             headers: HeaderMap::new(),
             body: Bytes::new(),
         },
-        Some(Value::String(text)) => typed(
-            status,
-            "text/plain; charset=utf-8",
-            Bytes::copy_from_slice(text.as_bytes()),
-        ),
-        Some(Value::Bytes(bytes)) => typed(status, "application/octet-stream", bytes.clone()),
-        Some(other) => json_reply(status, other),
+        Some((content_type, body)) => typed(status, content_type, body),
     }
 }
 

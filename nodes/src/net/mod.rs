@@ -3,16 +3,22 @@
 //! `listener` serves HTTP and starts a process per request; `router` picks a
 //! branch by method and path; `static` serves a folder's files. Requests and answers are plain values
 //! ([`message`]), so every other kind can build or read them.
+//! `http` is the client side: a request per packet, its answer a value.
 
 mod files;
+mod http;
 mod listener;
 pub mod message;
 mod router;
 mod socket;
+mod templated;
+mod tls;
 
 pub use files::StaticSpec;
+pub use http::{HttpSpec, client_builder};
 pub use listener::ListenerSpec;
 pub use router::{Route, RouterSpec};
+pub use tls::TlsSpec;
 
 use weir_engine::Scheme;
 
@@ -21,5 +27,9 @@ pub fn register(scheme: &mut Scheme) {
     scheme
         .register(listener::Listener)
         .register(router::Router)
-        .register(files::Static);
+        .register(files::Static)
+        .register(http::Http);
 }
+
+#[cfg(test)]
+mod tests;
