@@ -422,3 +422,30 @@ fn graph_draws_mermaid_and_dot() {
         "{dot}"
     );
 }
+
+#[test]
+fn bad_net_fields_are_named_by_validate() {
+    let lines = invalid("net/bad.yaml");
+    for (spec, field) in [
+        ("`fetch` (http)", "method: `FETCH` is not an HTTP method"),
+        (
+            "`fetch` (http)",
+            "url: the scheme must be `http` or `https`, not `ftp`",
+        ),
+        (
+            "`fetch` (http)",
+            "header.bad name: `bad name` is not a header name",
+        ),
+        (
+            "`https` (listener)",
+            "tls.cert: not a valid PEM certificate chain",
+        ),
+    ] {
+        assert!(
+            has(&lines, &["net/bad.yaml", spec, field]),
+            "{field}: {lines:#?}"
+        );
+    }
+    // A key file is read where the listener loads, not by validate.
+    assert!(!lines.iter().any(|l| l.contains("tls.key")), "{lines:#?}");
+}

@@ -378,3 +378,71 @@ fn static_serves_files_with_validators_and_never_leaves_its_folder() {
     }
     let _ = std::fs::remove_dir_all(&outside);
 }
+
+#[tokio::test]
+async fn a_tls_listener_serves_http2_and_http1_to_a_client_trusting_its_certificate() {
+    // A self-signed certificate made now, in PEM files the spec names.
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let generated = rcgen::generate_simple_self_signed(names).unwrap();
+    let dir = std::env::temp_dir().join(format!("weir-tls-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.key_pair.serialize_pem()).unwrap();
+    let tls_port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let server = Server::start_with(
+        &root().join("tests/fixtures/net/tls.yaml"),
+        &[
+            ("WEIR_TEST_TLS_PORT", &tls_port.to_string()),
+            ("WEIR_TEST_CERT", cert.to_str().unwrap()),
+            ("WEIR_TEST_KEY", key.to_str().unwrap()),
+        ],
+    );
+    // Both listeners load in one batch; the plain one answered, and the
+    // TLS one is waited for all the same (bounded).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+        assert!(Instant::now() < deadline, "the TLS listener never opened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let trusted = reqwest::Certificate::from_pem(generated.cert.pem().as_bytes()).unwrap();
+    let url = format!("https://localhost:{tls_port}/echo");
+    for (builder, version) in [
+        (reqwest::Client::builder(), reqwest::Version::HTTP_2),
+        (
+            reqwest::Client::builder().http1_only(),
+            reqwest::Version::HTTP_11,
+        ),
+    ] {
+        let client = builder
+            .use_rustls_tls()
+            .add_root_certificate(trusted.clone())
+            .build()
+            .unwrap();
+        let response = client
+            .post(&url)
+            .json(&serde_json::json!({"n": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.version(), version, "negotiated by ALPN");
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({"received": {"n": 1}}));
+    }
+
+    // A client that does not trust the certificate fails the handshake,
+    // and cleartext HTTP on the TLS port gets no answer.
+    let untrusted = reqwest::Client::builder().use_rustls_tls().build().unwrap();
+    let refused = untrusted.post(&url).send().await.unwrap_err();
+    assert!(refused.is_connect(), "{refused:?}");
+    let clear = Client::open(tls_port).and_then(|mut c| c.send("GET", "/ping", None, &[]));
+    assert!(clear.is_err(), "{clear:?}");
+    // The same workflow still serves in clear on its plain listener.
+    assert_eq!(server.get("/ping").unwrap().status, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}

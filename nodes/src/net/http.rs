@@ -19,8 +19,8 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::Method;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
 use reqwest::Url;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -184,10 +184,10 @@ struct Request {
 impl Request {
     /// Checks, at compile time, every part that holds no template.
     fn check(&self) -> Vec<FieldError> {
-        let mut errors = Vec::new();
         fn constant(part: &Option<Templated>) -> Option<&Value> {
             part.as_ref().and_then(Templated::constant)
         }
+        let mut errors = Vec::new();
         if let Some(method) = constant(&self.method) {
             errors.extend(
                 parse_method(method)
@@ -198,24 +198,22 @@ impl Request {
         if let Some(url) = constant(&self.url) {
             errors.extend(parse_url(url).err().map(|e| FieldError::new("url", e)));
         }
-        match &self.header {
-            Some(Templated::Constant(header)) => {
-                let map = header.as_map().into_iter().flat_map(|m| m.iter());
-                for (name, value) in map {
-                    if let Err(e) = header_pair(name, value) {
-                        errors.push(FieldError::new(format!("header.{name}"), e));
-                    }
-                }
+        // Every name, and the values that hold no template (a templated
+        // one is checked as null: only its name).
+        let header: Vec<(&str, &Value)> = match &self.header {
+            Some(Templated::Constant(header)) => (header.as_map().into_iter())
+                .flat_map(|map| map.iter())
+                .map(|(name, value)| (name.as_ref(), value))
+                .collect(),
+            Some(Templated::Map(entries)) => (entries.iter())
+                .map(|(name, value)| (name.as_ref(), value.constant().unwrap_or(&Value::Null)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (name, value) in header {
+            if let Err(e) = header_pair(name, value) {
+                errors.push(FieldError::new(format!("header.{name}"), e));
             }
-            Some(Templated::Map(entries)) => {
-                for (name, value) in entries {
-                    let value = value.constant().unwrap_or(&Value::Null);
-                    if let Err(e) = header_pair(name, value) {
-                        errors.push(FieldError::new(format!("header.{name}"), e));
-                    }
-                }
-            }
-            _ => {}
         }
         errors
     }
@@ -265,44 +263,42 @@ impl Node for HttpNode {
                 ErrorValue::new(format!("http `{}`: {e}", self.name)).with_code("client")
             })?;
             let shown = request.shown();
-            let failed = |message: String, code: &str, status: u16| {
-                ErrorValue::new(format!("http `{}`: {shown}: {message}", self.name))
-                    .with_code(code)
-                    .with_status(status)
+            let context = |error: ErrorValue| ErrorValue {
+                message: format!("http `{}`: {shown}: {}", self.name, error.message),
+                ..error
             };
-            let answer = tokio::select! {
-                answer = self.exchange(client, request) => answer.map_err(|(m, c, s)| failed(m, c, s))?,
+            // Whichever ends first; the others' futures are dropped, and with
+            // them the request in flight.
+            let (status, answer) = tokio::select! {
+                answer = self.exchange(client, request) => answer,
                 () = tokio::time::sleep(self.timeout) => {
                     let ms = self.timeout.as_millis();
-                    return Err(failed(format!("no answer within {ms} ms"), "timeout", 504));
+                    Err(failure(format!("no answer within {ms} ms"), "timeout", 504))
                 }
-                stopped = call.process().stopped() => {
-                    let status = stopped.status.unwrap_or(503);
-                    let code = stopped.code.clone().unwrap_or_else(|| "cancelled".into());
-                    return Err(failed(stopped.message, &code, status));
-                }
-            };
-            let status = answer.get("status").and_then(Value::as_i64).unwrap_or(0);
-            tracing::debug!(node = %self.name, request = %shown, status, "http answered");
-            if self.fail_on_status && !(200..300).contains(&status) {
-                let shown_status = u16::try_from(status)
-                    .ok()
-                    .filter(|s| (400..=599).contains(s))
-                    .unwrap_or(502);
+                stopped = call.process().stopped() => Err(stopped),
+            }
+            .map_err(context)?;
+            tracing::debug!(node = %self.name, request = %shown, %status, "http answered");
+            if self.fail_on_status && !status.is_success() {
+                let shown_status = match status.is_client_error() || status.is_server_error() {
+                    true => status.as_u16(),
+                    false => 502,
+                };
                 let details = Value::map([
-                    ("status", Value::Int(status)),
+                    ("status", Value::Int(status.as_u16().into())),
                     ("body", answer.get("body").cloned().unwrap_or_default()),
                 ]);
-                return Err(failed(format!("answered {status}"), "status", shown_status)
-                    .with_details(details));
+                let error = failure(
+                    format!("answered {}", status.as_u16()),
+                    "status",
+                    shown_status,
+                );
+                return Err(context(error.with_details(details)));
             }
             Ok(Packet::new(answer))
         })
     }
 }
-
-/// A failed exchange: message, code and status.
-type Failure = (String, &'static str, u16);
 
 impl HttpNode {
     /// Renders the spec's parts (or takes the payload's) into a request.
@@ -363,33 +359,34 @@ impl HttpNode {
         &self,
         client: &reqwest::Client,
         request: Prepared,
-    ) -> Result<Value, Failure> {
+    ) -> Result<(StatusCode, Value), ErrorValue> {
         let mut builder = client
             .request(request.method, request.url)
             .headers(request.headers);
         if let Some(body) = request.body {
             builder = builder.body(body);
         }
-        let response = builder.send().await.map_err(|e| failure(&e))?;
+        let response = builder.send().await.map_err(|e| classify(&e))?;
         let status = response.status();
         let mut headers = response.headers().clone();
         let body = read_body(response, self.body_limit).await?;
         let body = message::decode_body(&headers, body)
-            .map_err(|e| (format!("the answer's body is {e}"), "upstream", 502))?;
+            .map_err(|e| failure(format!("the answer's body is {e}"), "upstream", 502))?;
         strip_transport_headers(&mut headers);
-        Ok(Value::map([
+        let answer = Value::map([
             ("status", Value::Int(i64::from(status.as_u16()))),
             ("header", message::header_value(&headers)),
             ("body", body),
-        ]))
+        ]);
+        Ok((status, answer))
     }
 }
 
 /// Reads a body of at most `limit` bytes.
-async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Bytes, Failure> {
+async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Bytes, ErrorValue> {
     let too_large = || {
         let message = format!("the answer's body is larger than {limit} bytes");
-        (message, "too_large", 502)
+        failure(message, "too_large", 502)
     };
     if response
         .content_length()
@@ -400,7 +397,7 @@ async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Bytes,
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut read: u64 = 0;
-    while let Some(chunk) = response.chunk().await.map_err(|e| failure(&e))? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
         read += chunk.len() as u64;
         if read > limit {
             return Err(too_large());
@@ -436,18 +433,23 @@ fn strip_transport_headers(headers: &mut HeaderMap) {
     }
 }
 
+/// A failed exchange; the caller adds which node and request.
+fn failure(message: String, code: &str, status: u16) -> ErrorValue {
+    ErrorValue::new(message).with_code(code).with_status(status)
+}
+
 /// What went wrong, by reqwest's classification, with the causes' text
 /// (which carries no URL, header or body).
-fn failure(error: &reqwest::Error) -> Failure {
+fn classify(error: &reqwest::Error) -> ErrorValue {
     let causes = causes(error);
     if error.is_timeout() {
-        (format!("timed out: {causes}"), "timeout", 504)
+        failure(format!("timed out: {causes}"), "timeout", 504)
     } else if error.is_connect() {
-        (format!("cannot connect: {causes}"), "connect", 502)
+        failure(format!("cannot connect: {causes}"), "connect", 502)
     } else if error.is_redirect() {
-        (format!("bad redirect: {causes}"), "upstream", 502)
+        failure(format!("bad redirect: {causes}"), "upstream", 502)
     } else {
-        (format!("the exchange failed: {causes}"), "upstream", 502)
+        failure(format!("the exchange failed: {causes}"), "upstream", 502)
     }
 }
 

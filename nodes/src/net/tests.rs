@@ -434,7 +434,7 @@ fn bad_fields_are_compile_errors_naming_them() {
 }
 
 /// A self-signed certificate for `localhost` and 127.0.0.1: (cert, key) PEM.
-pub(super) fn self_signed() -> (String, String) {
+pub(crate) fn self_signed() -> (String, String) {
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     let generated = rcgen::generate_simple_self_signed(names).unwrap();
     (generated.cert.pem(), generated.key_pair.serialize_pem())

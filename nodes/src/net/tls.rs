@@ -261,3 +261,88 @@ impl AsyncWrite for Stream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::tests::self_signed;
+
+    fn spec(cert: &str, key: &str) -> TlsSpec {
+        TlsSpec {
+            cert: cert.into(),
+            key: key.into(),
+        }
+    }
+
+    fn compile_errors(cert: &str, key: &str) -> Vec<String> {
+        match Tls::compile(spec(cert, key)) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn pem_text_is_checked_when_compiled() {
+        let (cert, key) = self_signed();
+        assert!(compile_errors(&cert, &key).is_empty());
+        let garbage = "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n";
+        let errors = compile_errors(garbage, "-----BEGIN NOTHING-----\n-----END NOTHING-----\n");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].starts_with("tls.cert: not a valid PEM"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("tls.key: no private key"),
+            "{errors:?}"
+        );
+        // A certificate where the key should be, and a key that belongs to
+        // another certificate.
+        assert!(compile_errors(&cert, &cert)[0].starts_with("tls.key: no private key"));
+        let (_, other_key) = self_signed();
+        let mismatch = compile_errors(&cert, &other_key);
+        assert!(
+            mismatch[0].starts_with("tls.key: the key does not fit"),
+            "{mismatch:?}"
+        );
+        assert_eq!(
+            compile_errors(" ", &key),
+            ["tls.cert: a path or PEM text is needed"]
+        );
+        // No error quotes the PEM.
+        assert!(
+            mismatch.iter().all(|e| !e.contains("BEGIN")),
+            "{mismatch:?}"
+        );
+    }
+
+    #[test]
+    fn files_are_read_when_loaded_and_errors_name_the_field() {
+        let dir = std::env::temp_dir().join(format!("weir-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert, key) = self_signed();
+        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_path, &cert).unwrap();
+        std::fs::write(&key_path, &key).unwrap();
+        let path = |p: &std::path::Path| p.display().to_string();
+
+        // Files compile without being read (`weir validate` runs anywhere).
+        let missing = Tls::compile(spec(&path(&dir.join("none.pem")), &path(&key_path))).unwrap();
+        let error = missing.acceptor().err().unwrap();
+        assert!(
+            error.message.starts_with("tls.cert: cannot read `"),
+            "{error}"
+        );
+        assert_eq!(error.code.as_deref(), Some("tls"));
+        let swapped = Tls::compile(spec(&path(&key_path), &path(&cert_path))).unwrap();
+        let error = swapped.acceptor().err().unwrap();
+        assert!(
+            error.message.starts_with("tls.cert: no `CERTIFICATE`"),
+            "{error}"
+        );
+        // A file for one part and PEM text for the other.
+        let mixed = Tls::compile(spec(&path(&cert_path), &key)).unwrap();
+        assert!(mixed.acceptor().is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
