@@ -12,7 +12,7 @@ use weir_codecs::Value;
 use weir_engine::loader::Loader;
 use weir_engine::runtime::Limits;
 use weir_engine::spec::source::{Format, parse};
-use weir_engine::store::{Backend, Entity, Store, StoreError};
+use weir_engine::store::{Backend, Entity, Filter, Store, StoreError};
 use weir_engine::{Packet, Process, Spec};
 
 /// Runs `scenario` on PostgreSQL and on SQLite.
@@ -149,7 +149,7 @@ async fn stale_revisions_are_refused(db: TestDb) {
     let store = db.store().await;
     store.apply(vec![probe("r", 1)], false).await.unwrap();
     let row = store
-        .list(Entity::Spec, Some("default"))
+        .list(Entity::Spec, &Filter::namespace("default"))
         .await
         .unwrap()
         .remove(0);
@@ -204,7 +204,7 @@ async fn a_failed_apply_stores_nothing(db: TestDb) {
         .apply(vec![probe("fresh", 1), probe("x", 2), nameless], false)
         .await;
     assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
-    let rows = store.list(Entity::Spec, None).await.unwrap();
+    let rows = store.list(Entity::Spec, &Filter::default()).await.unwrap();
     assert_eq!(
         rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         ["x"],

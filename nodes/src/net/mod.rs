@@ -1,15 +1,20 @@
 //! The net family: HTTP in and out.
 //!
 //! `listener` serves HTTP and starts a process per request; `router` picks a
-//! branch by method and path; `static` serves a folder's files. Requests and answers are plain values
-//! ([`message`]), so every other kind can build or read them.
+//! branch by method and path; `auth` lets only requests with a bearer token
+//! through; `static` serves a folder's files. Requests and answers are
+//! plain values ([`message`]), so every other kind can build or read them;
+//! a kind streams a response body through [`stream`].
 
+mod auth;
 mod files;
 mod listener;
 pub mod message;
 mod router;
 mod socket;
+pub mod stream;
 
+pub use auth::{AuthSpec, Scope, TokenSpec};
 pub use files::StaticSpec;
 pub use listener::ListenerSpec;
 pub use router::{Route, RouterSpec};
@@ -21,5 +26,6 @@ pub fn register(scheme: &mut Scheme) {
     scheme
         .register(listener::Listener)
         .register(router::Router)
+        .register(auth::Auth)
         .register(files::Static);
 }
