@@ -165,7 +165,10 @@ impl Backend {
                     Written::Plan(plan) => Ok(plan),
                     Written::Invalid(problems) => {
                         let first = problems.first().map(|p| p.message.clone());
-                        anyhow::bail!("the server refused the delete: {}", first.unwrap_or_default())
+                        anyhow::bail!(
+                            "the server refused the delete: {}",
+                            first.unwrap_or_default()
+                        )
                     }
                 }
             }
@@ -182,9 +185,10 @@ pub async fn store_specs(
 ) -> anyhow::Result<Option<Plan>> {
     let scheme = weir_nodes::scheme();
     let mut progress = Progress::new("checking specs");
-    let checked =
-        admission::check_specs(store, &scheme, &specs, &mut |done, total| progress.show(done, total))
-            .await;
+    let checked = admission::check_specs(store, &scheme, &specs, &mut |done, total| {
+        progress.show(done, total)
+    })
+    .await;
     progress.finish();
     match checked {
         Ok(()) => {}

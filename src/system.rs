@@ -83,7 +83,9 @@ pub fn ensure_token() -> anyhow::Result<Option<PathBuf>> {
             Ok(Some(path))
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot create the token file {}", path.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot create the token file {}", path.display()))
+        }
     }
 }
 

@@ -52,7 +52,9 @@ pub async fn check_specs(
     namespaces.dedup();
     let mut all = specs.to_vec();
     for namespace in namespaces {
-        let stored = store.list(Entity::Spec, &Filter::namespace(namespace)).await?;
+        let stored = store
+            .list(Entity::Spec, &Filter::namespace(namespace))
+            .await?;
         for (index, row) in stored.into_iter().enumerate() {
             let replaced = specs.iter().any(|s| {
                 s.spec.id == row.id

@@ -74,13 +74,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     scheme.provide(Arc::new(store.clone()));
     let progress = Arc::new(Mutex::new(Progress::new("loading specs")));
     let shown = progress.clone();
-    let loader = Loader::new(store, Arc::new(scheme), namespaces, Limits::default())
-    .with_progress(Box::new(move |done, total| {
-        shown
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .show(done, total)
-    }));
+    let loader = Loader::new(store, Arc::new(scheme), namespaces, Limits::default()).with_progress(
+        Box::new(move |done, total| {
+            shown
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .show(done, total)
+        }),
+    );
     let loaded = loader.sync().await.context("cannot load the specs")?;
     progress.lock().unwrap_or_else(|p| p.into_inner()).finish();
     for (spec, error) in &loaded.failed {

@@ -101,7 +101,9 @@ impl Store {
         let mut plan = Plan::default();
         for key in &changes.delete {
             match self.delete_key(&mut tx, entity, key).await? {
-                Some(gone) => plan.deleted.push(format!("{}/{}", gone.namespace, gone.name)),
+                Some(gone) => plan
+                    .deleted
+                    .push(format!("{}/{}", gone.namespace, gone.name)),
                 None => plan.missing.push(key.label()),
             }
         }
@@ -203,7 +205,10 @@ impl Store {
         let entity = D::ENTITY;
         let key = format!("{}/{}", document.namespace(), document.name());
         let mut tx = self.begin_write().await?;
-        let taken = self.select(entity, "WHERE id = $1::uuid OR (namespace = $2 AND name = $3)");
+        let taken = self.select(
+            entity,
+            "WHERE id = $1::uuid OR (namespace = $2 AND name = $3)",
+        );
         let found = sqlx::query(&taken)
             .bind(document.id().to_string())
             .bind(document.namespace().to_string())
@@ -244,7 +249,10 @@ impl Store {
         let stored = self
             .current(&mut tx, entity, document.id(), expected_revision)
             .await?;
-        let taken = self.select(entity, "WHERE namespace = $1 AND name = $2 AND id <> $3::uuid");
+        let taken = self.select(
+            entity,
+            "WHERE namespace = $1 AND name = $2 AND id <> $3::uuid",
+        );
         let clash = sqlx::query(&taken)
             .bind(document.namespace().to_string())
             .bind(document.name())
@@ -294,13 +302,13 @@ impl Store {
         id: Uuid,
         expected_revision: Option<i64>,
     ) -> Result<Row, StoreError> {
-        let stored =
-            self.row_by_id(tx, entity, id)
-                .await?
-                .ok_or_else(|| StoreError::NotFound {
-                    entity: entity.label(),
-                    key: format!("with id {id}"),
-                })?;
+        let stored = self
+            .row_by_id(tx, entity, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                entity: entity.label(),
+                key: format!("with id {id}"),
+            })?;
         match expected_revision.filter(|e| *e != stored.revision) {
             Some(expected) => Err(StoreError::Conflict {
                 entity: entity.label(),
@@ -356,7 +364,10 @@ impl Store {
             return Ok(None);
         };
         let stored = row(&found)?;
-        let delete = self.sql(&format!("DELETE FROM {} WHERE id = $1::uuid", entity.table()));
+        let delete = self.sql(&format!(
+            "DELETE FROM {} WHERE id = $1::uuid",
+            entity.table()
+        ));
         sqlx::query(&delete)
             .bind(stored.id.to_string())
             .execute(&mut **tx)

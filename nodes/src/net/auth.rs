@@ -93,8 +93,14 @@ impl Kind for Auth {
                 (None, Some(file)) => sources.push((Source::File(file), entry.scope)),
             }
         }
-        if spec.realm.is_empty() || spec.realm.contains(['"', '\\']) || spec.realm.contains(char::is_control) {
-            errors.push(FieldError::new("realm", "must be non-empty text without quotes or backslashes"));
+        if spec.realm.is_empty()
+            || spec.realm.contains(['"', '\\'])
+            || spec.realm.contains(char::is_control)
+        {
+            errors.push(FieldError::new(
+                "realm",
+                "must be non-empty text without quotes or backslashes",
+            ));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -155,10 +161,10 @@ impl AuthNode {
             });
         }
         if tokens.is_empty() {
-            return Err(ErrorValue::new(
-                "no token is set: every request would be refused",
-            )
-            .with_code("no_token"));
+            return Err(
+                ErrorValue::new("no token is set: every request would be refused")
+                    .with_code("no_token"),
+            );
         }
         Ok(tokens)
     }

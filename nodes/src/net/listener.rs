@@ -221,9 +221,8 @@ async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let (outputs, stop) = (outputs.clone(), stop.clone());
-        let service = service_fn(move |request| {
-            respond(request, outputs.clone(), settings, stop.clone())
-        });
+        let service =
+            service_fn(move |request| respond(request, outputs.clone(), settings, stop.clone()));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();

@@ -47,9 +47,7 @@ fn only_in_system(kind: &str, cx: &Context<'_>) -> Result<(), Vec<FieldError>> {
         true => Ok(()),
         false => Err(vec![FieldError::new(
             "namespace",
-            format!(
-                "kind `{kind}` runs only in the `{NAMESPACE}` namespace, not in `{namespace}`"
-            ),
+            format!("kind `{kind}` runs only in the `{NAMESPACE}` namespace, not in `{namespace}`"),
         )]),
     }
 }

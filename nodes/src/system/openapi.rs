@@ -84,7 +84,10 @@ struct OpenApiNode {
 impl Node for OpenApiNode {
     fn call<'a>(&'a self, _: &'a Call, input: Packet) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
-            let store = self.store.as_deref().ok_or_else(|| super::no_store("openapi"))?;
+            let store = self
+                .store
+                .as_deref()
+                .ok_or_else(|| super::no_store("openapi"))?;
             Request(input.payload()).query(&[])?;
             let rows = store
                 .list(Entity::Spec, &Filter::namespace(&self.namespace))
@@ -278,13 +281,15 @@ fn template(path: &str) -> (String, Vec<String>) {
     let mut params = Vec::new();
     let segments: Vec<String> = path
         .split('/')
-        .map(|segment| match segment.strip_prefix(':').or(segment.strip_prefix('*')) {
-            Some(name) if !name.is_empty() => {
-                params.push(name.to_string());
-                format!("{{{name}}}")
-            }
-            _ => segment.to_string(),
-        })
+        .map(
+            |segment| match segment.strip_prefix(':').or(segment.strip_prefix('*')) {
+                Some(name) if !name.is_empty() => {
+                    params.push(name.to_string());
+                    format!("{{{name}}}")
+                }
+                _ => segment.to_string(),
+            },
+        )
         .collect();
     (segments.join("/"), params)
 }
@@ -356,11 +361,18 @@ impl Types {
             .collect();
         let mut responses = Map::new();
         match &route.answerer {
-            Answerer::Records(entity, op) => {
-                self.records(*entity, *op, &mut operation, &mut parameters, &mut responses)
-            }
+            Answerer::Records(entity, op) => self.records(
+                *entity,
+                *op,
+                &mut operation,
+                &mut parameters,
+                &mut responses,
+            ),
             Answerer::Schemas => {
-                operation.insert("summary".into(), json!("The JSON Schema of every kind, or of the kind `{kind}`."));
+                operation.insert(
+                    "summary".into(),
+                    json!("The JSON Schema of every kind, or of the kind `{kind}`."),
+                );
                 operation.insert("tags".into(), json!(["schemas"]));
                 let schema = match params.is_empty() {
                     true => self.schema::<SchemasAnswer>(),
@@ -378,7 +390,10 @@ impl Types {
                 );
             }
             Answerer::Other(kind) => {
-                operation.insert("summary".into(), json!(format!("Answered by a `{kind}` node.")));
+                operation.insert(
+                    "summary".into(),
+                    json!(format!("Answered by a `{kind}` node.")),
+                );
                 operation.insert("tags".into(), json!([kind]));
                 responses.insert(
                     "200".into(),
@@ -388,12 +403,18 @@ impl Types {
         }
         if route.secured {
             operation.insert("security".into(), json!([{"bearer": []}]));
-            responses.insert("401".into(), self.error("No bearer token, or one that is not valid."));
+            responses.insert(
+                "401".into(),
+                self.error("No bearer token, or one that is not valid."),
+            );
             if !matches!(method, "get" | "head" | "options") {
                 responses.insert("403".into(), self.error("The token may only read."));
             }
         }
-        responses.insert("default".into(), self.error("Any other refusal or failure."));
+        responses.insert(
+            "default".into(),
+            self.error("Any other refusal or failure."),
+        );
         if !parameters.is_empty() {
             operation.insert("parameters".into(), Json::Array(parameters));
         }
@@ -414,16 +435,20 @@ impl Types {
             Entity::Value => "values",
         };
         operation.insert("tags".into(), json!([what]));
-        let query = |name: &str, schema: Json, description: &str| {
-            json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
-        };
-        let header = |name: &str, description: &str| {
-            json!({"name": name, "in": "header", "required": false, "schema": {"type": "string"}, "description": description})
-        };
+        let query = |name: &str, schema: Json, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description});
+        let header = |name: &str, description: &str| json!({"name": name, "in": "header", "required": false, "schema": {"type": "string"}, "description": description});
         let filters = |parameters: &mut Vec<Json>| {
-            parameters.push(query("namespace", json!({"type": "string"}), "Only this namespace."));
+            parameters.push(query(
+                "namespace",
+                json!({"type": "string"}),
+                "Only this namespace.",
+            ));
             parameters.push(query("name", json!({"type": "string"}), "Only this name."));
-            parameters.push(query("id", json!({"type": "string", "format": "uuid"}), "Only this id."));
+            parameters.push(query(
+                "id",
+                json!({"type": "string", "format": "uuid"}),
+                "Only this id.",
+            ));
         };
         let document = match entity {
             Entity::Spec => self.schema::<Spec>(),
@@ -440,7 +465,10 @@ impl Types {
             })
         };
         let listed = self.schema::<Listed>();
-        let if_match = header("If-Match", "The revision replaced, as the ETag answered: a stale one gets 409.");
+        let if_match = header(
+            "If-Match",
+            "The revision replaced, as the ETag answered: a stale one gets 409.",
+        );
         let summary = match op {
             Op::List => {
                 filters(parameters);
@@ -448,56 +476,109 @@ impl Types {
                     parameters.push(query("kind", json!({"type": "string"}), "Only this kind."));
                 }
                 let listing = self.schema::<Listing>();
-                responses.insert("200".into(), self.json("The rows, and the change stream's head.", listing));
+                responses.insert(
+                    "200".into(),
+                    self.json("The rows, and the change stream's head.", listing),
+                );
                 responses.insert("400".into(), self.error("An unknown or malformed filter."));
                 format!("List the stored {what}, filtered.")
             }
             Op::Get => {
-                responses.insert("200".into(), self.json("The row (its revision as ETag).", listed));
+                responses.insert(
+                    "200".into(),
+                    self.json("The row (its revision as ETag).", listed),
+                );
                 responses.insert("404".into(), self.error("No such row."));
                 responses.insert("400".into(), self.error("The id is not a UUID."));
                 format!("Get one of the stored {what} by id.")
             }
             Op::Create => {
                 operation.insert("requestBody".into(), body(document, "One document."));
-                responses.insert("201".into(), self.json("Stored (its revision as ETag, its URL as Location).", listed));
-                responses.insert("400".into(), self.error("Invalid: every problem with its field path; nothing stored."));
+                responses.insert(
+                    "201".into(),
+                    self.json(
+                        "Stored (its revision as ETag, its URL as Location).",
+                        listed,
+                    ),
+                );
+                responses.insert(
+                    "400".into(),
+                    self.error("Invalid: every problem with its field path; nothing stored."),
+                );
                 responses.insert("409".into(), self.error("The name or the id is taken."));
                 format!("Create one of the {what}.")
             }
             Op::Update => {
                 parameters.push(if_match);
-                operation.insert("requestBody".into(), body(document, "The whole new document."));
-                responses.insert("200".into(), self.json("Stored (its new revision as ETag).", listed));
-                responses.insert("400".into(), self.error("Invalid: every problem with its field path; nothing stored."));
+                operation.insert(
+                    "requestBody".into(),
+                    body(document, "The whole new document."),
+                );
+                responses.insert(
+                    "200".into(),
+                    self.json("Stored (its new revision as ETag).", listed),
+                );
+                responses.insert(
+                    "400".into(),
+                    self.error("Invalid: every problem with its field path; nothing stored."),
+                );
                 responses.insert("404".into(), self.error("No such row."));
-                responses.insert("409".into(), self.error("If-Match names a stale revision, or the new name is taken."));
+                responses.insert(
+                    "409".into(),
+                    self.error("If-Match names a stale revision, or the new name is taken."),
+                );
                 format!("Replace one of the stored {what}.")
             }
             Op::Delete => {
                 parameters.push(if_match);
-                responses.insert("200".into(), self.json("Deleted: the row as it was.", listed));
+                responses.insert(
+                    "200".into(),
+                    self.json("Deleted: the row as it was.", listed),
+                );
                 responses.insert("404".into(), self.error("No such row."));
                 responses.insert("409".into(), self.error("If-Match names a stale revision."));
                 format!("Delete one of the stored {what}.")
             }
             Op::Apply => {
-                parameters.push(query("dry_run", json!({"type": "boolean"}), "Check and report; store nothing."));
+                parameters.push(query(
+                    "dry_run",
+                    json!({"type": "boolean"}),
+                    "Check and report; store nothing.",
+                ));
                 let batch = match entity {
                     Entity::Spec => self.schema::<Batch<Spec>>(),
                     Entity::Value => self.schema::<Batch<NamedValue>>(),
                 };
                 let either = json!({"oneOf": [batch, {"type": "array", "items": document}]});
-                operation.insert("requestBody".into(), body(either, "A batch, or a list of documents."));
+                operation.insert(
+                    "requestBody".into(),
+                    body(either, "A batch, or a list of documents."),
+                );
                 let plan = self.schema::<Plan>();
-                responses.insert("200".into(), self.json("What was (or would be) created, updated, left unchanged and deleted.", plan));
-                responses.insert("400".into(), self.error("Invalid: every problem with its field path; nothing stored."));
+                responses.insert(
+                    "200".into(),
+                    self.json(
+                        "What was (or would be) created, updated, left unchanged and deleted.",
+                        plan,
+                    ),
+                );
+                responses.insert(
+                    "400".into(),
+                    self.error("Invalid: every problem with its field path; nothing stored."),
+                );
                 format!("Apply a batch of {what} in one transaction, all or nothing.")
             }
             Op::Watch => {
                 filters(parameters);
-                parameters.push(query("after", json!({"type": "integer", "minimum": 0}), "Start after this change (default: now)."));
-                parameters.push(header("Last-Event-ID", "Resume after this change (wins over `after`)."));
+                parameters.push(query(
+                    "after",
+                    json!({"type": "integer", "minimum": 0}),
+                    "Start after this change (default: now).",
+                ));
+                parameters.push(header(
+                    "Last-Event-ID",
+                    "Resume after this change (wins over `after`).",
+                ));
                 let change = self.schema::<ChangeRow>();
                 responses.insert(
                     "200".into(),
@@ -507,8 +588,14 @@ impl Types {
                         "x-event-data": change
                     }),
                 );
-                responses.insert("400".into(), self.error("A malformed position or filter, or one beyond the newest change."));
-                responses.insert("410".into(), self.error("The changes after that position were pruned: list again."));
+                responses.insert(
+                    "400".into(),
+                    self.error("A malformed position or filter, or one beyond the newest change."),
+                );
+                responses.insert(
+                    "410".into(),
+                    self.error("The changes after that position were pruned: list again."),
+                );
                 format!("Watch changes to the stored {what}.")
             }
             Op::Ready => {

@@ -222,7 +222,10 @@ impl<R: Record> Node for RecordsNode<R> {
         input: Packet,
     ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
-            let store = self.store.as_deref().ok_or_else(|| super::no_store(R::KIND))?;
+            let store = self
+                .store
+                .as_deref()
+                .ok_or_else(|| super::no_store(R::KIND))?;
             let request = Request(input.payload());
             let answer = match self.op {
                 Op::List => self.list(store, &request).await,
@@ -305,7 +308,10 @@ impl<R: Record> RecordsNode<R> {
                 let mut problems = weir_engine::Diagnostics::default();
                 problems.extend(
                     &documents[0].0,
-                    [FieldError::new("id", format!("must be the id of the URL, {id}, or absent"))],
+                    [FieldError::new(
+                        "id",
+                        format!("must be the id of the URL, {id}, or absent"),
+                    )],
                 );
                 return Err(request::invalid(&problems));
             }

@@ -74,9 +74,10 @@ impl<'a> Request<'a> {
                 "name" => filter.name = text,
                 "kind" => filter.kind = text,
                 "id" => {
-                    filter.id = Some(Uuid::parse_str(value).map_err(|_| {
-                        bad_request(format!("query `id`: `{value}` is not a UUID"))
-                    })?)
+                    filter.id =
+                        Some(Uuid::parse_str(value).map_err(|_| {
+                            bad_request(format!("query `id`: `{value}` is not a UUID"))
+                        })?)
                 }
                 _ => {}
             }

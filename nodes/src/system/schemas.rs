@@ -115,7 +115,12 @@ impl Node for SchemasNode {
                 Some(schema) => Ok(Packet::new(answer(200, &[], json(schema)))),
                 None => Err(ErrorValue::new(format!(
                     "no kind `{kind}` (known kinds: {})",
-                    self.answer.kinds.keys().cloned().collect::<Vec<_>>().join(", ")
+                    self.answer
+                        .kinds
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
                 .with_code("not_found")
                 .with_status(404)),

@@ -41,13 +41,29 @@ fn system_kinds_compile_only_in_the_system_namespace() {
         );
     }
     for kind in ["schemas", "openapi"] {
-        let specs = parse(&format!("{{kind: {kind}, namespace: billing}}"), Format::Yaml, None).unwrap();
+        let specs = parse(
+            &format!("{{kind: {kind}, namespace: billing}}"),
+            Format::Yaml,
+            None,
+        )
+        .unwrap();
         let errors = Bundle::compile(&crate::scheme(), specs, &NoValues).unwrap_err();
         assert_eq!(errors.0[0].error.path, "namespace", "{errors}");
     }
-    let specs = parse("{kind: specs, namespace: system, name: s, op: fetch}", Format::Yaml, None).unwrap();
+    let specs = parse(
+        "{kind: specs, namespace: system, name: s, op: fetch}",
+        Format::Yaml,
+        None,
+    )
+    .unwrap();
     let errors = Bundle::compile(&crate::scheme(), specs, &NoValues).unwrap_err();
-    assert!(errors.0[0].error.to_string().starts_with("op: unknown variant `fetch`"), "{errors}");
+    assert!(
+        errors.0[0]
+            .error
+            .to_string()
+            .starts_with("op: unknown variant `fetch`"),
+        "{errors}"
+    );
 }
 
 #[test]

@@ -61,7 +61,11 @@ fn position(source: &str, text: &str) -> Result<i64, ErrorValue> {
         .parse::<i64>()
         .ok()
         .filter(|seq| *seq >= 0)
-        .ok_or_else(|| bad_request(format!("{source}: `{text}` is not a change sequence number")))
+        .ok_or_else(|| {
+            bad_request(format!(
+                "{source}: `{text}` is not a change sequence number"
+            ))
+        })
 }
 
 /// Writes events until the client goes.
@@ -115,5 +119,8 @@ fn selected(change: &ChangeRow, entity: Entity, filter: &Filter) -> bool {
 fn event(change: &ChangeRow) -> Bytes {
     // A change row always serialises (plain fields).
     let data = serde_json::to_string(change).unwrap_or_default();
-    Bytes::from(format!("id: {}\nevent: change\ndata: {data}\n\n", change.seq))
+    Bytes::from(format!(
+        "id: {}\nevent: change\ndata: {data}\n\n",
+        change.seq
+    ))
 }
