@@ -36,7 +36,7 @@ pub fn open(process: &Arc<Process>, capacity: usize) -> mpsc::Sender<Bytes> {
 
 /// The stream a node opened for `process`'s response, if any; the
 /// listener takes it once.
-pub(super) fn take(process: &Arc<Process>) -> Option<mpsc::Receiver<Bytes>> {
+pub(crate) fn take(process: &Arc<Process>) -> Option<mpsc::Receiver<Bytes>> {
     let pending = root(process).state::<Pending>();
     lock(&pending).take()
 }

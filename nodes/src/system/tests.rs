@@ -140,3 +140,51 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
         serde_json::json!(kinds)
     );
 }
+
+#[tokio::test]
+async fn a_watch_stream_keeps_idle_connections_alive() {
+    use std::sync::Arc;
+    use weir_codecs::Value;
+    use weir_engine::store::Store;
+    let dir = std::env::temp_dir().join(format!("weir-keepalive-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.join("weir.db").display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let mut scheme = crate::scheme();
+    scheme.provide(Arc::new(store.clone()));
+    let specs = parse(
+        "{kind: specs, namespace: system, name: w, op: watch, keepalive_ms: 20}",
+        Format::Yaml,
+        None,
+    )
+    .unwrap();
+    let bundle = Bundle::compile(&scheme, specs, &NoValues).unwrap();
+    let tables = bundle.start(Limits::default()).await;
+    let request = Value::map([
+        ("method", Value::string("GET")),
+        ("path", Value::string("/watch")),
+        ("query", Value::map(Vec::<(&str, Value)>::new())),
+        ("header", Value::map(Vec::<(&str, Value)>::new())),
+    ]);
+    let process = Process::new();
+    let answer = tables["system"]
+        .send("w", process.clone(), Packet::new(request))
+        .await;
+    assert_eq!(
+        answer.payload().get("status"),
+        Some(&Value::Int(200)),
+        "{answer:?}"
+    );
+    let mut events = crate::net::stream::take(&process).expect("a stream");
+    // Bounded: a hang guard, not a timing assertion.
+    let first = tokio::time::timeout(std::time::Duration::from_secs(20), events.recv())
+        .await
+        .expect("a keep-alive comes")
+        .expect("the writer runs");
+    assert_eq!(&first[..], b": keep-alive\n\n");
+    drop(events);
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
