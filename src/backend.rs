@@ -30,9 +30,9 @@ pub struct BackendArgs {
     /// instead of the database.
     #[arg(long, value_name = "URL")]
     server: Option<String>,
-    /// The system API's token (default: WEIR_TOKEN, else the token file
-    /// WEIR_TOKEN_FILE or ./weir-token).
-    #[arg(long, env = "WEIR_TOKEN", hide_env_values = true, requires = "server")]
+    /// The system API's token, with --server (default: WEIR_TOKEN, else
+    /// the token file WEIR_TOKEN_FILE or ./weir-token).
+    #[arg(long, env = "WEIR_TOKEN", hide_env_values = true)]
     token: Option<String>,
 }
 

@@ -67,6 +67,7 @@ pub fn ensure_token() -> anyhow::Result<Option<PathBuf>> {
         return Ok(None);
     }
     let path = token_file();
+    // 256 bits from the operating system's generator.
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| anyhow::anyhow!("cannot generate an API token: {e}"))?;
@@ -82,7 +83,19 @@ pub fn ensure_token() -> anyhow::Result<Option<PathBuf>> {
                 .with_context(|| format!("cannot write the token file {}", path.display()))?;
             Ok(Some(path))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(&path)
+                .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()))
+                .unwrap_or(0o600);
+            if mode & 0o077 != 0 {
+                eprintln!(
+                    "warning: the token file {} can be read by others (mode {:o}): chmod 600 it",
+                    path.display(),
+                    mode & 0o777
+                );
+            }
+            Ok(None)
+        }
         Err(e) => {
             Err(e).with_context(|| format!("cannot create the token file {}", path.display()))
         }

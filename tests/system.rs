@@ -316,6 +316,24 @@ fn crud_with_revisions(database: Option<String>) {
         "{cli}"
     );
     assert!(!server.stderr().contains("sekrit"), "nor in the log");
+    let batch = json!({
+        "items": [{"namespace": "t", "name": "greeting", "data": {"text": "bonjour"}}],
+        "delete": [{"id": value_id}]
+    });
+    let plan = call(&server, "POST", "/v1/values/apply", Some(&batch));
+    assert_eq!(plan.status, 200, "{}", plan.body);
+    assert_eq!(plan.json()["deleted"], json!(["t/password"]));
+    assert_eq!(plan.json()["updated"], json!(["t/greeting"]));
+    let greeting = call(&server, "GET", "/v1/values?namespace=t&name=greeting", None).json();
+    let greeting_id = greeting["items"][0]["id"].as_str().unwrap().to_string();
+    let removed = call(
+        &server,
+        "DELETE",
+        &format!("/v1/values/{greeting_id}"),
+        None,
+    );
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert!(names(&call(&server, "GET", "/v1/values?namespace=t", None)).is_empty());
 }
 on_both!(crud_with_revisions, crud_postgres, crud_sqlite);
 
@@ -564,6 +582,39 @@ fn weir_token_replaces_the_token_file() {
         200
     );
     assert!(!server.stderr().contains("token written"));
+    // WEIR_TOKEN in the environment serves --server, and is no obstacle to
+    // the database path.
+    let weir = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+            .args(args)
+            .current_dir(&dir)
+            .env("WEIR_TOKEN", "from-the-environment")
+            .env_remove("WEIR_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let direct = weir(&["get", "specs", "-n", "system", "-o", "json"]);
+    let remote = weir(&[
+        "get",
+        "specs",
+        "-n",
+        "system",
+        "-o",
+        "json",
+        "--server",
+        &server.url(),
+    ]);
+    assert!(
+        direct.status.success(),
+        "{}",
+        String::from_utf8_lossy(&direct.stderr)
+    );
+    assert!(
+        remote.status.success(),
+        "{}",
+        String::from_utf8_lossy(&remote.stderr)
+    );
+    assert_eq!(direct.stdout, remote.stdout);
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -998,6 +1049,17 @@ fn the_cli_talks_to_a_running_engine_with_the_same_output() {
             .contains("b-bad.yaml: spec #1 `bad` (if): when:"),
         "{}",
         text(&direct).1
+    );
+
+    // Values, secrets redacted on the way back.
+    let values = root().join("tests/fixtures/apply/values.yaml");
+    let stored = remote(&["apply", "values", "-f", values.to_str().unwrap()]);
+    assert!(stored.status.success(), "{:?}", text(&stored));
+    let listed = text(&remote(&["get", "values"])).0;
+    assert_eq!(listed, text(&server.weir(&["get", "values"])).0);
+    assert!(
+        listed.contains("<redacted>") && !listed.contains("hunter2"),
+        "{listed}"
     );
 
     // Deletes, and names that were not there.
