@@ -99,20 +99,6 @@ pub enum Op {
     Ready,
 }
 
-impl Op {
-    /// Every operation, for the API description.
-    pub const ALL: [Op; 8] = [
-        Op::List,
-        Op::Get,
-        Op::Create,
-        Op::Update,
-        Op::Delete,
-        Op::Apply,
-        Op::Watch,
-        Op::Ready,
-    ];
-}
-
 /// The fields of a `specs` or `values` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -301,26 +287,24 @@ impl<R: Record> RecordsNode<R> {
                 R::ENTITY.label()
             )));
         }
-        let given = body.get("id").cloned();
+        let has_id = body.get("id").is_some();
         let mut documents = source::from_json::<R>(body, None).map_err(|d| request::invalid(&d))?;
+        // One map decodes to exactly one document.
+        let (origin, document) = documents
+            .first_mut()
+            .ok_or_else(|| bad_request("the body holds no document"))?;
         if let Some(id) = id {
-            if given.is_some_and(|given| given != Json::String(id.to_string())) {
+            if has_id && document.id() != id {
                 let mut problems = weir_engine::Diagnostics::default();
-                problems.extend(
-                    &documents[0].0,
-                    [FieldError::new(
-                        "id",
-                        format!("must be the id of the URL, {id}, or absent"),
-                    )],
-                );
+                let message = format!("must be the id of the URL, {id}, or absent");
+                problems.extend(origin, [FieldError::new("id", message)]);
                 return Err(request::invalid(&problems));
             }
-            documents[0].1.set_id(id);
+            document.set_id(id);
         }
         R::admit(store, &self.scheme, &documents)
             .await
             .map_err(refused)?;
-        // One map decodes to exactly one document.
         documents
             .pop()
             .map(|(_, document)| document)
