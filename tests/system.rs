@@ -690,6 +690,13 @@ fn invalid_documents_get_every_problem_with_its_field_path_and_nothing_is_stored
         Some(&json!([snippet("t", "a", "x")])),
     );
     assert_eq!(list.status, 400);
+    let scalar = call(&server, "POST", "/v1/specs/apply", Some(&json!("specs")));
+    assert_eq!(scalar.status, 400);
+    assert!(
+        scalar.body.contains("a JSON object or list, not string"),
+        "{}",
+        scalar.body
+    );
     let mut client = server.api();
     let bearer = server.bearer();
     let invalid = client

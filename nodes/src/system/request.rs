@@ -111,9 +111,11 @@ impl<'a> Request<'a> {
                 .map_err(|e| bad_request(format!("request body is not valid YAML: {e}")))
         };
         let body = self.part("body").unwrap_or(&Value::Null);
-        let is_yaml = self
+        let content_type = self
             .header("content-type")
-            .is_some_and(|t| t.to_ascii_lowercase().contains("yaml"));
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let is_yaml = content_type.contains("yaml");
         match body {
             Value::Null => Err(bad_request(
                 "the request needs a body (JSON, or YAML with `Content-Type: application/yaml`)",
@@ -124,6 +126,10 @@ impl<'a> Request<'a> {
             },
             Value::String(text) if is_yaml => yaml(text),
             Value::Map(_) | Value::List(_) => Ok(weir_codecs::json::to_json(body)),
+            _ if content_type.contains("json") => Err(bad_request(format!(
+                "the body must be a JSON object or list, not {}",
+                body.type_name()
+            ))),
             _ => Err(bad_request(
                 "the body must be JSON (`Content-Type: application/json`) or YAML (`application/yaml`)",
             )
