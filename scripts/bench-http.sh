@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # HTTP benchmark, one run, same load generator and settings for everyone:
-# Weir (release build, specs/examples/http.yaml), a bare hyper server (the
+# Weir (release build, specs/examples: http, ping and echo .yaml), a bare hyper server (the
 # ceiling) and Node-RED 4 (../shared/bench/node-red), each against
 # GET /ping and POST /echo with wrk. Prints a Markdown table: req/s, p50,
 # p99 and the server's peak RSS.
@@ -49,7 +49,7 @@ measure() {
 echo "| server | route | req/s | p50 | p99 | peak RSS | errors |"
 echo "|---|---|---:|---:|---:|---:|---|"
 
-(cd "$work" && PORT=18100 WEIR_LOG=warn exec "$OLDPWD/target/release/weir" start -f "$OLDPWD/specs/examples" >"$work/weir.log" 2>&1) &
+(cd "$work" && PORT=18100 WEIR_SYSTEM_ADDR=127.0.0.1:18103 WEIR_LOG=warn exec "$OLDPWD/target/release/weir" start -f "$OLDPWD/specs/examples" >"$work/weir.log" 2>&1) &
 pids+=($!); wait_for 18100; measure weir 18100 "${pids[-1]}"
 
 target/release/examples/bare_hyper 18101 & pids+=($!); wait_for 18101; measure "bare hyper" 18101 "${pids[-1]}"

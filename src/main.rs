@@ -4,11 +4,14 @@
 //! parses arguments, sets up logging and turns errors into one clear line
 //! each with a non-zero exit code.
 
+mod backend;
 mod commands;
 mod database;
 mod progress;
+mod remote;
 mod report;
 mod specs;
+mod system;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -39,7 +42,8 @@ enum Command {
     Graph(commands::graph::Args),
     /// Run the workflows the database holds, following every change.
     Start(commands::start::Args),
-    /// Store specs or values from a file or folder, all or nothing.
+    /// Store specs or values from a file or folder, all or nothing (in the
+    /// database, or through a running engine with --server).
     Apply(commands::apply::Args),
     /// List stored specs (with their status) or values.
     Get(commands::get::Args),

@@ -1,178 +1,16 @@
 //! The bundled HTTP examples served by `weir start`, over real loopback
 //! HTTP: routes, bad input, and hot swaps under load with no failed
-//! request. A tiny HTTP/1.1 client (std only) keeps the test honest about
-//! what goes over the wire.
+//! request. The server and the tiny HTTP/1.1 client are in `support`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A `weir start -f specs/examples` in its own folder, on a free port.
-struct Server {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Server {
-    fn start() -> Server {
-        Server::start_with(&root().join("specs/examples"), &[])
-    }
-
-    fn start_with(specs: &std::path::Path, env: &[(&str, &str)]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        let dir = std::env::temp_dir().join(format!("weir-http-{port}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_weir"))
-            .args(["start", "-f", specs.to_str().unwrap()])
-            .current_dir(&dir)
-            .envs(env.iter().copied())
-            .env("PORT", port.to_string())
-            .env_remove("WEIR_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server { child, dir, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while server.get("/ping").map(|r| r.status).ok() != Some(200) {
-            assert!(Instant::now() < deadline, "the server never answered");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn connect(&self) -> Client {
-        Client::new(self.port)
-    }
-
-    fn get(&self, path: &str) -> std::io::Result<Reply> {
-        Client::open(self.port)?.send("GET", path, None, &[])
-    }
-
-    fn weir(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_weir"))
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// One keep-alive HTTP/1.1 connection.
-struct Client {
-    reader: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn new(port: u16) -> Client {
-        Client::open(port).expect("connects")
-    }
-
-    fn open(port: u16) -> std::io::Result<Client> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-        Ok(Client {
-            reader: BufReader::new(stream),
-        })
-    }
-
-    fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        body: Option<&[u8]>,
-        headers: &[(&str, &str)],
-    ) -> std::io::Result<Reply> {
-        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        if let Some(body) = body {
-            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        request.push_str("\r\n");
-        let stream = self.reader.get_mut();
-        stream.write_all(request.as_bytes())?;
-        if let Some(body) = body {
-            // A server may answer (413, say) and close before it has read
-            // the whole body; like curl, read its answer all the same.
-            if let Err(error) = stream.write_all(body) {
-                return self.read().map_err(|_| error);
-            }
-        }
-        self.read()
-    }
-
-    fn read(&mut self) -> std::io::Result<Reply> {
-        let mut line = String::new();
-        self.reader.read_line(&mut line)?;
-        let status = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
-        let mut headers = Vec::new();
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line)?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.push((name.trim().to_string(), value.trim().to_string()));
-            }
-        }
-        let length = headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body)?;
-        Ok(Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
-    }
-}
+use support::{Client, Server, free_port, root};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
@@ -389,10 +227,7 @@ async fn a_tls_listener_serves_http2_and_http1_to_a_client_trusting_its_certific
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, generated.cert.pem()).unwrap();
     std::fs::write(&key, generated.key_pair.serialize_pem()).unwrap();
-    let tls_port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let tls_port = free_port();
     let server = Server::start_with(
         &root().join("tests/fixtures/net/tls.yaml"),
         &[

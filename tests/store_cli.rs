@@ -1,6 +1,8 @@
 //! End-to-end tests of the database commands (`apply`, `get`, `delete`,
 //! `migrate`, `start`) on a fresh SQLite file per test.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -29,7 +31,13 @@ impl Workdir {
             .args(args)
             .current_dir(&self.0)
             .env_remove("WEIR_DATABASE_URL")
-            .env_remove("WEIR_LOG");
+            .env_remove("WEIR_LOG")
+            // `weir start` serves the system API: never on the shared
+            // default port.
+            .env(
+                "WEIR_SYSTEM_ADDR",
+                format!("127.0.0.1:{}", support::free_port()),
+            );
         command
     }
 

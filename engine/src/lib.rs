@@ -6,6 +6,7 @@
 //! Data types (the [`Value`](weir_codecs::Value) packets carry, expressions,
 //! templates) come from `weir-codecs`.
 
+pub mod admission;
 pub mod bundle;
 pub mod diagnostic;
 pub mod env;

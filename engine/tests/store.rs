@@ -12,7 +12,7 @@ use weir_codecs::Value;
 use weir_engine::loader::Loader;
 use weir_engine::runtime::Limits;
 use weir_engine::spec::source::{Format, parse};
-use weir_engine::store::{Backend, Entity, Store, StoreError};
+use weir_engine::store::{Backend, Entity, Filter, Store, StoreError};
 use weir_engine::{Packet, Process, Spec};
 
 /// Runs `scenario` on PostgreSQL and on SQLite.
@@ -149,7 +149,7 @@ async fn stale_revisions_are_refused(db: TestDb) {
     let store = db.store().await;
     store.apply(vec![probe("r", 1)], false).await.unwrap();
     let row = store
-        .list(Entity::Spec, Some("default"))
+        .list(Entity::Spec, &Filter::namespace("default"))
         .await
         .unwrap()
         .remove(0);
@@ -204,7 +204,7 @@ async fn a_failed_apply_stores_nothing(db: TestDb) {
         .apply(vec![probe("fresh", 1), probe("x", 2), nameless], false)
         .await;
     assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
-    let rows = store.list(Entity::Spec, None).await.unwrap();
+    let rows = store.list(Entity::Spec, &Filter::default()).await.unwrap();
     assert_eq!(
         rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         ["x"],
@@ -459,3 +459,164 @@ async fn transactions_committing_out_of_order_skip_no_change() {
         .await;
     }
 }
+
+async fn single_row_writes_check_what_the_row_is_now(db: TestDb) {
+    let store = db.store().await;
+    let created = store.create(probe("one", 1)).await.unwrap();
+    assert_eq!(created.revision, 1);
+    let taken = store.create(probe("one", 2)).await.unwrap_err();
+    assert!(
+        matches!(taken, StoreError::Exists { .. })
+            && taken.to_string().contains("`default/one` already exists"),
+        "{taken}"
+    );
+    // An update to the same document changes nothing, not even the revision.
+    let same: Spec = created.decode().unwrap();
+    assert_eq!(store.update(same, Some(1)).await.unwrap().revision, 1);
+    // A rename onto a taken name is refused.
+    store.create(probe("two", 2)).await.unwrap();
+    let mut renamed: Spec = created.decode().unwrap();
+    renamed.name = Some("two".into());
+    let clash = store.update(renamed, None).await.unwrap_err();
+    assert!(matches!(clash, StoreError::Exists { .. }), "{clash}");
+    // Removing checks the revision, then answers the row as it was.
+    let stale = store
+        .remove(Entity::Spec, created.id, Some(7))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(stale, StoreError::Conflict { current: 1, .. }),
+        "{stale}"
+    );
+    let gone = store
+        .remove(Entity::Spec, created.id, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(gone.name, "one");
+    let again = store
+        .remove(Entity::Spec, created.id, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::NotFound { .. }), "{again}");
+}
+on_both!(
+    single_row_writes_check_what_the_row_is_now,
+    single_row_postgres,
+    single_row_sqlite
+);
+
+async fn a_changeset_deletes_then_applies_in_one_transaction(db: TestDb) {
+    use weir_engine::store::{Changeset, Key};
+    let store = db.store().await;
+    store
+        .apply(vec![probe("a", 1), probe("b", 1)], false)
+        .await
+        .unwrap();
+    let b = store
+        .list(Entity::Spec, &Filter::namespace("default"))
+        .await
+        .unwrap()
+        .remove(1);
+    let changes = Changeset {
+        apply: vec![probe("a", 2), probe("c", 1)],
+        delete: vec![Key::id(b.id), Key::named("default", "ghost")],
+    };
+    let dry = store.commit(changes.clone(), true).await.unwrap();
+    assert_eq!(
+        (dry.deleted.clone(), dry.missing.clone()),
+        (
+            vec!["default/b".to_string()],
+            vec!["default/ghost".to_string()]
+        )
+    );
+    assert_eq!(
+        store
+            .list(Entity::Spec, &Filter::default())
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "a dry run writes nothing"
+    );
+    let plan = store.commit(changes, false).await.unwrap();
+    assert_eq!(
+        (plan.created, plan.updated),
+        (vec!["default/c".to_string()], vec!["default/a".to_string()])
+    );
+    let names: Vec<String> = store
+        .list(Entity::Spec, &Filter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["a", "c"]);
+    // Filters select by every field given.
+    let filter = Filter {
+        name: Some("c".into()),
+        kind: Some("probe".into()),
+        ..Filter::default()
+    };
+    assert_eq!(store.list(Entity::Spec, &filter).await.unwrap().len(), 1);
+    let other_kind = Filter {
+        kind: Some("snippet".into()),
+        ..Filter::default()
+    };
+    assert!(
+        store
+            .list(Entity::Spec, &other_kind)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list(Entity::Value, &other_kind)
+            .await
+            .unwrap()
+            .is_empty(),
+        "values have no kind"
+    );
+}
+on_both!(
+    a_changeset_deletes_then_applies_in_one_transaction,
+    changeset_postgres,
+    changeset_sqlite
+);
+
+async fn watchers_follow_the_change_stream_from_where_they_ask(db: TestDb) {
+    let store = db.store().await;
+    store.apply(vec![probe("before", 1)], false).await.unwrap();
+    let head = store.head().await.unwrap();
+    let mut from_now = store.watch(None).await.unwrap();
+    let mut from_start = store.watch(Some(0)).await.unwrap();
+    assert_eq!(from_now.position(), head);
+    let waiting = tokio::spawn(async move { from_now.next().await.unwrap() });
+    store.apply(vec![probe("after", 1)], false).await.unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("woken by the change")
+        .unwrap();
+    assert_eq!(
+        seen.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["after"]
+    );
+    let all = from_start.next().await.unwrap();
+    assert_eq!(
+        all.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["before", "after"]
+    );
+    let ahead = store.watch(Some(head + 100)).await.unwrap_err();
+    assert!(matches!(ahead, StoreError::Ahead { .. }), "{ahead}");
+    store.prune_changes(1).await.unwrap();
+    let pruned = store.watch(Some(0)).await.unwrap_err();
+    assert!(
+        matches!(pruned, StoreError::Pruned { .. }) && pruned.to_string().contains("list again"),
+        "{pruned}"
+    );
+}
+on_both!(
+    watchers_follow_the_change_stream_from_where_they_ask,
+    watch_postgres,
+    watch_sqlite
+);

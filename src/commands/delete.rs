@@ -1,5 +1,5 @@
-//! `weir delete specs|values (-f PATH | NAME...) [-n NS]`: removes rows in
-//! one transaction.
+//! `weir delete specs|values (-f PATH | NAME...) [-n NS] [--server URL]`:
+//! removes rows in one transaction, directly or through a running engine.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use anyhow::bail;
 use weir_engine::spec::NamedValue;
 use weir_engine::spec::source;
-use weir_engine::store::Entity;
+use weir_engine::store::Key;
 
-use crate::commands::apply::What;
-use crate::database::DatabaseArgs;
+use crate::backend::{Backend, BackendArgs};
+use crate::commands::apply::{What, print_plan};
 use crate::specs;
 
 /// Arguments of `weir delete`.
@@ -28,64 +28,45 @@ pub struct Args {
     #[arg(short = 'n', long, default_value = weir_engine::spec::DEFAULT_NAMESPACE)]
     namespace: String,
     #[command(flatten)]
-    database: DatabaseArgs,
+    backend: BackendArgs,
 }
 
-/// Deletes and prints what went.
+/// Deletes and prints what went; fails if anything named was not there.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (entity, keys) = match (&args.path, args.what) {
+    let keys: Vec<Key> = match (&args.path, args.what) {
         (None, _) if args.names.is_empty() => bail!("name what to delete, or give -f FILE"),
-        (None, What::Specs) => (Entity::Spec, named(&args)),
-        (None, What::Values) => (Entity::Value, named(&args)),
+        (None, _) => args
+            .names
+            .iter()
+            .map(|n| Key::named(&args.namespace, n))
+            .collect(),
         (Some(path), What::Specs) => {
             let Ok(specs) = specs::read(path) else {
                 return Ok(ExitCode::FAILURE);
             };
-            (
-                Entity::Spec,
-                specs
-                    .into_iter()
-                    .map(|s| (s.spec.namespace.clone(), s.spec.key()))
-                    .collect(),
-            )
+            specs
+                .into_iter()
+                .map(|s| Key::named(&s.spec.namespace, s.spec.key()))
+                .collect()
         }
         (Some(path), What::Values) => match source::read_path_as::<NamedValue>(path) {
-            Ok(values) => (
-                Entity::Value,
-                values
-                    .into_iter()
-                    .map(|(_, v)| (v.namespace, v.name))
-                    .collect(),
-            ),
+            Ok(values) => values
+                .into_iter()
+                .map(|(_, v)| Key::named(v.namespace, v.name))
+                .collect(),
             Err(diagnostics) => {
                 specs::print(&diagnostics);
                 return Ok(ExitCode::FAILURE);
             }
         },
     };
-    let store = args.database.open().await?;
-    let deleted = store.delete(entity, &keys).await?;
-    store.close().await;
-    for key in &deleted {
-        println!("deleted {key}");
-    }
-    let missing: Vec<String> = keys
-        .iter()
-        .map(|(ns, name)| format!("{ns}/{name}"))
-        .filter(|k| !deleted.contains(k))
-        .collect();
-    for key in &missing {
-        eprintln!("not found: {key}");
-    }
-    Ok(match missing.is_empty() {
+    let backend = Backend::open(&args.backend).await?;
+    let plan = backend.delete(args.what.entity(), keys).await;
+    backend.close().await;
+    let plan = plan?;
+    print_plan(&plan, false);
+    Ok(match plan.missing.is_empty() {
         true => ExitCode::SUCCESS,
         false => ExitCode::FAILURE,
     })
-}
-
-fn named(args: &Args) -> Vec<(String, String)> {
-    args.names
-        .iter()
-        .map(|n| (args.namespace.clone(), n.clone()))
-        .collect()
 }

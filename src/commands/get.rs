@@ -1,15 +1,14 @@
-//! `weir get specs|values [-n NS] [-o table|yaml|json]`: what the database
-//! holds; specs with the status their engines reported. Secret values print
-//! as `<redacted>`.
+//! `weir get specs|values [-n NS] [--kind K] [-o table|yaml|json]
+//! [--server URL]`: what the database holds, read directly or through a
+//! running engine; specs with the status their engines reported. Secret
+//! values print as `<redacted>`.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
-use weir_engine::spec::NamedValue;
-use weir_engine::store::{Entity, Row, Store};
+use weir_engine::store::{Entity, Filter, Listed};
 
+use crate::backend::{Backend, BackendArgs};
 use crate::commands::apply::What;
-use crate::database::DatabaseArgs;
 
 /// Arguments of `weir get`.
 #[derive(clap::Args)]
@@ -20,11 +19,14 @@ pub struct Args {
     /// Only this namespace.
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    /// Only specs of this kind.
+    #[arg(long)]
+    kind: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     output: Output,
     #[command(flatten)]
-    database: DatabaseArgs,
+    backend: BackendArgs,
 }
 
 /// Output formats.
@@ -40,23 +42,29 @@ pub enum Output {
 
 /// Prints the rows.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = args.database.open().await?;
-    let entity = match args.what {
-        What::Specs => Entity::Spec,
-        What::Values => Entity::Value,
+    let entity = args.what.entity();
+    if entity == Entity::Value && args.kind.is_some() {
+        anyhow::bail!("--kind filters specs; values have no kind");
+    }
+    let filter = Filter {
+        namespace: args.namespace.clone(),
+        kind: args.kind.clone(),
+        ..Filter::default()
     };
-    let rows = store.list(entity, args.namespace.as_deref()).await?;
-    let rows: Vec<Row> = rows.into_iter().map(|r| redact(entity, r)).collect();
+    let backend = Backend::open(&args.backend).await?;
+    let rows = backend.listed(entity, &filter).await;
+    backend.close().await;
+    let rows = rows?;
     match args.output {
-        Output::Table => print_table(&store, entity, &rows).await?,
+        Output::Table => print_table(entity, &rows),
         Output::Json => {
-            let documents: Vec<_> = rows.iter().map(|r| &r.document).collect();
+            let documents: Vec<_> = rows.iter().map(|r| &r.row.document).collect();
             println!("{}", serde_json::to_string_pretty(&documents)?);
         }
         Output::Yaml => {
             let documents: Vec<_> = rows
                 .iter()
-                .map(|r| weir_codecs::json::from_json(r.document.clone()))
+                .map(|r| weir_codecs::json::from_json(r.row.document.clone()))
                 .collect();
             print!(
                 "{}",
@@ -64,45 +72,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    store.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// A secret value's data never leaves the store in clear.
-fn redact(entity: Entity, mut row: Row) -> Row {
-    if entity == Entity::Value {
-        if let Ok(value) = row.decode::<NamedValue>() {
-            row.document =
-                serde_json::to_value(value.redacted()).unwrap_or(serde_json::Value::Null);
-        } else if let Some(data) = row.document.get_mut("data") {
-            *data = serde_json::Value::String(weir_engine::spec::value::REDACTED.to_string());
-        }
-    }
-    row
-}
-
-async fn print_table(store: &Store, entity: Entity, rows: &[Row]) -> anyhow::Result<()> {
+fn print_table(entity: Entity, rows: &[Listed]) {
     let mut lines = Vec::new();
     match entity {
         Entity::Spec => {
-            let statuses: HashMap<_, _> = store
-                .statuses()
-                .await?
-                .into_iter()
-                .map(|s| (s.id, s))
-                .collect();
             lines.push(
                 ["NAMESPACE", "NAME", "KIND", "REVISION", "STATUS", "UPDATED"]
                     .map(String::from)
                     .to_vec(),
             );
-            for row in rows {
+            for Listed { row, status } in rows {
                 let kind = row
                     .document
                     .get("kind")
                     .and_then(|k| k.as_str())
                     .unwrap_or("?");
-                let status = match statuses.get(&row.id) {
+                let status = match status {
                     Some(s) if s.message.is_empty() => s.status.clone(),
                     Some(s) => format!("{}: {}", s.status, s.message),
                     None => "-".to_string(),
@@ -124,7 +112,7 @@ async fn print_table(store: &Store, entity: Entity, rows: &[Row]) -> anyhow::Res
                     .map(String::from)
                     .to_vec(),
             );
-            for row in rows {
+            for Listed { row, .. } in rows {
                 let secret = row
                     .document
                     .get("secret")
@@ -167,5 +155,4 @@ async fn print_table(store: &Store, entity: Entity, rows: &[Row]) -> anyhow::Res
             .collect();
         println!("{}", cells.join("  ").trim_end());
     }
-    Ok(())
 }

@@ -1,8 +1,11 @@
-//! `weir start [-n NS]... [-f PATH]...`: runs the workflows the database
-//! holds, following every change until interrupted.
+//! `weir start [-n NS]... [-f PATH]... [--no-system]`: runs the workflows
+//! the database holds, following every change until interrupted.
 //!
-//! `-f` applies spec files first (the bundled examples, say), so one command
-//! brings a fresh machine up. The database is migrated on the way.
+//! It first applies the system namespace (the modification API, embedded
+//! in the binary: [`crate::system`]) and makes sure the API has a token,
+//! then `-f` spec files (the bundled examples, say), so one command brings
+//! a fresh machine up. The database is migrated on the way, and handed to
+//! the kinds that need it (the `system` family) as a scheme resource.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +29,9 @@ pub struct Args {
     /// Apply these spec files or folders before starting.
     #[arg(short = 'f', long = "file")]
     paths: Vec<PathBuf>,
+    /// Neither apply nor run the system namespace (the modification API).
+    #[arg(long)]
+    no_system: bool,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -33,33 +39,49 @@ pub struct Args {
 /// Runs until Ctrl-C, then drains.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = args.database.open_patiently().await?;
+    if !args.no_system {
+        if let Some(path) = crate::system::ensure_token()? {
+            eprintln!(
+                "system API token written to {} (mode 0600); send it as `Authorization: Bearer <token>`",
+                path.display()
+            );
+        }
+        let specs = match crate::system::specs() {
+            Ok(specs) => specs,
+            Err(diagnostics) => {
+                crate::specs::print(&diagnostics);
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        if !apply(&store, "system namespace", specs).await? {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     for path in &args.paths {
-        let Some(plan) = crate::commands::apply::store_specs(&store, path, false).await? else {
+        let Ok(specs) = crate::specs::read(path) else {
             return Ok(ExitCode::FAILURE);
         };
-        eprintln!(
-            "{}: {} created, {} updated, {} unchanged",
-            path.display(),
-            plan.created.len(),
-            plan.updated.len(),
-            plan.unchanged.len()
-        );
+        if !apply(&store, &path.display().to_string(), specs).await? {
+            return Ok(ExitCode::FAILURE);
+        }
     }
-    let namespaces = (!args.namespaces.is_empty()).then_some(args.namespaces);
+    let mut namespaces = args.namespaces;
+    if !namespaces.is_empty() && !args.no_system {
+        namespaces.push(crate::system::NAMESPACE.to_string());
+    }
+    let namespaces = (!namespaces.is_empty()).then_some(namespaces);
+    let mut scheme = weir_nodes::scheme();
+    scheme.provide(Arc::new(store.clone()));
     let progress = Arc::new(Mutex::new(Progress::new("loading specs")));
     let shown = progress.clone();
-    let loader = Loader::new(
-        store,
-        Arc::new(weir_nodes::scheme()),
-        namespaces,
-        Limits::default(),
-    )
-    .with_progress(Box::new(move |done, total| {
-        shown
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .show(done, total)
-    }));
+    let loader = Loader::new(store, Arc::new(scheme), namespaces, Limits::default()).with_progress(
+        Box::new(move |done, total| {
+            shown
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .show(done, total)
+        }),
+    );
     let loaded = loader.sync().await.context("cannot load the specs")?;
     progress.lock().unwrap_or_else(|p| p.into_inner()).finish();
     for (spec, error) in &loaded.failed {
@@ -89,4 +111,23 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     eprintln!("stopping: draining in-flight packets");
     loader.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks and stores `specs`, saying what changed; false when they had
+/// problems (printed) and nothing was stored.
+async fn apply(
+    store: &weir_engine::store::Store,
+    label: &str,
+    specs: Vec<weir_engine::spec::source::Sourced>,
+) -> anyhow::Result<bool> {
+    let Some(plan) = crate::backend::store_specs(store, specs, false).await? else {
+        return Ok(false);
+    };
+    eprintln!(
+        "{label}: {} created, {} updated, {} unchanged",
+        plan.created.len(),
+        plan.updated.len(),
+        plan.unchanged.len()
+    );
+    Ok(true)
 }

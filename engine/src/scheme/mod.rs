@@ -105,18 +105,10 @@ impl Scheme {
     }
 }
 
-/// Names and namespaces are how people and links refer to specs: they
-/// must be non-empty and free of `/` (the CLI prints `namespace/name`).
+/// A spec's name and namespace must be usable as names
+/// ([`crate::spec::check_name`]).
 fn header_errors(spec: &Spec) -> Vec<FieldError> {
-    let check = |field: &str, value: &str| {
-        let bad = value.is_empty() || value.contains('/') || value.chars().any(char::is_control);
-        bad.then(|| {
-            FieldError::new(
-                field,
-                format!("`{value}` is not a valid {field}: it must be non-empty, without `/`"),
-            )
-        })
-    };
+    let check = crate::spec::check_name;
     let name = spec.name.as_deref().and_then(|n| check("name", n));
     name.into_iter()
         .chain(check("namespace", &spec.namespace))

@@ -16,6 +16,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::diagnostic::FieldError;
+
 /// The namespace a spec belongs to when it names none.
 pub const DEFAULT_NAMESPACE: &str = "default";
 
@@ -60,6 +62,19 @@ impl Spec {
 
 fn default_namespace() -> String {
     DEFAULT_NAMESPACE.to_string()
+}
+
+/// Names and namespaces are how people, links and URLs refer to specs and
+/// values: they must be non-empty, without `/` or control characters (the
+/// CLI prints `namespace/name`). The error, if any, is at `field`.
+pub fn check_name(field: &str, value: &str) -> Option<FieldError> {
+    let bad = value.is_empty() || value.contains('/') || value.chars().any(char::is_control);
+    bad.then(|| {
+        FieldError::new(
+            field,
+            format!("`{value}` is not a valid {field}: it must be non-empty, without `/`"),
+        )
+    })
 }
 
 /// Where an out-port's packets go: a node (by `name` or `id`) and its in-port.

@@ -70,13 +70,6 @@ pub fn read_path_as<T: DeserializeOwned>(path: &Path) -> Result<Vec<(Origin, T)>
     problems.into_result(found)
 }
 
-fn sourced(documents: Vec<(Origin, Spec)>) -> Vec<Sourced> {
-    documents
-        .into_iter()
-        .map(|(origin, spec)| Sourced { origin, spec })
-        .collect()
-}
-
 fn collect_files(path: &Path, files: &mut Vec<PathBuf>, problems: &mut Diagnostics) {
     let label: Arc<str> = path.display().to_string().into();
     if !path.is_dir() {
@@ -133,15 +126,40 @@ pub fn parse_as<T: DeserializeOwned>(
         Format::Json => parse_json(text, &file)?,
         Format::Yaml => parse_yaml(text, &file)?,
     };
+    decode_all(documents, &file)
+}
+
+fn decode_all<T: DeserializeOwned>(
+    documents: Vec<Document>,
+    file: &Option<Arc<str>>,
+) -> Result<Vec<(Origin, T)>, Diagnostics> {
     let mut found = Vec::new();
     let mut problems = Diagnostics::default();
-    for (origin, document) in items(documents, &file) {
+    for (origin, document) in items(documents, file) {
         match decode(document, origin) {
             Ok(decoded) => found.push(decoded),
             Err(problem) => problems.0.push(*problem),
         }
     }
     problems.into_result(found)
+}
+
+/// Decodes documents already parsed (one, or a list), as
+/// [`parse_as`] does after parsing: every problem with its spec and field.
+/// `file` labels the messages.
+pub fn from_json<T: DeserializeOwned>(
+    document: serde_json::Value,
+    file: Option<Arc<str>>,
+) -> Result<Vec<(Origin, T)>, Diagnostics> {
+    decode_all(vec![(document, None)], &file)
+}
+
+/// Specs as [`Sourced`], from [`from_json`]'s documents.
+pub fn sourced(documents: Vec<(Origin, Spec)>) -> Vec<Sourced> {
+    documents
+        .into_iter()
+        .map(|(origin, spec)| Sourced { origin, spec })
+        .collect()
 }
 
 /// A parsed document and the line it starts on, if known.

@@ -41,6 +41,15 @@ fn default_namespace() -> String {
 pub const REDACTED: &str = "<redacted>";
 
 impl NamedValue {
+    /// What is wrong with the value's name and namespace, each error with
+    /// its field.
+    pub fn check(&self) -> Vec<crate::diagnostic::FieldError> {
+        let name = super::check_name("name", &self.name);
+        name.into_iter()
+            .chain(super::check_name("namespace", &self.namespace))
+            .collect()
+    }
+
     /// The value as it may be shown: a secret's data replaced by `<redacted>`.
     pub fn redacted(&self) -> NamedValue {
         let mut shown = self.clone();

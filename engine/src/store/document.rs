@@ -5,14 +5,16 @@
 //! a value's `secret` flag. One implementation of every store operation
 //! serves both through this trait.
 
-use serde::Serialize;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::spec::{NamedValue, Spec};
 
 /// The two tables the change stream covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Entity {
     /// Node specs.
     Spec,

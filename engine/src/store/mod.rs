@@ -3,22 +3,31 @@
 //!
 //! One implementation over sqlx's `Any` driver serves both backends; the
 //! SQL differs only in spelling ([`sql`]). Writes of one call are one
-//! transaction: all or nothing. Every row carries a revision, and an update
-//! that states a stale one is refused. The store compiles nothing and never
-//! logs or returns the database URL (it may hold a password).
+//! transaction: all or nothing ([`write`]). Every row carries a revision,
+//! and an update that states a stale one is refused. Listings for people
+//! and clients ([`listing`]) never show a secret value's data. The store
+//! compiles nothing and never logs or returns the database URL (it may hold
+//! a password).
 
 mod document;
+mod listing;
 mod migrate;
 mod sql;
 pub mod stream;
+mod write;
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection as _, Row as _};
 use uuid::Uuid;
 
 pub use document::{Document, Entity, Extra};
+pub use listing::{Filter, Listed};
+pub use stream::Watch;
+pub use write::{Changeset, Key};
 
 /// Which database a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +61,17 @@ pub enum StoreError {
     /// No such row.
     #[error("no {entity} `{key}`")]
     NotFound { entity: &'static str, key: String },
+    /// A create found the id or the name already taken.
+    #[error("{entity} `{key}` already exists")]
+    Exists { entity: &'static str, key: String },
+    /// A watch asked for changes the stream no longer keeps.
+    #[error(
+        "changes after {after} were pruned (the oldest kept is {oldest}): list again and watch from now"
+    )]
+    Pruned { after: i64, oldest: i64 },
+    /// A watch asked for changes after one that does not exist yet.
+    #[error("change {after} is beyond the newest change, {head}")]
+    Ahead { after: i64, head: i64 },
     /// A document that cannot be written (does not serialise).
     #[error("{entity} `{key}` cannot be stored: {message}")]
     Invalid {
@@ -63,7 +83,7 @@ pub enum StoreError {
 
 /// One stored row, its document still untyped: a row edited by hand into
 /// something that no longer decodes is reported by its reader, not fatal.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Row {
     /// Identity.
     pub id: Uuid,
@@ -71,9 +91,10 @@ pub struct Row {
     pub namespace: String,
     /// Name within the namespace.
     pub name: String,
-    /// The whole document.
+    /// The whole document (a secret value's data as `<redacted>` in
+    /// listings).
     pub document: serde_json::Value,
-    /// Bumped by every update.
+    /// Bumped by every update; `If-Match` states it.
     pub revision: i64,
     /// RFC 3339.
     pub created_at: String,
@@ -92,7 +113,7 @@ impl Row {
 }
 
 /// One entry of the change stream.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangeRow {
     /// Position in the stream; increases in commit order.
     pub seq: i64,
@@ -110,8 +131,9 @@ pub struct ChangeRow {
     pub revision: i64,
 }
 
-/// What an apply did, or would do with `dry_run`: `namespace/name` each.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What a commit did, or would do with `dry_run`: `namespace/name` each.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct Plan {
     /// New rows.
     pub created: Vec<String>,
@@ -119,6 +141,10 @@ pub struct Plan {
     pub updated: Vec<String>,
     /// Rows already as given.
     pub unchanged: Vec<String>,
+    /// Rows deleted.
+    pub deleted: Vec<String>,
+    /// Rows asked to be deleted that did not exist.
+    pub missing: Vec<String>,
 }
 
 /// Every spec and value of some namespaces, and the change stream position
@@ -146,7 +172,7 @@ pub struct Batch {
 }
 
 /// What an engine reported about one spec it runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SpecStatus {
     /// The spec.
     pub id: Uuid,
@@ -164,6 +190,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     url: std::sync::Arc<str>,
+    /// The change feed watchers share, while any watches ([`stream`]).
+    feed: std::sync::Arc<stream::SharedFeed>,
 }
 
 impl std::fmt::Debug for Store {
@@ -213,6 +241,7 @@ impl Store {
             pool,
             backend,
             url: url.into(),
+            feed: Default::default(),
         })
     }
 
@@ -260,18 +289,26 @@ impl Store {
         ))
     }
 
-    /// Rows of `entity`, optionally of one namespace, by namespace and name.
-    pub async fn list(
-        &self,
-        entity: Entity,
-        namespace: Option<&str>,
-    ) -> Result<Vec<Row>, StoreError> {
+    /// Rows of `entity` that pass `filter`, by namespace and name, as
+    /// stored (secrets in clear: see [`Store::listed`] for showing them).
+    pub async fn list(&self, entity: Entity, filter: &Filter) -> Result<Vec<Row>, StoreError> {
+        // Values have no kind: a kind filter on them matches nothing.
+        let kind = match entity {
+            Entity::Spec => "($4::text IS NULL OR kind = $4)",
+            Entity::Value => "$4::text IS NULL",
+        };
         let sql = self.select(
             entity,
-            "WHERE ($1::text IS NULL OR namespace = $1) ORDER BY namespace, name",
+            &format!(
+                "WHERE ($1::text IS NULL OR namespace = $1) AND ($2::text IS NULL OR name = $2) \
+                 AND ($3::text IS NULL OR id = $3::uuid) AND {kind} ORDER BY namespace, name"
+            ),
         );
         let rows = sqlx::query(&sql)
-            .bind(namespace.map(str::to_string))
+            .bind(filter.namespace.clone())
+            .bind(filter.name.clone())
+            .bind(filter.id.map(|id| id.to_string()))
+            .bind(filter.kind.clone())
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(row).collect()
@@ -285,165 +322,6 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         found.as_ref().map(row).transpose()
-    }
-
-    /// Creates or updates every document in one transaction (all or
-    /// nothing), matching existing rows by namespace and name, which keeps
-    /// their id. (Renaming is an [`Store::update`] by id.) With `dry_run`,
-    /// nothing is written.
-    pub async fn apply<D: Document>(
-        &self,
-        documents: Vec<D>,
-        dry_run: bool,
-    ) -> Result<Plan, StoreError> {
-        let entity = D::ENTITY;
-        let mut tx = self.begin_write().await?;
-        let mut plan = Plan::default();
-        // One read per namespace instead of one or two per document.
-        let mut namespaces: Vec<String> = documents
-            .iter()
-            .map(|d| d.namespace().to_string())
-            .collect();
-        namespaces.sort();
-        namespaces.dedup();
-        let mut by_name = std::collections::HashMap::new();
-        let in_namespace = self.select(entity, "WHERE namespace = $1");
-        for namespace in namespaces {
-            for found in sqlx::query(&in_namespace)
-                .bind(namespace)
-                .fetch_all(&mut *tx)
-                .await?
-            {
-                let stored = row(&found)?;
-                by_name.insert((stored.namespace.clone(), stored.name.clone()), stored);
-            }
-        }
-        for mut document in documents {
-            let key = format!("{}/{}", document.namespace(), document.name());
-            let existing = by_name
-                .get(&(document.namespace().to_string(), document.name()))
-                .cloned();
-            if let Some(stored) = &existing {
-                document.set_id(stored.id);
-            }
-            let json = serde_json::to_value(&document).map_err(|e| invalid(entity, &key, e))?;
-            match existing {
-                Some(stored) if stored.document == json => plan.unchanged.push(key),
-                Some(_) => {
-                    self.write(&mut tx, "UPDATE", &document, &json).await?;
-                    plan.updated.push(key);
-                }
-                None => {
-                    self.write(&mut tx, "INSERT", &document, &json).await?;
-                    plan.created.push(key);
-                }
-            }
-        }
-        match dry_run {
-            true => tx.rollback().await?,
-            false => tx.commit().await?,
-        }
-        Ok(plan)
-    }
-
-    async fn write<D: Document>(
-        &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        verb: &str,
-        document: &D,
-        json: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        let entity = D::ENTITY;
-        let (table, extra) = (entity.table(), entity.extra_column());
-        let neutral = match verb {
-            "INSERT" => format!(
-                "INSERT INTO {table} (id, namespace, name, {extra}, document) VALUES ($1::uuid, $2, $3, $4, $5::jsonb)"
-            ),
-            _ => format!(
-                "UPDATE {table} SET namespace = $2, name = $3, {extra} = $4, document = $5::jsonb, \
-                 revision = revision + 1, updated_at = NOW() WHERE id = $1::uuid"
-            ),
-        };
-        let sql = self.sql(&neutral);
-        let query = sqlx::query(&sql)
-            .bind(document.id().to_string())
-            .bind(document.namespace().to_string())
-            .bind(document.name());
-        let query = match document.extra() {
-            Extra::Text(text) => query.bind(text),
-            Extra::Flag(flag) => query.bind(flag),
-        };
-        query.bind(json.to_string()).execute(&mut **tx).await?;
-        Ok(())
-    }
-
-    /// Updates one document by id. With `expected_revision`, a row at any
-    /// other revision is refused with [`StoreError::Conflict`].
-    pub async fn update<D: Document>(
-        &self,
-        document: D,
-        expected_revision: Option<i64>,
-    ) -> Result<Row, StoreError> {
-        let entity = D::ENTITY;
-        let key = format!("{}/{}", document.namespace(), document.name());
-        let mut tx = self.begin_write().await?;
-        let by_id = self.select(entity, "WHERE id = $1::uuid");
-        let found = sqlx::query(&by_id)
-            .bind(document.id().to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let stored = found
-            .as_ref()
-            .map(row)
-            .transpose()?
-            .ok_or(StoreError::NotFound {
-                entity: entity.label(),
-                key: key.clone(),
-            })?;
-        if let Some(expected) = expected_revision.filter(|e| *e != stored.revision) {
-            return Err(StoreError::Conflict {
-                entity: entity.label(),
-                namespace: stored.namespace,
-                name: stored.name,
-                expected,
-                current: stored.revision,
-            });
-        }
-        let json = serde_json::to_value(&document).map_err(|e| invalid(entity, &key, e))?;
-        self.write(&mut tx, "UPDATE", &document, &json).await?;
-        let found = sqlx::query(&by_id)
-            .bind(document.id().to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        row(&found)
-    }
-
-    /// Deletes rows by `(namespace, name)` in one transaction; returns the
-    /// keys that existed.
-    pub async fn delete(
-        &self,
-        entity: Entity,
-        keys: &[(String, String)],
-    ) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let sql = self.sql(&format!(
-            "DELETE FROM {} WHERE namespace = $1 AND name = $2",
-            entity.table()
-        ));
-        let mut deleted = Vec::new();
-        for (namespace, name) in keys {
-            let done = sqlx::query(&sql)
-                .bind(namespace.clone())
-                .bind(name.clone())
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() > 0 {
-                deleted.push(format!("{namespace}/{name}"));
-            }
-        }
-        tx.commit().await?;
-        Ok(deleted)
     }
 
     /// Every spec and value, with the change-stream position they match.
@@ -583,8 +461,18 @@ impl Store {
 
     /// Every reported spec status.
     pub async fn statuses(&self) -> Result<Vec<SpecStatus>, StoreError> {
-        let sql = self.sql("SELECT id::text, revision, status, message FROM spec_status");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        self.statuses_of(None).await
+    }
+
+    /// The reported status of one spec, or of every spec.
+    async fn statuses_of(&self, id: Option<Uuid>) -> Result<Vec<SpecStatus>, StoreError> {
+        let sql = self.sql(
+            "SELECT id::text, revision, status, message FROM spec_status WHERE ($1::text IS NULL OR id = $1::uuid)",
+        );
+        let rows = sqlx::query(&sql)
+            .bind(id.map(|id| id.to_string()))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(SpecStatus {

@@ -5,19 +5,23 @@
 //! The answer becomes the response (see [`super::message`]); an error answer
 //! goes to the `error` port when linked, else becomes its status (500 by
 //! default) with a JSON error body. A body over `body_limit` is refused with
-//! 413 before it is read; a client that disconnects cancels its process. The
-//! socket is shared across versions ([`super::socket`]), so a hot swap of the
-//! listener or of anything behind it never closes it; unloading stops
-//! accepting and drains in-flight requests.
+//! 413 before it is read; a client that disconnects cancels its process. A
+//! node may stream the response body ([`super::stream`]): the process then
+//! lives until the client goes or the listener stops. The socket is shared
+//! across versions ([`super::socket`]), so a hot swap of the listener or of
+//! anything behind it never closes it; unloading stops accepting, ends
+//! streamed responses and drains in-flight requests.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::{Body, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -25,16 +29,17 @@ use hyper_util::server::graceful::GracefulShutdown;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use weir_codecs::ErrorValue;
 use weir_engine::runtime::{BoxFuture, Outcome, Outputs};
 use weir_engine::scheme::Context;
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Process};
 
 use super::message::{self, Reply};
-use super::socket;
 use super::tls::{self, Acceptor, Tls, TlsSpec};
+use super::{socket, stream};
 
 /// The fields of a `listener` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -227,8 +232,9 @@ async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let outputs = outputs.clone();
-        let service = service_fn(move |request| respond(request, outputs.clone(), settings));
+        let (outputs, stop) = (outputs.clone(), stop.clone());
+        let service =
+            service_fn(move |request| respond(request, outputs.clone(), settings, stop.clone()));
         let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
             let Some(stream) = tls::accept(tls.as_ref(), stream, settings.header_timeout).await
@@ -247,12 +253,63 @@ async fn serve(
     }
 }
 
-/// Cancels a request's process if hyper drops its future (client gone).
-struct CancelOnDrop(Arc<Process>);
+/// A response body: whole, or streamed by a node.
+type ResponseBody = Either<Full<Bytes>, Streamed>;
 
-impl Drop for CancelOnDrop {
+/// Ends a request's process when dropped: cancelled if hyper drops the
+/// request's future (client gone), exited with its outcome when a streamed
+/// body ends or its client goes.
+struct ProcessGuard {
+    process: Arc<Process>,
+    /// The outcome to exit with if the process has not exited yet.
+    outcome: Option<Outcome>,
+}
+
+impl ProcessGuard {
+    async fn exit(mut self, outcome: Outcome) {
+        self.outcome = None;
+        self.process.exit(outcome).await;
+    }
+}
+
+impl Drop for ProcessGuard {
     fn drop(&mut self) {
-        self.0.cancel();
+        self.process.cancel();
+        if let Some(outcome) = self.outcome.take() {
+            let process = self.process.clone();
+            tokio::spawn(async move { process.exit(outcome).await });
+        }
+    }
+}
+
+/// A body a node streams ([`super::stream`]): the answer's own body, then
+/// each chunk the node writes, until it stops writing or the listener
+/// stops. Dropping it (the client went) ends the request's process, which
+/// closes the node's sender.
+struct Streamed {
+    first: Option<Bytes>,
+    chunks: mpsc::Receiver<Bytes>,
+    stop: Pin<Box<WaitForCancellationFutureOwned>>,
+    _process: ProcessGuard,
+}
+
+impl Body for Streamed {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if let Some(first) = self.first.take().filter(|b| !b.is_empty()) {
+            return Poll::Ready(Some(Ok(Frame::data(first))));
+        }
+        if self.stop.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        self.chunks
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|data| Ok(Frame::data(data))))
     }
 }
 
@@ -260,7 +317,8 @@ async fn respond(
     request: Request<Incoming>,
     outputs: Arc<Outputs>,
     settings: Settings,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+    stop: CancellationToken,
+) -> Result<Response<ResponseBody>, Infallible> {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -291,7 +349,10 @@ async fn respond(
         Err(error) => return Ok(response(message::error_reply(&error))),
     };
     let process = Process::with_deadline(tokio::time::Instant::now() + settings.timeout);
-    let _cancel = CancelOnDrop(process.clone());
+    let guard = ProcessGuard {
+        process: process.clone(),
+        outcome: None,
+    };
     let mut answer = outputs
         .write_watched(&process, &Port::output(), Packet::new(payload))
         .await;
@@ -306,8 +367,28 @@ async fn respond(
         }
         None => Outcome::Ok,
     };
-    process.exit(outcome).await;
-    Ok(response(message::reply(answer.payload())))
+    let streamed = stream::take(&process);
+    let reply = message::reply(answer.payload());
+    match streamed {
+        Some(chunks) if outcome == Outcome::Ok => {
+            let mut guard = guard;
+            guard.outcome = Some(outcome);
+            let mut response = Response::new(Either::Right(Streamed {
+                first: Some(reply.body),
+                chunks,
+                stop: Box::pin(stop.cancelled_owned()),
+                _process: guard,
+            }));
+            *response.status_mut() = reply.status;
+            *response.headers_mut() = reply.headers;
+            Ok(response)
+        }
+        // A failed answer's stream is dropped: its writer stops.
+        _ => {
+            guard.exit(outcome).await;
+            Ok(response(reply))
+        }
+    }
 }
 
 /// A response-shaped answer with status 400 or more counts as a failure for
@@ -325,8 +406,8 @@ fn too_large(limit: u64) -> ErrorValue {
         .with_status(StatusCode::PAYLOAD_TOO_LARGE.as_u16())
 }
 
-fn response(reply: Reply) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(reply.body));
+fn response(reply: Reply) -> Response<ResponseBody> {
+    let mut response = Response::new(Either::Left(Full::new(reply.body)));
     *response.status_mut() = reply.status;
     *response.headers_mut() = reply.headers;
     response

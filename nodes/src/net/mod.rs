@@ -1,19 +1,24 @@
 //! The net family: HTTP in and out.
 //!
 //! `listener` serves HTTP and starts a process per request; `router` picks a
-//! branch by method and path; `static` serves a folder's files. Requests and answers are plain values
-//! ([`message`]), so every other kind can build or read them.
-//! `http` is the client side: a request per packet, its answer a value.
+//! branch by method and path; `auth` lets only requests with a bearer token
+//! through; `static` serves a folder's files; `http` is the client side: a
+//! request per packet, its answer a value. Requests and answers are plain
+//! values ([`message`]), so every other kind can build or read them; a kind
+//! streams a response body through [`stream`].
 
+mod auth;
 mod files;
 mod http;
 mod listener;
 pub mod message;
 mod router;
 mod socket;
+pub mod stream;
 mod templated;
 mod tls;
 
+pub use auth::{AuthSpec, Scope, TokenSpec};
 pub use files::StaticSpec;
 pub use http::{HttpSpec, client_builder};
 pub use listener::ListenerSpec;
@@ -27,6 +32,7 @@ pub fn register(scheme: &mut Scheme) {
     scheme
         .register(listener::Listener)
         .register(router::Router)
+        .register(auth::Auth)
         .register(files::Static)
         .register(http::Http);
 }

@@ -1,0 +1,94 @@
+//! Admission: whether specs and values may be stored.
+//!
+//! A spec is admitted when it compiles and links up together with what its
+//! namespace already holds, with the stored values bound: what
+//! `weir validate` checks of files ([`Bundle`]), plus the database. Both
+//! `weir apply` and the system API call [`check_specs`], so what one refuses
+//! the other refuses too, with the same messages. Only the new specs'
+//! problems are reported: a stored spec that is already broken is the
+//! loader's to report, not a reason to refuse an unrelated change. This
+//! module writes nothing.
+
+use crate::diagnostic::{Diagnostics, Origin};
+use crate::env::ValueMap;
+use crate::scheme::Scheme;
+use crate::spec::NamedValue;
+use crate::spec::source::Sourced;
+use crate::store::{Entity, Filter, Store, StoreError};
+use crate::{Bundle, Diagnostic};
+
+/// Where specs already in the database come from, in messages.
+pub const STORED: &str = "(database)";
+
+/// Why documents were not admitted.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// The documents have problems, each with its spec and field.
+    #[error("{0}")]
+    Invalid(Diagnostics),
+    /// The store could not be read to check them.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks `specs` against the store: compiled together with the stored
+/// specs of their namespaces that they do not replace (same id, or same
+/// name in the namespace), with the stored values bound. `progress(done,
+/// total)` is called while compiling.
+pub async fn check_specs(
+    store: &Store,
+    scheme: &Scheme,
+    specs: &[Sourced],
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<(), Refused> {
+    let mut values = ValueMap::default();
+    for row in store.list(Entity::Value, &Filter::default()).await? {
+        if let Ok(value) = row.decode::<NamedValue>() {
+            values.insert(value);
+        }
+    }
+    let mut namespaces: Vec<&str> = specs.iter().map(|s| s.spec.namespace.as_str()).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    let mut all = specs.to_vec();
+    for namespace in namespaces {
+        let stored = store
+            .list(Entity::Spec, &Filter::namespace(namespace))
+            .await?;
+        for (index, row) in stored.into_iter().enumerate() {
+            let replaced = specs.iter().any(|s| {
+                s.spec.id == row.id
+                    || (s.spec.namespace == row.namespace && s.spec.key() == row.name)
+            });
+            if let (false, Ok(spec)) = (replaced, row.decode()) {
+                let origin = Origin {
+                    file: Some(STORED.into()),
+                    index,
+                    ..Origin::default()
+                };
+                all.push(Sourced { origin, spec });
+            }
+        }
+    }
+    match Bundle::compile_with_progress(scheme, all, &values, progress) {
+        Ok(_) => Ok(()),
+        Err(diagnostics) => {
+            let own: Vec<Diagnostic> = diagnostics
+                .0
+                .into_iter()
+                .filter(|d| d.origin.file.as_deref() != Some(STORED))
+                .collect();
+            Diagnostics(own).into_result(()).map_err(Refused::Invalid)
+        }
+    }
+}
+
+/// Checks values before they are stored: names and namespaces usable as
+/// names. (Their data may be anything.)
+pub fn check_values(values: &[(Origin, NamedValue)]) -> Result<(), Diagnostics> {
+    let mut problems = Diagnostics::default();
+    for (origin, value) in values {
+        problems.extend(origin, value.check());
+    }
+    problems.into_result(())
+}

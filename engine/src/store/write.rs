@@ -1,0 +1,414 @@
+//! Writing to the store: every call is one transaction, all or nothing.
+//!
+//! [`Store::commit`] is the one batch write: it deletes, then creates or
+//! updates, matching documents to rows by namespace and name (so a
+//! re-applied document keeps its id). `weir apply`, `weir delete` and the
+//! system API's batch endpoint all go through it. The single-row writes
+//! ([`Store::create`], [`Store::update`], [`Store::remove`]) check what the
+//! row is now (absent, at the revision the caller expects) inside the same
+//! transaction that changes it. Nothing here validates a spec: callers
+//! check documents before they write them (see [`crate::admission`]).
+
+use std::collections::HashMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Document, Entity, Extra, Plan, Row, Store, StoreError, invalid, row};
+use crate::spec::DEFAULT_NAMESPACE;
+
+/// Which stored row a delete means: its `id`, or its `name` in a namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    /// The row's id (give this or `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    /// The namespace of `name`; `default` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The row's name in its namespace (give this or `id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Key {
+    /// The row named `name` in `namespace`.
+    pub fn named(namespace: impl Into<String>, name: impl Into<String>) -> Key {
+        Key {
+            id: None,
+            namespace: Some(namespace.into()),
+            name: Some(name.into()),
+        }
+    }
+
+    /// The row with this id.
+    pub fn id(id: Uuid) -> Key {
+        Key {
+            id: Some(id),
+            ..Key::default()
+        }
+    }
+
+    /// `namespace/name`, or `id …`: how plans and messages name the key.
+    pub fn label(&self) -> String {
+        match (&self.id, &self.name) {
+            (Some(id), _) => format!("id {id}"),
+            (None, Some(name)) => format!(
+                "{}/{name}",
+                self.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE)
+            ),
+            (None, None) => "a key with neither id nor name".to_string(),
+        }
+    }
+}
+
+/// One batch of writes to one table: the rows to delete and the documents
+/// to create or update.
+#[derive(Clone, Debug)]
+pub struct Changeset<D> {
+    /// Documents to create or update, matched to rows by namespace and name.
+    pub apply: Vec<D>,
+    /// Rows to delete (before anything is applied).
+    pub delete: Vec<Key>,
+}
+
+impl<D> Default for Changeset<D> {
+    fn default() -> Self {
+        Changeset {
+            apply: Vec::new(),
+            delete: Vec::new(),
+        }
+    }
+}
+
+type Transaction = sqlx::Transaction<'static, sqlx::Any>;
+
+impl Store {
+    /// Applies a changeset in one transaction (all or nothing): deletes
+    /// first, then creates or updates each document, matching existing rows
+    /// by namespace and name, which keeps their id. (Renaming is an
+    /// [`Store::update`] by id.) An equal document is left alone: no new
+    /// revision, no change row. With `dry_run`, nothing is written.
+    pub async fn commit<D: Document>(
+        &self,
+        changes: Changeset<D>,
+        dry_run: bool,
+    ) -> Result<Plan, StoreError> {
+        let entity = D::ENTITY;
+        let mut tx = self.begin_write().await?;
+        let mut plan = Plan::default();
+        for key in &changes.delete {
+            match self.delete_key(&mut tx, entity, key).await? {
+                Some(gone) => plan
+                    .deleted
+                    .push(format!("{}/{}", gone.namespace, gone.name)),
+                None => plan.missing.push(key.label()),
+            }
+        }
+        // One read per namespace instead of one or two per document.
+        let mut namespaces: Vec<String> = changes
+            .apply
+            .iter()
+            .map(|d| d.namespace().to_string())
+            .collect();
+        namespaces.sort();
+        namespaces.dedup();
+        let mut by_name = HashMap::new();
+        let in_namespace = self.select(entity, "WHERE namespace = $1");
+        for namespace in namespaces {
+            for found in sqlx::query(&in_namespace)
+                .bind(namespace)
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                let stored = row(&found)?;
+                by_name.insert((stored.namespace.clone(), stored.name.clone()), stored);
+            }
+        }
+        for mut document in changes.apply {
+            let key = format!("{}/{}", document.namespace(), document.name());
+            let existing = by_name
+                .get(&(document.namespace().to_string(), document.name()))
+                .cloned();
+            if let Some(stored) = &existing {
+                document.set_id(stored.id);
+            }
+            let json = serde_json::to_value(&document).map_err(|e| invalid(entity, &key, e))?;
+            match existing {
+                Some(stored) if stored.document == json => plan.unchanged.push(key),
+                Some(_) => {
+                    self.write(&mut tx, Verb::Update, &document, &json).await?;
+                    plan.updated.push(key);
+                }
+                None => {
+                    self.write(&mut tx, Verb::Insert, &document, &json).await?;
+                    plan.created.push(key);
+                }
+            }
+        }
+        match dry_run {
+            true => tx.rollback().await?,
+            false => tx.commit().await?,
+        }
+        Ok(plan)
+    }
+
+    /// Creates or updates every document in one transaction: a
+    /// [`Store::commit`] with nothing to delete.
+    pub async fn apply<D: Document>(
+        &self,
+        documents: Vec<D>,
+        dry_run: bool,
+    ) -> Result<Plan, StoreError> {
+        let changes = Changeset {
+            apply: documents,
+            delete: Vec::new(),
+        };
+        self.commit(changes, dry_run).await
+    }
+
+    /// Deletes rows by `(namespace, name)` in one transaction; returns the
+    /// keys that existed. A [`Store::commit`] with nothing to apply.
+    pub async fn delete(
+        &self,
+        entity: Entity,
+        keys: &[(String, String)],
+    ) -> Result<Vec<String>, StoreError> {
+        let delete = keys
+            .iter()
+            .map(|(namespace, name)| Key::named(namespace, name))
+            .collect();
+        let plan = match entity {
+            Entity::Spec => {
+                let changes = Changeset::<crate::spec::Spec> {
+                    apply: Vec::new(),
+                    delete,
+                };
+                self.commit(changes, false).await?
+            }
+            Entity::Value => {
+                let changes = Changeset::<crate::spec::NamedValue> {
+                    apply: Vec::new(),
+                    delete,
+                };
+                self.commit(changes, false).await?
+            }
+        };
+        Ok(plan.deleted)
+    }
+
+    /// Creates one row; refused with [`StoreError::Exists`] when its id or
+    /// its name in its namespace is taken.
+    pub async fn create<D: Document>(&self, document: D) -> Result<Row, StoreError> {
+        let entity = D::ENTITY;
+        let key = format!("{}/{}", document.namespace(), document.name());
+        let mut tx = self.begin_write().await?;
+        let taken = self.select(
+            entity,
+            "WHERE id = $1::uuid OR (namespace = $2 AND name = $3)",
+        );
+        let found = sqlx::query(&taken)
+            .bind(document.id().to_string())
+            .bind(document.namespace().to_string())
+            .bind(document.name())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(found) = found {
+            let stored = row(&found)?;
+            let key = match stored.id == document.id() {
+                true => format!("with id {}", stored.id),
+                false => key,
+            };
+            return Err(StoreError::Exists {
+                entity: entity.label(),
+                key,
+            });
+        }
+        let json = serde_json::to_value(&document).map_err(|e| invalid(entity, &key, e))?;
+        self.write(&mut tx, Verb::Insert, &document, &json).await?;
+        let created = self.row_by_id(&mut tx, entity, document.id()).await?;
+        tx.commit().await?;
+        created.ok_or(StoreError::NotFound {
+            entity: entity.label(),
+            key,
+        })
+    }
+
+    /// Updates one document by id. With `expected_revision`, a row at any
+    /// other revision is refused with [`StoreError::Conflict`].
+    pub async fn update<D: Document>(
+        &self,
+        document: D,
+        expected_revision: Option<i64>,
+    ) -> Result<Row, StoreError> {
+        let entity = D::ENTITY;
+        let key = format!("{}/{}", document.namespace(), document.name());
+        let mut tx = self.begin_write().await?;
+        let stored = self
+            .current(&mut tx, entity, document.id(), expected_revision)
+            .await?;
+        let taken = self.select(
+            entity,
+            "WHERE namespace = $1 AND name = $2 AND id <> $3::uuid",
+        );
+        let clash = sqlx::query(&taken)
+            .bind(document.namespace().to_string())
+            .bind(document.name())
+            .bind(stored.id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if clash.is_some() {
+            return Err(StoreError::Exists {
+                entity: entity.label(),
+                key,
+            });
+        }
+        let json = serde_json::to_value(&document).map_err(|e| invalid(entity, &key, e))?;
+        if json == stored.document {
+            // Nothing changed: no new revision, no change row.
+            return Ok(stored);
+        }
+        self.write(&mut tx, Verb::Update, &document, &json).await?;
+        let updated = self.row_by_id(&mut tx, entity, document.id()).await?;
+        tx.commit().await?;
+        updated.ok_or(StoreError::NotFound {
+            entity: entity.label(),
+            key,
+        })
+    }
+
+    /// Deletes the row with `id`, returning it. With `expected_revision`, a
+    /// row at any other revision is refused with [`StoreError::Conflict`].
+    pub async fn remove(
+        &self,
+        entity: Entity,
+        id: Uuid,
+        expected_revision: Option<i64>,
+    ) -> Result<Row, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let stored = self.current(&mut tx, entity, id, expected_revision).await?;
+        self.delete_key(&mut tx, entity, &Key::id(id)).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// The row with `id`, checked against the revision the caller expects.
+    async fn current(
+        &self,
+        tx: &mut Transaction,
+        entity: Entity,
+        id: Uuid,
+        expected_revision: Option<i64>,
+    ) -> Result<Row, StoreError> {
+        let stored = self
+            .row_by_id(tx, entity, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                entity: entity.label(),
+                key: format!("with id {id}"),
+            })?;
+        match expected_revision.filter(|e| *e != stored.revision) {
+            Some(expected) => Err(StoreError::Conflict {
+                entity: entity.label(),
+                namespace: stored.namespace,
+                name: stored.name,
+                expected,
+                current: stored.revision,
+            }),
+            None => Ok(stored),
+        }
+    }
+
+    async fn row_by_id(
+        &self,
+        tx: &mut Transaction,
+        entity: Entity,
+        id: Uuid,
+    ) -> Result<Option<Row>, StoreError> {
+        let by_id = self.select(entity, "WHERE id = $1::uuid");
+        let found = sqlx::query(&by_id)
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+        found.as_ref().map(row).transpose()
+    }
+
+    /// Deletes the row `key` names; returns it, or `None` if there was none.
+    async fn delete_key(
+        &self,
+        tx: &mut Transaction,
+        entity: Entity,
+        key: &Key,
+    ) -> Result<Option<Row>, StoreError> {
+        let (filter, first, second) = match (&key.id, &key.name) {
+            (Some(id), _) => ("WHERE id = $1::uuid", id.to_string(), None),
+            (None, Some(name)) => (
+                "WHERE namespace = $1 AND name = $2",
+                key.namespace
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
+                Some(name.clone()),
+            ),
+            (None, None) => {
+                return Err(invalid(entity, &key.label(), "give an `id` or a `name`"));
+            }
+        };
+        let select = self.select(entity, filter);
+        let mut query = sqlx::query(&select).bind(first.clone());
+        if let Some(second) = &second {
+            query = query.bind(second.clone());
+        }
+        let Some(found) = query.fetch_optional(&mut **tx).await? else {
+            return Ok(None);
+        };
+        let stored = row(&found)?;
+        let delete = self.sql(&format!(
+            "DELETE FROM {} WHERE id = $1::uuid",
+            entity.table()
+        ));
+        sqlx::query(&delete)
+            .bind(stored.id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(Some(stored))
+    }
+
+    async fn write<D: Document>(
+        &self,
+        tx: &mut Transaction,
+        verb: Verb,
+        document: &D,
+        json: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let entity = D::ENTITY;
+        let (table, extra) = (entity.table(), entity.extra_column());
+        let neutral = match verb {
+            Verb::Insert => format!(
+                "INSERT INTO {table} (id, namespace, name, {extra}, document) VALUES ($1::uuid, $2, $3, $4, $5::jsonb)"
+            ),
+            Verb::Update => format!(
+                "UPDATE {table} SET namespace = $2, name = $3, {extra} = $4, document = $5::jsonb, \
+                 revision = revision + 1, updated_at = NOW() WHERE id = $1::uuid"
+            ),
+        };
+        let sql = self.sql(&neutral);
+        let query = sqlx::query(&sql)
+            .bind(document.id().to_string())
+            .bind(document.namespace().to_string())
+            .bind(document.name());
+        let query = match document.extra() {
+            Extra::Text(text) => query.bind(text),
+            Extra::Flag(flag) => query.bind(flag),
+        };
+        query.bind(json.to_string()).execute(&mut **tx).await?;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Verb {
+    Insert,
+    Update,
+}

@@ -1,0 +1,610 @@
+//! `openapi`: an OpenAPI 3 description of the HTTP API its own namespace
+//! serves, generated on each request from what is stored.
+//!
+//! It reads its namespace's specs and walks them from each `listener`:
+//! through `router`s (each route a path and method), `auth` (the
+//! operations behind it need a bearer token) and on to the node that
+//! answers. A `specs` or `values` node is described by its `op`, with
+//! request and response schemas generated from the Rust types the API
+//! reads and writes; `schemas` and `openapi` by what they answer; any
+//! other node as answering some value. Nothing is written by hand, so the
+//! description follows the routes and the types as they change.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use serde::Deserialize;
+use serde_json::{Map, Value as Json, json};
+use weir_codecs::ErrorValue;
+use weir_engine::runtime::{BoxFuture, Outputs};
+use weir_engine::scheme::Context;
+use weir_engine::spec::{NamedValue, Spec, Target};
+use weir_engine::store::{ChangeRow, Entity, Filter, Listed, Plan, Store};
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports};
+
+use super::records::{Batch, Listing, Op, Ready};
+use super::request::{Problem, Request, answer, store_error};
+use super::schemas::{KindSchema, SchemasAnswer};
+use crate::net::RouterSpec;
+
+/// The fields of an `openapi` spec.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenApiSpec {
+    /// The document's title.
+    #[serde(default = "default_title")]
+    pub title: String,
+}
+
+fn default_title() -> String {
+    "Weir system API".into()
+}
+
+pub(super) struct OpenApi;
+
+impl Kind for OpenApi {
+    type Spec = OpenApiSpec;
+
+    fn name(&self) -> &'static str {
+        "openapi"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Answers an OpenAPI 3 description of the routes its namespace serves, generated from the stored specs and the kinds' types (`system` namespace only)."
+    }
+
+    fn ports(&self, _: &OpenApiSpec) -> Ports {
+        Ports::new().input(PortPattern::Exact(Port::input()))
+    }
+
+    fn compile(
+        &self,
+        spec: OpenApiSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+        super::only_in_system(self.name(), cx)?;
+        Ok(Arc::new(OpenApiNode {
+            title: spec.title,
+            namespace: cx.spec().namespace.clone(),
+            kinds: cx.scheme().codecs().map(|c| c.kind().to_string()).collect(),
+            store: super::store(cx),
+        }))
+    }
+}
+
+struct OpenApiNode {
+    title: String,
+    namespace: String,
+    kinds: Vec<String>,
+    store: Option<Arc<Store>>,
+}
+
+impl Node for OpenApiNode {
+    fn call<'a>(&'a self, _: &'a Call, input: Packet) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+        Box::pin(async move {
+            let store = self
+                .store
+                .as_deref()
+                .ok_or_else(|| super::no_store("openapi"))?;
+            Request(input.payload()).query(&[])?;
+            let rows = store
+                .list(Entity::Spec, &Filter::namespace(&self.namespace))
+                .await
+                .map_err(store_error)?;
+            let specs: Vec<Spec> = rows.iter().filter_map(|r| r.decode().ok()).collect();
+            let document = describe(&self.title, &self.kinds, &routes(&specs));
+            let body = weir_codecs::json::from_json(document);
+            Ok(Packet::new(answer(200, &[], body)))
+        })
+    }
+
+    fn load(&self, _: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
+        Box::pin(async move {
+            match self.store {
+                Some(_) => Ok(()),
+                None => Err(super::no_store("openapi")),
+            }
+        })
+    }
+}
+
+/// What answers one route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Answerer {
+    /// A `specs` or `values` node.
+    Records(Entity, Op),
+    /// A `schemas` node.
+    Schemas,
+    /// An `openapi` node.
+    OpenApi,
+    /// Any other kind.
+    Other(String),
+}
+
+/// One served route.
+#[derive(Clone, Debug)]
+pub(super) struct Route {
+    /// Lower case, or `*`.
+    pub method: String,
+    /// As the router writes it: `/v1/specs/:id`.
+    pub path: String,
+    pub answerer: Answerer,
+    /// Behind an `auth` node.
+    pub secured: bool,
+}
+
+/// Every route the namespace's listeners serve, in router order.
+pub(super) fn routes(specs: &[Spec]) -> Vec<Route> {
+    let graph = Graph::new(specs);
+    let mut found = Vec::new();
+    for listener in specs.iter().filter(|s| s.kind == "listener") {
+        for target in graph.targets(listener, "out") {
+            graph.walk(target, None, false, &mut HashSet::new(), &mut found);
+        }
+    }
+    found
+}
+
+struct Graph<'a> {
+    by_name: HashMap<String, &'a Spec>,
+    by_id: HashMap<uuid::Uuid, &'a Spec>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(specs: &'a [Spec]) -> Graph<'a> {
+        Graph {
+            by_name: specs.iter().map(|s| (s.key(), s)).collect(),
+            by_id: specs.iter().map(|s| (s.id, s)).collect(),
+        }
+    }
+
+    fn target(&self, target: &Target) -> Option<&'a Spec> {
+        match (&target.name, &target.id) {
+            (Some(name), _) => self.by_name.get(name).copied(),
+            (None, Some(id)) => self.by_id.get(id).copied(),
+            (None, None) => None,
+        }
+    }
+
+    fn targets(&self, spec: &Spec, port: &str) -> Vec<&'a Spec> {
+        let links = spec.ports.get(port).map(Vec::as_slice).unwrap_or_default();
+        links.iter().filter_map(|t| self.target(t)).collect()
+    }
+
+    /// Follows `spec` (reached by `route`, behind an `auth` if `secured`);
+    /// `seen` stops a cycle.
+    fn walk(
+        &self,
+        spec: &'a Spec,
+        route: Option<(&str, &str)>,
+        secured: bool,
+        seen: &mut HashSet<uuid::Uuid>,
+        found: &mut Vec<Route>,
+    ) {
+        if !seen.insert(spec.id) {
+            return;
+        }
+        match spec.kind.as_str() {
+            "router" => {
+                let fields = Json::Object(spec.fields.clone());
+                if let Ok(router) = serde_json::from_value::<RouterSpec>(fields) {
+                    for r in &router.routes {
+                        for target in self.targets(spec, &r.port) {
+                            let via = Some((r.method.as_str(), r.path.as_str()));
+                            self.walk(target, via, secured, seen, found);
+                        }
+                    }
+                }
+            }
+            "auth" | "listener" => {
+                for target in self.targets(spec, "out") {
+                    self.walk(target, route, secured || spec.kind == "auth", seen, found);
+                }
+            }
+            kind => {
+                if let Some((method, path)) = route {
+                    let op = spec
+                        .fields
+                        .get("op")
+                        .and_then(|op| serde_json::from_value::<Op>(op.clone()).ok());
+                    let answerer = match (kind, op) {
+                        ("specs", Some(op)) => Answerer::Records(Entity::Spec, op),
+                        ("values", Some(op)) => Answerer::Records(Entity::Value, op),
+                        ("schemas", _) => Answerer::Schemas,
+                        ("openapi", _) => Answerer::OpenApi,
+                        (other, _) => Answerer::Other(other.to_string()),
+                    };
+                    found.push(Route {
+                        method: method.to_ascii_lowercase(),
+                        path: path.to_string(),
+                        answerer,
+                        secured,
+                    });
+                }
+            }
+        }
+        seen.remove(&spec.id);
+    }
+}
+
+/// Methods a `*` route is described under.
+const ANY: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// The OpenAPI document for `routes`.
+pub(super) fn describe(title: &str, kinds: &[String], routes: &[Route]) -> Json {
+    let mut types = Types::new();
+    let mut paths: BTreeMap<String, Map<String, Json>> = BTreeMap::new();
+    for route in routes {
+        let (template, params) = template(&route.path);
+        let methods: Vec<&str> = match route.method.as_str() {
+            "*" => ANY.to_vec(),
+            one => vec![one],
+        };
+        for method in methods {
+            let item = paths.entry(template.clone()).or_default();
+            if item.contains_key(method) {
+                // An earlier route already answers it, as in the router.
+                continue;
+            }
+            let operation = types.operation(method, &template, &params, route);
+            item.insert(method.to_string(), operation);
+        }
+    }
+    let mut schemas = types.generator.take_definitions(true);
+    if let Some(Json::Object(spec)) = schemas.get_mut("Spec")
+        && let Some(Json::Object(properties)) = spec.get_mut("properties")
+    {
+        properties.insert(
+            "kind".into(),
+            json!({"type": "string", "enum": kinds, "description": "The node kind (see /v1/schemas)."}),
+        );
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": title,
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Generated by the `openapi` node from the routes this namespace serves."
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
+        }
+    })
+}
+
+/// `/v1/specs/:id` → `/v1/specs/{id}` and its parameter names.
+fn template(path: &str) -> (String, Vec<String>) {
+    let mut params = Vec::new();
+    let segments: Vec<String> = path
+        .split('/')
+        .map(
+            |segment| match segment.strip_prefix(':').or(segment.strip_prefix('*')) {
+                Some(name) if !name.is_empty() => {
+                    params.push(name.to_string());
+                    format!("{{{name}}}")
+                }
+                _ => segment.to_string(),
+            },
+        )
+        .collect();
+    (segments.join("/"), params)
+}
+
+/// The error body every refusal has (see `crate::net::message`).
+#[derive(JsonSchema)]
+#[allow(dead_code)] // Only its schema is used.
+struct Error {
+    /// What went wrong.
+    error: ErrorDetail,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct ErrorDetail {
+    /// What went wrong, for people.
+    message: String,
+    /// A stable code for programs: `invalid`, `conflict`, `not_found`, ...
+    code: Option<String>,
+    /// For `invalid`: every problem (`Problem`), each with its field path.
+    details: Option<Vec<Problem>>,
+}
+
+/// The schemas of the types the operations use, generated once per
+/// document.
+struct Types {
+    generator: SchemaGenerator,
+}
+
+impl Types {
+    fn new() -> Types {
+        Types {
+            generator: SchemaSettings::openapi3().into_generator(),
+        }
+    }
+
+    fn schema<T: JsonSchema>(&mut self) -> Json {
+        self.generator.subschema_for::<T>().to_value()
+    }
+
+    fn json(&mut self, description: &str, schema: Json) -> Json {
+        json!({"description": description, "content": {"application/json": {"schema": schema}}})
+    }
+
+    fn error(&mut self, description: &str) -> Json {
+        let schema = self.schema::<Error>();
+        self.json(description, schema)
+    }
+
+    fn operation(&mut self, method: &str, path: &str, params: &[String], route: &Route) -> Json {
+        let id = format!(
+            "{method}{}",
+            path.split(['/', '{', '}', '.', '-'])
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("_{s}"))
+                .collect::<String>()
+        );
+        let mut operation = Map::new();
+        operation.insert("operationId".into(), json!(id));
+        let mut parameters: Vec<Json> = params
+            .iter()
+            .map(|name| {
+                let schema = match (&route.answerer, name.as_str()) {
+                    (Answerer::Records(..), "id") => json!({"type": "string", "format": "uuid"}),
+                    _ => json!({"type": "string"}),
+                };
+                json!({"name": name, "in": "path", "required": true, "schema": schema})
+            })
+            .collect();
+        let mut responses = Map::new();
+        match &route.answerer {
+            Answerer::Records(entity, op) => self.records(
+                *entity,
+                *op,
+                &mut operation,
+                &mut parameters,
+                &mut responses,
+            ),
+            Answerer::Schemas => {
+                operation.insert(
+                    "summary".into(),
+                    json!("The JSON Schema of every kind, or of the kind `{kind}`."),
+                );
+                operation.insert("tags".into(), json!(["schemas"]));
+                let schema = match params.is_empty() {
+                    true => self.schema::<SchemasAnswer>(),
+                    false => self.schema::<KindSchema>(),
+                };
+                responses.insert("200".into(), self.json("The schemas.", schema));
+                responses.insert("404".into(), self.error("No such kind."));
+            }
+            Answerer::OpenApi => {
+                operation.insert("summary".into(), json!("This document."));
+                operation.insert("tags".into(), json!(["openapi"]));
+                responses.insert(
+                    "200".into(),
+                    self.json("An OpenAPI 3 document.", json!({"type": "object"})),
+                );
+            }
+            Answerer::Other(kind) => {
+                operation.insert(
+                    "summary".into(),
+                    json!(format!("Answered by a `{kind}` node.")),
+                );
+                operation.insert("tags".into(), json!([kind]));
+                responses.insert(
+                    "200".into(),
+                    json!({"description": "What the node answers.", "content": {"*/*": {"schema": {}}}}),
+                );
+            }
+        }
+        if route.secured {
+            operation.insert("security".into(), json!([{"bearer": []}]));
+            responses.insert(
+                "401".into(),
+                self.error("No bearer token, or one that is not valid."),
+            );
+            if !matches!(method, "get" | "head" | "options") {
+                responses.insert("403".into(), self.error("The token may only read."));
+            }
+        }
+        responses.insert(
+            "default".into(),
+            self.error("Any other refusal or failure."),
+        );
+        if !parameters.is_empty() {
+            operation.insert("parameters".into(), Json::Array(parameters));
+        }
+        operation.insert("responses".into(), Json::Object(responses));
+        Json::Object(operation)
+    }
+
+    fn records(
+        &mut self,
+        entity: Entity,
+        op: Op,
+        operation: &mut Map<String, Json>,
+        parameters: &mut Vec<Json>,
+        responses: &mut Map<String, Json>,
+    ) {
+        let what = match entity {
+            Entity::Spec => "specs",
+            Entity::Value => "values",
+        };
+        operation.insert("tags".into(), json!([what]));
+        let query = |name: &str, schema: Json, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description});
+        let header = |name: &str, description: &str| json!({"name": name, "in": "header", "required": false, "schema": {"type": "string"}, "description": description});
+        let filters = |parameters: &mut Vec<Json>| {
+            parameters.push(query(
+                "namespace",
+                json!({"type": "string"}),
+                "Only this namespace.",
+            ));
+            parameters.push(query("name", json!({"type": "string"}), "Only this name."));
+            parameters.push(query(
+                "id",
+                json!({"type": "string", "format": "uuid"}),
+                "Only this id.",
+            ));
+        };
+        let document = match entity {
+            Entity::Spec => self.schema::<Spec>(),
+            Entity::Value => self.schema::<NamedValue>(),
+        };
+        let body = |document: Json, description: &str| {
+            json!({
+                "required": true,
+                "description": description,
+                "content": {
+                    "application/json": {"schema": document},
+                    "application/yaml": {"schema": document}
+                }
+            })
+        };
+        let listed = self.schema::<Listed>();
+        let if_match = header(
+            "If-Match",
+            "The revision replaced, as the ETag answered: a stale one gets 409.",
+        );
+        let summary = match op {
+            Op::List => {
+                filters(parameters);
+                if entity == Entity::Spec {
+                    parameters.push(query("kind", json!({"type": "string"}), "Only this kind."));
+                }
+                let listing = self.schema::<Listing>();
+                responses.insert(
+                    "200".into(),
+                    self.json("The rows, and the change stream's head.", listing),
+                );
+                responses.insert("400".into(), self.error("An unknown or malformed filter."));
+                format!("List the stored {what}, filtered.")
+            }
+            Op::Get => {
+                responses.insert(
+                    "200".into(),
+                    self.json("The row (its revision as ETag).", listed),
+                );
+                responses.insert("404".into(), self.error("No such row."));
+                responses.insert("400".into(), self.error("The id is not a UUID."));
+                format!("Get one of the stored {what} by id.")
+            }
+            Op::Create => {
+                operation.insert("requestBody".into(), body(document, "One document."));
+                responses.insert(
+                    "201".into(),
+                    self.json(
+                        "Stored (its revision as ETag, its URL as Location).",
+                        listed,
+                    ),
+                );
+                responses.insert(
+                    "400".into(),
+                    self.error("Invalid: every problem with its field path; nothing stored."),
+                );
+                responses.insert("409".into(), self.error("The name or the id is taken."));
+                format!("Create one of the {what}.")
+            }
+            Op::Update => {
+                parameters.push(if_match);
+                operation.insert(
+                    "requestBody".into(),
+                    body(document, "The whole new document."),
+                );
+                responses.insert(
+                    "200".into(),
+                    self.json("Stored (its new revision as ETag).", listed),
+                );
+                responses.insert(
+                    "400".into(),
+                    self.error("Invalid: every problem with its field path; nothing stored."),
+                );
+                responses.insert("404".into(), self.error("No such row."));
+                responses.insert(
+                    "409".into(),
+                    self.error("If-Match names a stale revision, or the new name is taken."),
+                );
+                format!("Replace one of the stored {what}.")
+            }
+            Op::Delete => {
+                parameters.push(if_match);
+                responses.insert(
+                    "200".into(),
+                    self.json("Deleted: the row as it was.", listed),
+                );
+                responses.insert("404".into(), self.error("No such row."));
+                responses.insert("409".into(), self.error("If-Match names a stale revision."));
+                format!("Delete one of the stored {what}.")
+            }
+            Op::Apply => {
+                parameters.push(query(
+                    "dry_run",
+                    json!({"type": "boolean"}),
+                    "Check and report; store nothing.",
+                ));
+                let batch = match entity {
+                    Entity::Spec => self.schema::<Batch<Spec>>(),
+                    Entity::Value => self.schema::<Batch<NamedValue>>(),
+                };
+                let either = json!({"oneOf": [batch, {"type": "array", "items": document}]});
+                operation.insert(
+                    "requestBody".into(),
+                    body(either, "A batch, or a list of documents."),
+                );
+                let plan = self.schema::<Plan>();
+                responses.insert(
+                    "200".into(),
+                    self.json(
+                        "What was (or would be) created, updated, left unchanged and deleted.",
+                        plan,
+                    ),
+                );
+                responses.insert(
+                    "400".into(),
+                    self.error("Invalid: every problem with its field path; nothing stored."),
+                );
+                format!("Apply a batch of {what} in one transaction, all or nothing.")
+            }
+            Op::Watch => {
+                filters(parameters);
+                parameters.push(query(
+                    "after",
+                    json!({"type": "integer", "minimum": 0}),
+                    "Start after this change (default: now).",
+                ));
+                parameters.push(header(
+                    "Last-Event-ID",
+                    "Resume after this change (wins over `after`).",
+                ));
+                let change = self.schema::<ChangeRow>();
+                responses.insert(
+                    "200".into(),
+                    json!({
+                        "description": "Server-Sent Events: `event: change`, `id:` the change's sequence number, `data:` a ChangeRow; comments keep the connection alive.",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "x-event-data": change
+                    }),
+                );
+                responses.insert(
+                    "400".into(),
+                    self.error("A malformed position or filter, or one beyond the newest change."),
+                );
+                responses.insert(
+                    "410".into(),
+                    self.error("The changes after that position were pruned: list again."),
+                );
+                format!("Watch changes to the stored {what}.")
+            }
+            Op::Ready => {
+                let ready = self.schema::<Ready>();
+                responses.insert("200".into(), self.json("The store answers.", ready));
+                responses.insert("503".into(), self.error("The store does not answer."));
+                "Whether the engine's store answers.".to_string()
+            }
+        };
+        operation.insert("summary".into(), json!(summary));
+    }
+}
