@@ -7,9 +7,9 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use support::load::Load;
 use support::{Client, Server, free_port, root};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
@@ -66,72 +66,18 @@ fn the_examples_serve_ping_and_echo_and_refuse_bad_input() {
 #[test]
 fn fifty_hot_swaps_under_load_fail_no_request() {
     let server = Arc::new(Server::start());
-    let stop = Arc::new(AtomicBool::new(false));
-    let (served, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let (server, stop, served, failed) =
-                (server.clone(), stop.clone(), served.clone(), failed.clone());
-            std::thread::spawn(move || {
-                let mut client = server.connect();
-                let mut last = String::new();
-                // Bounded: stops when told, or after 60 s whatever happens.
-                let deadline = Instant::now() + Duration::from_secs(60);
-                while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
-                    match client.send("GET", "/ping", None, &[]) {
-                        Ok(reply) if reply.status == 200 => {
-                            served.fetch_add(1, Ordering::SeqCst);
-                            last = reply.body;
-                        }
-                        Ok(reply) => {
-                            failed.fetch_add(1, Ordering::SeqCst);
-                            eprintln!("failed: {reply:?}");
-                        }
-                        Err(error) => {
-                            failed.fetch_add(1, Ordering::SeqCst);
-                            eprintln!("failed: {error}");
-                            client = server.connect();
-                        }
-                    }
-                }
-                last
-            })
-        })
-        .collect();
-    let spec = server.dir.join("ping.yaml");
+    let load = Load::start(&server, "/ping", 4);
     for version in 1..=50 {
-        std::fs::write(
-            &spec,
-            format!("- {{kind: snippet, namespace: examples, name: ping, language: json, code: '{{\"status\": 200, \"body\": \"pong {version}\"}}'}}\n"),
-        )
-        .unwrap();
-        let out = server.weir(&["apply", "-f", spec.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        server.apply_yaml(
+            "ping.yaml",
+            &format!("- {{kind: snippet, namespace: examples, name: ping, language: json, code: '{{\"status\": 200, \"body\": \"pong {version}\"}}'}}\n"),
         );
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.get("/ping").map(|r| r.body).ok().as_deref() != Some("pong 50") {
-        assert!(
-            Instant::now() < deadline,
-            "the last version never went live"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    stop.store(true, Ordering::SeqCst);
-    let lasts: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
-    assert_eq!(
-        failed.load(Ordering::SeqCst),
-        0,
-        "no request failed during 50 swaps"
-    );
-    assert!(
-        served.load(Ordering::SeqCst) > 50,
-        "the load ran throughout"
-    );
-    assert!(lasts.iter().all(|l| l.starts_with("pong")), "{lasts:?}");
+    server.wait_for_body("/ping", "pong 50");
+    let seen = load.finish();
+    assert_eq!(seen.failed, 0, "no request failed during 50 swaps");
+    assert!(seen.served > 50, "the load ran throughout");
+    assert!(seen.lasts.iter().all(|l| l.starts_with("pong")), "{seen:?}");
 }
 
 #[test]

@@ -9,11 +9,11 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 use support::db::TestDb;
+use support::load::Load;
 use support::{Client, Options, READ_TOKEN, Reply, Server, root};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
@@ -365,18 +365,10 @@ fn watch_sees_changes(database: Option<String>) {
 
     // A change made by `weir apply`, straight to the database.
     let apply = |namespace: &str, name: &str| {
-        let file = server.dir.join(format!("{namespace}-{name}.yaml"));
-        std::fs::write(
-            &file,
-            format!("- {{kind: snippet, namespace: {namespace}, name: {name}, language: text, code: hi}}\n"),
+        server.apply_yaml(
+            &format!("{namespace}-{name}.yaml"),
+            &format!("- {{kind: snippet, namespace: {namespace}, name: {name}, language: text, code: hi}}\n"),
         )
-        .unwrap();
-        let out = server.weir(&["apply", "-f", file.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
     };
     apply("w", "x");
     let x = events.next_change().unwrap();
@@ -941,35 +933,7 @@ fn fifty_updates_through_the_api_under_load_fail_no_request() {
     .json();
     let id = ping["items"][0]["id"].as_str().unwrap().to_string();
     let mut revision = ping["items"][0]["revision"].as_i64().unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let (served, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let (server, stop, served, failed) =
-                (server.clone(), stop.clone(), served.clone(), failed.clone());
-            std::thread::spawn(move || {
-                let mut client = server.connect();
-                // Bounded: stops when told, or after 60 s whatever happens.
-                let deadline = Instant::now() + Duration::from_secs(60);
-                while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
-                    match client.send("GET", "/ping", None, &[]) {
-                        Ok(reply) if reply.status == 200 && reply.body.starts_with("pong") => {
-                            served.fetch_add(1, Ordering::SeqCst);
-                        }
-                        Ok(reply) => {
-                            failed.fetch_add(1, Ordering::SeqCst);
-                            eprintln!("failed: {reply:?}");
-                        }
-                        Err(error) => {
-                            failed.fetch_add(1, Ordering::SeqCst);
-                            eprintln!("failed: {error}");
-                            client = server.connect();
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
+    let load = Load::start(&server, "/ping", 4);
     let path = format!("/v1/specs/{id}");
     for version in 1..=50 {
         let spec = json!({
@@ -981,27 +945,11 @@ fn fifty_updates_through_the_api_under_load_fail_no_request() {
         assert_eq!(updated.status, 200, "{}", updated.body);
         revision = updated.json()["revision"].as_i64().unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.get("/ping").map(|r| r.body).ok().as_deref() != Some("pong 50") {
-        assert!(
-            Instant::now() < deadline,
-            "the last version never went live"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    stop.store(true, Ordering::SeqCst);
-    for client in clients {
-        client.join().unwrap();
-    }
-    assert_eq!(
-        failed.load(Ordering::SeqCst),
-        0,
-        "no request failed during 50 updates"
-    );
-    assert!(
-        served.load(Ordering::SeqCst) > 50,
-        "the load ran throughout"
-    );
+    server.wait_for_body("/ping", "pong 50");
+    let seen = load.finish();
+    assert_eq!(seen.failed, 0, "no request failed during 50 updates");
+    assert!(seen.served > 50, "the load ran throughout");
+    assert!(seen.lasts.iter().all(|l| l.starts_with("pong")), "{seen:?}");
 }
 
 #[test]

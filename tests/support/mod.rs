@@ -7,6 +7,7 @@
 
 #[path = "../../engine/tests/support/db.rs"]
 pub mod db;
+pub mod load;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -206,6 +207,28 @@ impl Server {
             command.env("WEIR_DATABASE_URL", url);
         }
         command.output().unwrap()
+    }
+
+    /// Writes `yaml` to `file` in the server's folder and `weir apply`s it,
+    /// asserting that the apply succeeded.
+    pub fn apply_yaml(&self, file: &str, yaml: &str) {
+        let path = self.dir.join(file);
+        std::fs::write(&path, yaml).unwrap();
+        let out = self.weir(&["apply", "-f", path.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Waits (at most 20 s) until `GET path` answers `body`.
+    pub fn wait_for_body(&self, path: &str, body: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.get(path).map(|r| r.body).ok().as_deref() != Some(body) {
+            assert!(Instant::now() < deadline, "{path} never answered {body:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Stops the server (keeping its folder if it was given one).
