@@ -422,3 +422,51 @@ fn graph_draws_mermaid_and_dot() {
         "{dot}"
     );
 }
+
+#[test]
+fn schema_passes_valid_payloads_and_lists_every_violation() {
+    assert_eq!(
+        run(
+            "control/schema.yaml",
+            "person",
+            r#"{"name":"Ada","age":36}"#
+        )
+        .as_deref(),
+        Ok("\"hello, Ada\"")
+    );
+    let err = run(
+        "control/schema.yaml",
+        "person",
+        r#"{"name":"","age":-1,"x":1}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("error: node `person`: invalid payload"),
+        "{err}"
+    );
+    for violation in [
+        "/name: value is shorter than 1 character",
+        "/age: value is less than the minimum of 0",
+        "(root): Additional properties are not allowed ('x' was unexpected)",
+    ] {
+        assert!(err.contains(violation), "{violation} in {err}");
+    }
+    assert!(err.ends_with("(invalid)"), "{err}");
+}
+
+#[test]
+fn an_invalid_json_schema_is_reported_at_its_field() {
+    let lines = invalid("bad/schema.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/schema.yaml",
+                "spec #1 `broken` (schema)",
+                "schema.properties.age.minimum: not a valid JSON Schema",
+                "\"zero\" is not of type \"number\""
+            ]
+        ),
+        "{lines:?}"
+    );
+}

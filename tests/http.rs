@@ -378,3 +378,46 @@ fn static_serves_files_with_validators_and_never_leaves_its_folder() {
     }
     let _ = std::fs::remove_dir_all(&outside);
 }
+
+#[test]
+fn schema_answers_400_with_every_violation_and_its_pointer() {
+    let server = Server::start_with(&root().join("tests/fixtures/http/schema.yaml"), &[]);
+    let mut client = server.connect();
+    let created = client
+        .send(
+            "POST",
+            "/people",
+            Some(br#"{"name":"Ada","age":36}"#),
+            &[JSON],
+        )
+        .unwrap();
+    assert_eq!(
+        (created.status, created.body.as_str()),
+        (201, r#"{"created":"Ada"}"#)
+    );
+    let refused = client
+        .send("POST", "/people", Some(br#"{"name":"","age":-1}"#), &[JSON])
+        .unwrap();
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let body: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
+    let error = &body["error"];
+    assert_eq!(error["code"], "invalid");
+    let mut pointers: Vec<&str> = error["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["pointer"].as_str())
+        .collect();
+    pointers.sort();
+    assert_eq!(pointers, ["/age", "/name"], "{body}");
+    let missing = client
+        .send("POST", "/people", Some(b"{}"), &[JSON])
+        .unwrap();
+    assert_eq!(missing.status, 400);
+    assert!(
+        missing.body.contains(r#"\"name\" is a required property"#)
+            && missing.body.contains(r#"\"age\" is a required property"#),
+        "{}",
+        missing.body
+    );
+}

@@ -2,11 +2,13 @@
 //!
 //! `snippet` computes a value, `if` and `switch` choose an out-port, `try`
 //! catches errors from its branch, `throw` fails on purpose and `log`
-//! records what passes. Expressions are CEL (see `weir_codecs::expression`).
+//! records what passes, `schema` validates the payload against a JSON Schema.
+//! Expressions are CEL (see `weir_codecs::expression`).
 
 mod expr;
 mod r#if;
 mod log;
+mod schema;
 mod snippet;
 mod switch;
 mod throw;
@@ -14,6 +16,7 @@ mod r#try;
 
 pub use r#if::IfSpec;
 pub use log::{Level, LogSpec};
+pub use schema::SchemaSpec;
 pub use snippet::{Language, SnippetSpec};
 pub use switch::{Case, SwitchSpec};
 pub use throw::ThrowSpec;
@@ -29,7 +32,8 @@ pub fn register(scheme: &mut Scheme) {
         .register(switch::Switch)
         .register(r#try::Try)
         .register(throw::Throw)
-        .register(log::Log);
+        .register(log::Log)
+        .register(schema::Schema);
 }
 
 #[cfg(test)]
