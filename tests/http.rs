@@ -421,3 +421,21 @@ fn schema_answers_400_with_every_violation_and_its_pointer() {
         missing.body
     );
 }
+
+#[test]
+fn runaway_javascript_answers_an_error_and_the_server_carries_on() {
+    let server = Server::start_with(&root().join("tests/fixtures/http/javascript.yaml"), &[]);
+    let mut client = server.connect();
+    let pong = client.send("GET", "/ping", None, &[]).unwrap();
+    assert_eq!((pong.status, pong.body.as_str()), (200, "pong /ping"));
+    for _ in 0..3 {
+        let spin = client.send("GET", "/spin", None, &[]).unwrap();
+        assert_eq!(spin.status, 504, "{}", spin.body);
+        assert!(spin.body.contains("time limit of 200ms"), "{}", spin.body);
+        let hog = client.send("GET", "/hog", None, &[]).unwrap();
+        assert_eq!(hog.status, 500, "{}", hog.body);
+        assert!(hog.body.contains("memory limit of 16 MiB"), "{}", hog.body);
+        let pong = client.send("GET", "/ping", None, &[]).unwrap();
+        assert_eq!((pong.status, pong.body.as_str()), (200, "pong /ping"));
+    }
+}
