@@ -534,3 +534,21 @@ fn javascript_errors_are_reported_at_validate_time() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn docs_prints_the_kind_reference_and_schemas() {
+    let out = weir(&["docs"]);
+    let reference = String::from_utf8_lossy(&out.stdout);
+    let written = std::fs::read_to_string(format!("{}/docs/nodes.md", env!("CARGO_MANIFEST_DIR")))
+        .expect("docs/nodes.md");
+    assert_eq!(
+        reference, written,
+        "docs/nodes.md is what `weir docs` prints"
+    );
+    let out = weir(&["docs", "--schema", "merge"]);
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(schema["required"], serde_json::json!(["inputs"]));
+    let out = weir(&["docs", "--schema", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown kind `nope`"));
+}

@@ -24,7 +24,7 @@ use weir_engine::{
 /// itself when `out[1]` is unlinked).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(example = super::example("concurrency: 4\nports: {'out[0]': [{name: each}], 'out[1]': [{name: done}]}"))]
+#[schemars(example = super::example("concurrency: 4"))]
 pub struct ForSpec {
     /// How many elements run at once.
     #[serde(default = "one")]

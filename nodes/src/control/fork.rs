@@ -22,7 +22,6 @@ use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 /// answer is the payload itself, at once.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(example = super::example("ports: {out: [{name: audit}]}"))]
 pub struct ForkSpec {}
 
 pub(super) struct Fork;

@@ -15,8 +15,12 @@ use super::expr;
 use super::limit::Limit;
 
 /// The fields of an `if` spec.
+///
+/// Ports: `in` → `out[0]` when `when` holds, else `out[1]`; the answer is
+/// what that branch answers.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = super::example("when: self.age >= 18"))]
 pub struct IfSpec {
     /// A CEL condition over the payload; must evaluate to a boolean.
     pub when: String,

@@ -18,7 +18,6 @@ use weir_engine::{
 /// answer.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(example = super::example("ports: {'out[0]': [{name: fetch}], 'out[1]': [{name: render}]}"))]
 pub struct PipeSpec {}
 
 pub(super) struct Pipe;

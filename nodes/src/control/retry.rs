@@ -24,7 +24,7 @@ use super::duration::Duration;
 /// first non-error answer, else its last error.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(example = super::example("limit: 5\ndelay: 200ms\nmax_delay: 5s\nports: {out: [{name: flaky}]}"))]
+#[schemars(example = super::example("limit: 5\ndelay: 200ms\nmax_delay: 5s"))]
 pub struct RetrySpec {
     /// How many times to retry after the first attempt.
     #[serde(default = "default_limit")]

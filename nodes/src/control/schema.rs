@@ -19,8 +19,13 @@ use weir_engine::runtime::BoxFuture;
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 /// The fields of a `schema` spec.
+///
+/// Ports: `in` → `out` when the payload is valid; the answer is what `out`
+/// answers. An invalid payload is an error: code `invalid`, status 400,
+/// `details` a list of `{pointer, message}`, one per violation.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = super::example("schema:\n  type: object\n  required: [name]\n  properties:\n    name: {type: string, minLength: 1}\n    email: {type: string, format: email}"))]
 pub struct SchemaSpec {
     /// The JSON Schema the payload must satisfy. The draft comes from its
     /// `$schema` (2020-12 when absent); `format` keywords are checked.

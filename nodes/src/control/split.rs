@@ -20,7 +20,6 @@ use weir_engine::{
 /// answers, in order; an error answer from any branch is the answer.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(example = super::example("ports: {'out[0]': [{name: first}], 'out[1]': [{name: second}]}"))]
 pub struct SplitSpec {}
 
 pub(super) struct Split;

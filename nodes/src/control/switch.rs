@@ -18,8 +18,13 @@ use super::expr;
 use super::limit::Limit;
 
 /// The fields of a `switch` spec.
+///
+/// Ports: `in` → the `port` of each case (any out-port name); the answer is
+/// what the matching branch answers. No case holding is an error (code
+/// `no_match`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = super::example("matches:\n  - {when: self < 0, port: 'out[0]'}\n  - {when: 'true', port: 'out[1]'}"))]
 pub struct SwitchSpec {
     /// Cases tried in order; the first whose `when` holds wins.
     pub matches: Vec<Case>,
