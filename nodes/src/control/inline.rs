@@ -4,7 +4,8 @@
 //! Each inline spec is a whole spec, compiled as if it stood alone in the
 //! parent's namespace: its own `env` and `{{ }}` templates (the parent
 //! leaves the field untemplated), its own links, which reach only its
-//! siblings. Errors come back under the field, e.g. `steps[1].code`. The
+//! siblings. An unnamed one is named after its place (`signup.steps[1]`),
+//! so messages say where it is. Errors come back under the field, e.g. `steps[1].code`. The
 //! table starts when the parent loads and stops when it unloads, so a new
 //! version of the parent brings a new set of inline nodes. What the inline
 //! nodes mean to their parent is the parent's business.
@@ -53,6 +54,10 @@ impl Inline {
                 ));
             }
             spec.namespace = namespace.clone();
+            // An unnamed inline spec is known by its place, not a fresh id.
+            if spec.name.is_none() {
+                spec.name = Some(format!("{}.{field}[{index}]", cx.name()));
+            }
             let origin = Origin {
                 index,
                 name: spec.name.clone(),
