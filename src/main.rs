@@ -51,6 +51,8 @@ enum Command {
     Delete(commands::delete::Args),
     /// Apply the database schema.
     Migrate(commands::migrate::Args),
+    /// Print the kind reference (docs/nodes.md) as Markdown.
+    Docs(commands::docs::Args),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
             Command::Get(args) => commands::get::run(args).await,
             Command::Delete(args) => commands::delete::run(args).await,
             Command::Migrate(args) => commands::migrate::run(args).await,
+            Command::Docs(args) => commands::docs::run(args),
         }
     });
     match result {

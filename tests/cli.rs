@@ -449,3 +449,256 @@ fn bad_net_fields_are_named_by_validate() {
     // A key file is read where the listener loads, not by validate.
     assert!(!lines.iter().any(|l| l.contains("tls.key")), "{lines:#?}");
 }
+
+#[test]
+fn schema_passes_valid_payloads_and_lists_every_violation() {
+    assert_eq!(
+        run(
+            "control/schema.yaml",
+            "person",
+            r#"{"name":"Ada","age":36}"#
+        )
+        .as_deref(),
+        Ok("\"hello, Ada\"")
+    );
+    let err = run(
+        "control/schema.yaml",
+        "person",
+        r#"{"name":"","age":-1,"x":1}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("error: node `person`: invalid payload"),
+        "{err}"
+    );
+    for violation in [
+        "/name: value is shorter than 1 character",
+        "/age: value is less than the minimum of 0",
+        "(root): Additional properties are not allowed ('x' was unexpected)",
+    ] {
+        assert!(err.contains(violation), "{violation} in {err}");
+    }
+    assert!(err.ends_with("(invalid)"), "{err}");
+}
+
+#[test]
+fn an_invalid_json_schema_is_reported_at_its_field() {
+    let lines = invalid("bad/schema.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/schema.yaml",
+                "spec #1 `broken` (schema)",
+                "schema.properties.age.minimum: not a valid JSON Schema",
+                "\"zero\" is not of type \"number\""
+            ]
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn javascript_snippets_run_the_default_export() {
+    assert_eq!(
+        run("control/javascript.yaml", "add", r#"{"a":1,"b":2}"#).as_deref(),
+        Ok("3")
+    );
+    assert_eq!(
+        run(
+            "control/javascript.yaml",
+            "tidy",
+            r#"{"name":"  Ada ","tags":["b","A"]}"#
+        )
+        .as_deref(),
+        Ok(r#"{"name":"Ada","tags":["a","b"]}"#)
+    );
+    let err = run("control/javascript.yaml", "refuse", "\"entry\"").unwrap_err();
+    assert!(
+        err.starts_with("error: node `refuse`: Error: no entry (line 2")
+            && err.ends_with("(refused)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn javascript_limits_end_runaway_scripts_with_an_error() {
+    let err = run("control/javascript.yaml", "spin", "null").unwrap_err();
+    assert_eq!(
+        err,
+        "error: node `spin`: ran past its time limit of 200ms (timeout)"
+    );
+    let err = run("control/javascript.yaml", "hog", "null").unwrap_err();
+    assert_eq!(
+        err,
+        "error: node `hog`: ran out of its memory limit of 16 MiB (memory)"
+    );
+}
+
+#[test]
+fn javascript_errors_are_reported_at_validate_time() {
+    let lines = invalid("bad/javascript.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/javascript.yaml",
+                "spec #1 `broken` (snippet)",
+                "code: JavaScript: SyntaxError",
+                "line 1"
+            ]
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &[
+                "spec #2 `exportless` (snippet)",
+                "code: JavaScript: the module has no default export function"
+            ]
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn docs_prints_the_kind_reference_and_schemas() {
+    let out = weir(&["docs"]);
+    let reference = String::from_utf8_lossy(&out.stdout);
+    let written = std::fs::read_to_string(format!("{}/docs/nodes.md", env!("CARGO_MANIFEST_DIR")))
+        .expect("docs/nodes.md");
+    assert_eq!(
+        reference, written,
+        "docs/nodes.md is what `weir docs` prints"
+    );
+    let out = weir(&["docs", "--schema", "merge"]);
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(schema["required"], serde_json::json!(["inputs"]));
+    let out = weir(&["docs", "--schema", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown kind `nope`"));
+}
+
+#[test]
+fn split_and_merge_scatter_and_gather() {
+    assert_eq!(
+        run("control/split.yaml", "pair", r#"["ab","ccc"]"#).as_deref(),
+        Ok(r#"["AB",3]"#)
+    );
+    let err = run("control/split.yaml", "pair", "1").unwrap_err();
+    assert_eq!(err, "error: node `pair`: expected a list, got int (type)");
+    // Both writers of the round get the one combined answer.
+    assert_eq!(
+        run("control/merge.yaml", "scatter", "[3, 0]").as_deref(),
+        Ok(r#"[{"price":6,"stock":false},{"price":6,"stock":false}]"#)
+    );
+    let err = run("control/merge.yaml", "gather", "1").unwrap_err();
+    assert!(err.contains("no input `in` (inputs: in[0]…in[1])"), "{err}");
+}
+
+#[test]
+fn for_runs_each_element_then_the_collected_answers() {
+    assert_eq!(
+        run(
+            "control/for.yaml",
+            "order",
+            r#"[{"price":2,"qty":3},{"price":5,"qty":1},{"price":1,"qty":4}]"#
+        )
+        .as_deref(),
+        Ok(r#"{"lines":3,"total":15}"#)
+    );
+    assert_eq!(
+        run("control/for.yaml", "order", "[]").as_deref(),
+        Ok(r#"{"lines":0,"total":0}"#)
+    );
+    let err = run("control/for.yaml", "order", r#"[{"price":2}]"#).unwrap_err();
+    assert!(err.contains("node `line`"), "{err}");
+}
+
+#[test]
+fn fork_answers_at_once_and_its_branch_can_join_later() {
+    assert_eq!(
+        run("control/fork.yaml", "start", "5").as_deref(),
+        Ok(r#"["audited 5","served 5"]"#)
+    );
+    assert_eq!(run("control/fork.yaml", "fire", "5").as_deref(), Ok("5"));
+}
+
+#[test]
+fn pipe_step_and_block_compose_specs() {
+    assert_eq!(
+        run("control/pipe.yaml", "checked", "3").as_deref(),
+        Ok(r#""3 items""#)
+    );
+    let err = run("control/pipe.yaml", "checked", "0").unwrap_err();
+    assert!(err.contains("node `check`: invalid payload"), "{err}");
+    assert_eq!(
+        run(
+            "control/step.yaml",
+            "signup",
+            r#"{"email":"Ada@Example.COM"}"#
+        )
+        .as_deref(),
+        Ok(r#""welcome, ada@example.com from example.com""#)
+    );
+    let err = run("control/step.yaml", "signup", r#"{"email":"nope"}"#).unwrap_err();
+    assert!(
+        err.starts_with("error: node `signup.steps[0]`: invalid payload: /email:"),
+        "{err}"
+    );
+    assert_eq!(
+        run("control/block.yaml", "greeter", r#""Ada""#).as_deref(),
+        Ok(r#"{"greeting":"hello, Ada!"}"#)
+    );
+    assert_eq!(
+        run("control/block.yaml", "greeter", r#""""#).as_deref(),
+        Ok(r#""who are you?""#),
+        "the block's inner error port caught it"
+    );
+}
+
+#[test]
+fn retry_and_sleep_take_their_time() {
+    let err = run("control/retry.yaml", "stubborn", "null").unwrap_err();
+    assert_eq!(err, "error: service down (down)");
+    assert_eq!(
+        run("control/retry.yaml", "steady", r#""x""#).as_deref(),
+        Ok(r#""up: x""#)
+    );
+    assert_eq!(
+        run("control/sleep.yaml", "nap", "1").as_deref(),
+        Ok(r#"{"slept":1}"#)
+    );
+}
+
+#[test]
+fn control_kinds_report_bad_fields_at_their_path() {
+    let lines = invalid("bad/control.yaml");
+    for (spec, error) in [
+        ("spec #1 `nothing` (merge)", "inputs: must be at least 1"),
+        ("spec #2 `stalled` (for)", "concurrency: must be at least 1"),
+        (
+            "spec #3 `restless` (sleep)",
+            "interval: `a while` is not a duration",
+        ),
+        ("spec #4 `frantic` (retry)", "factor: 0.5 is not a factor"),
+        (
+            "spec #5 `tangled` (step)",
+            "steps[0].ports: steps are chained in order",
+        ),
+        (
+            "spec #6 `hollow` (block)",
+            "outputs.out.name: no inner spec is named `ghost`",
+        ),
+        (
+            "spec #7 `broken` (step)",
+            "steps[0].code: JavaScript: SyntaxError",
+        ),
+    ] {
+        assert!(
+            has(&lines, &["bad/control.yaml", spec, error]),
+            "{spec}: {error} in {lines:?}"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod control;
 pub mod net;
+pub mod reference;
 pub mod system;
 
 use weir_engine::Scheme;

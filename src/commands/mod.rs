@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod delete;
+pub mod docs;
 pub mod get;
 pub mod graph;
 pub mod migrate;

@@ -3,14 +3,17 @@
 use std::sync::Arc;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use weir_codecs::ErrorValue;
 use weir_engine::runtime::BoxFuture;
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 /// The fields of a `log` spec.
+///
+/// Ports: `in` → `out`, unchanged; the answer is what `out` answers.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = super::example("level: warn\nmessage: order refused"))]
 pub struct LogSpec {
     /// The level to log at.
     #[serde(default)]
@@ -21,7 +24,7 @@ pub struct LogSpec {
 }
 
 /// Log levels, as `tracing` has them.
-#[derive(Debug, Default, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Finest detail.

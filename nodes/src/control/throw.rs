@@ -14,8 +14,12 @@ use weir_engine::{
 };
 
 /// The fields of a `throw` spec.
+///
+/// Ports: `in` only; the answer is the error (sent to `error` first when
+/// that is linked).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = super::example("message: not found\ncode: missing\nstatus: 404"))]
 pub struct ThrowSpec {
     /// The error message; defaults to the payload when it is a string.
     #[serde(default)]

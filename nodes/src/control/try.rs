@@ -10,6 +10,9 @@ use weir_engine::runtime::BoxFuture;
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 /// The fields of a `try` spec (it has none of its own).
+///
+/// Ports: `in` → `out`; an error answer from that branch → `error`, whose
+/// answer is then the answer.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrySpec {}

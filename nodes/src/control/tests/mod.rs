@@ -1,13 +1,17 @@
 //! Each control kind's own checks and failures, through the real scheme.
 //! Whole workflows are tested end to end in `tests/cli.rs`.
 
+mod flow;
+mod javascript;
+
+use weir_codecs::Value;
 use weir_engine::env::NoValues;
 use weir_engine::runtime::Limits;
 use weir_engine::spec::source::{Format, parse};
 use weir_engine::{Bundle, Packet, Process};
 
 /// The errors of compiling `yaml`, one line each.
-fn errors(yaml: &str) -> Vec<String> {
+pub(super) fn errors(yaml: &str) -> Vec<String> {
     let specs = parse(yaml, Format::Yaml, None).expect("parses");
     match Bundle::compile(&crate::scheme(), specs, &NoValues) {
         Ok(_) => Vec::new(),
@@ -16,7 +20,7 @@ fn errors(yaml: &str) -> Vec<String> {
 }
 
 /// The answer of `node` in `yaml` to `input`.
-async fn answer(yaml: &str, node: &str, input: weir_codecs::Value) -> Packet {
+pub(super) async fn answer(yaml: &str, node: &str, input: weir_codecs::Value) -> Packet {
     let specs = parse(yaml, Format::Yaml, None).expect("parses");
     let bundle = Bundle::compile(&crate::scheme(), specs, &NoValues).expect("compiles");
     let tables = bundle.start(Limits::default()).await;
@@ -105,4 +109,80 @@ async fn try_without_an_error_link_passes_the_error_on() {
 ";
     let answer = answer(yaml, "t", weir_codecs::Value::Null).await;
     assert_eq!(answer.as_error().map(|e| e.message.as_str()), Some("kaput"));
+}
+
+const PERSON: &str = "
+kind: schema
+name: person
+schema:
+  type: object
+  required: [name, age]
+  properties:
+    name: {type: string, minLength: 1}
+    age: {type: integer, minimum: 0}
+    email: {type: string, format: email}
+";
+
+#[tokio::test]
+async fn schema_passes_a_valid_payload_on() {
+    let input = weir_codecs::json::from_str(r#"{"name": "Ada", "age": 36}"#).unwrap();
+    let answer = answer(PERSON, "person", input.clone()).await;
+    assert_eq!(answer.payload(), &input);
+}
+
+#[tokio::test]
+async fn schema_lists_every_violation_with_its_pointer() {
+    let input =
+        weir_codecs::json::from_str(r#"{"name": "", "age": "old", "email": "nope"}"#).unwrap();
+    let answer = answer(PERSON, "person", input).await;
+    let error = answer.as_error().expect("an error");
+    assert_eq!(
+        (error.code.as_deref(), error.status),
+        (Some("invalid"), Some(400))
+    );
+    let details = error.details.as_list().expect("a list of violations");
+    let pointers: Vec<&str> = details
+        .iter()
+        .filter_map(|v| v.get("pointer").and_then(Value::as_str))
+        .collect();
+    assert_eq!(pointers.len(), 3, "{details:?}");
+    for pointer in ["/name", "/age", "/email"] {
+        assert!(pointers.contains(&pointer), "{pointers:?}");
+        assert!(error.message.contains(&format!("{pointer}: ")), "{error}");
+    }
+    assert!(error.message.starts_with("node `person`: invalid payload"));
+    assert!(
+        !error.message.contains("old") && !error.message.contains("nope"),
+        "values are not echoed: {error}"
+    );
+}
+
+#[tokio::test]
+async fn schema_names_a_missing_property_at_the_root() {
+    let answer = answer(PERSON, "person", Value::map([("age", Value::Int(3))])).await;
+    let error = answer.as_error().expect("an error");
+    assert!(
+        error
+            .message
+            .contains("(root): \"name\" is a required property"),
+        "{error}"
+    );
+    let first = &error.details.as_list().expect("violations")[0];
+    assert_eq!(first.get("pointer").and_then(Value::as_str), Some(""));
+}
+
+#[test]
+fn an_invalid_schema_is_an_error_of_the_field_schema() {
+    let e = errors("{kind: schema, name: s, schema: {type: object, properties: {a: {type: 7}}}}");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("schema.properties.a.type: not a valid JSON Schema"),
+        "{e:?}"
+    );
+    let e = errors("{kind: schema, name: s, schema: {required: [1]}}");
+    assert!(e[0].starts_with("schema.required[0]: not a valid"), "{e:?}");
+    let e = errors("{kind: schema, name: s}");
+    assert_eq!(e, ["schema: missing field"]);
+    let e = errors("{kind: schema, name: s, schema: {$ref: 'https://example.com/s.json'}}");
+    assert!(e[0].starts_with("schema"), "{e:?}");
 }

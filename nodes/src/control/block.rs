@@ -1,0 +1,356 @@
+//! `block`: an inline workflow behind ports of its own. `inputs` maps each
+//! of the block's in-ports to an inner spec's in-port; `outputs` maps each
+//! of its out-ports to an inner spec's out-port.
+//!
+//! A packet on a block in-port goes to its inner target, whose answer is
+//! the answer. Each mapped inner out-port is linked to a hidden bridge
+//! node that writes to the block's own out-port (through the out-links the
+//! block got when it loaded) and answers what that answers. The inner
+//! specs behave as if written outside: errors pass through untouched.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use weir_codecs::ErrorValue;
+use weir_engine::runtime::{BoxFuture, Outputs, Slot};
+use weir_engine::spec::Target;
+use weir_engine::{
+    Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Spec, scheme::Context,
+};
+
+use super::inline::Inline;
+
+/// The hidden kind of the bridges; registered only while a block compiles.
+const BRIDGE: &str = "block output";
+
+/// The fields of a `block` spec.
+///
+/// Ports: the keys of `inputs` are its in-ports, the keys of `outputs` its
+/// out-ports. A packet on an in-port is answered by the inner spec it maps
+/// to.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(example = super::example("specs:\n  - {kind: schema, name: check, schema: {type: string}, ports: {out: [{name: shout}]}}\n  - {kind: snippet, name: shout, language: cel, code: self + '!'}\ninputs:\n  in: {name: check}\noutputs:\n  out: {name: shout}"))]
+pub struct BlockSpec {
+    /// The inner specs: whole specs, linked to one another by name. Each is
+    /// compiled like any spec (its own `env` and templates).
+    pub specs: Vec<Spec>,
+    /// The block's in-ports, each with the inner spec and in-port it feeds.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, Entry>,
+    /// The block's out-ports, each with the inner spec and out-port that
+    /// writes to it.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, Exit>,
+}
+
+/// Where a block in-port leads inside.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The inner spec's name.
+    pub name: String,
+    /// Its in-port.
+    #[serde(default = "input")]
+    pub port: String,
+}
+
+/// Which inner out-port a block out-port carries.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exit {
+    /// The inner spec's name.
+    pub name: String,
+    /// Its out-port.
+    #[serde(default = "output")]
+    pub port: String,
+}
+
+fn input() -> String {
+    "in".into()
+}
+
+fn output() -> String {
+    "out".into()
+}
+
+pub(super) struct Block;
+
+/// Parses the ports of a map's keys, reporting bad ones under `field`.
+fn ports<T>(field: &str, map: &BTreeMap<String, T>, errors: &mut Vec<FieldError>) -> Vec<Port> {
+    map.keys()
+        .filter_map(|key| {
+            Port::parse(key)
+                .map_err(|e| errors.push(FieldError::new(format!("{field}.{key}"), e.to_string())))
+                .ok()
+        })
+        .collect()
+}
+
+impl Kind for Block {
+    type Spec = BlockSpec;
+
+    fn name(&self) -> &'static str {
+        "block"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Runs inline specs as one node: `inputs` map its in-ports to inner in-ports, `outputs` inner out-ports to its out-ports."
+    }
+
+    fn runtime_templates(&self) -> &'static [&'static str] {
+        &["specs"]
+    }
+
+    fn ports(&self, spec: &BlockSpec) -> Ports {
+        let mut ignored = Vec::new();
+        let ins = ports("inputs", &spec.inputs, &mut ignored);
+        let outs = ports("outputs", &spec.outputs, &mut ignored);
+        let with_inputs = ins
+            .into_iter()
+            .fold(Ports::new(), |p, port| p.input(PortPattern::Exact(port)));
+        outs.into_iter()
+            .fold(with_inputs, |p, port| p.output(PortPattern::Exact(port)))
+    }
+
+    fn compile(&self, spec: BlockSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        ports("inputs", &spec.inputs, &mut errors);
+        ports("outputs", &spec.outputs, &mut errors);
+        let mut specs = spec.specs;
+        for (i, inner) in specs.iter().enumerate() {
+            if inner.kind == BRIDGE {
+                errors.push(FieldError::new(
+                    format!("specs[{i}].kind"),
+                    format!("`{BRIDGE}` is the block's own kind, not one to write"),
+                ));
+            }
+        }
+        let position =
+            |name: &str, specs: &[Spec]| specs.iter().position(|s| s.name.as_deref() == Some(name));
+        // Each out-port gets a bridge, and its inner source a link to it.
+        let exits = Arc::new(OnceLock::new());
+        let mut bridges = Vec::new();
+        let mut added: Vec<(usize, String, String)> = Vec::new();
+        for (outer, exit) in &spec.outputs {
+            let bridge = format!("({outer})");
+            if position(&bridge, &specs).is_some() {
+                errors.push(FieldError::new(
+                    format!("outputs.{outer}"),
+                    format!("the name `{bridge}` is the block's own; rename that inner spec"),
+                ));
+                continue;
+            }
+            let Some(source) = position(&exit.name, &specs) else {
+                errors.push(FieldError::new(
+                    format!("outputs.{outer}.name"),
+                    format!("no inner spec is named `{}`", exit.name),
+                ));
+                continue;
+            };
+            let links = specs[source].ports.entry(exit.port.clone()).or_default();
+            if links.is_empty() {
+                added.push((source, exit.port.clone(), outer.clone()));
+            }
+            links.push(Target {
+                name: Some(bridge.clone()),
+                id: None,
+                namespace: None,
+                port: "in".into(),
+            });
+            bridges.push(bridge_spec(&bridge, outer));
+        }
+        let given = specs.len();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut scheme = cx.scheme().clone();
+        scheme.register(BridgeKind {
+            exits: exits.clone(),
+        });
+        // An error about a link only the block added belongs to `outputs`.
+        let rename = |index: usize, error: &FieldError| {
+            added
+                .iter()
+                .find(|(i, port, _)| *i == index && error.path == format!("ports.{port}"))
+                .map(|(_, _, outer)| {
+                    FieldError::new(format!("outputs.{outer}.port"), error.message.clone())
+                })
+        };
+        let inline = Inline::compile(cx, &scheme, "specs", specs, bridges, rename)?;
+        let symbols = &inline.symbols()[..given];
+        let mut entries = Vec::new();
+        for (outer, entry) in &spec.inputs {
+            let field = format!("inputs.{outer}");
+            let (Ok(outer), Ok(port)) = (Port::parse(outer), Port::parse(&entry.port)) else {
+                errors.push(FieldError::new(
+                    format!("{field}.port"),
+                    format!("`{}` is not a port name", entry.port),
+                ));
+                continue;
+            };
+            match symbols
+                .iter()
+                .find(|s| s.spec().name.as_deref() == Some(&entry.name))
+            {
+                None => errors.push(FieldError::new(
+                    format!("{field}.name"),
+                    format!("no inner spec is named `{}`", entry.name),
+                )),
+                Some(target) if !target.ports().accepts(&port) => errors.push(FieldError::new(
+                    format!("{field}.port"),
+                    format!(
+                        "inner spec `{}` (kind `{}`) has no input `{port}`",
+                        entry.name,
+                        target.spec().kind
+                    ),
+                )),
+                Some(target) => entries.push((outer, target.key(), port)),
+            }
+        }
+        match errors.is_empty() {
+            true => Ok(Arc::new(BlockNode {
+                name: cx.name(),
+                inline,
+                entries,
+                exits,
+                slots: OnceLock::new(),
+            })),
+            false => Err(errors),
+        }
+    }
+}
+
+/// The bridge spec carrying inner packets to the block's out-port `outer`.
+fn bridge_spec(name: &str, outer: &str) -> Spec {
+    let mut fields = serde_json::Map::new();
+    fields.insert("port".into(), outer.into());
+    Spec {
+        id: uuid::Uuid::now_v7(),
+        kind: BRIDGE.into(),
+        namespace: weir_engine::spec::DEFAULT_NAMESPACE.into(),
+        name: Some(name.into()),
+        annotations: Default::default(),
+        env: Default::default(),
+        ports: Default::default(),
+        fields,
+    }
+}
+
+/// Where the block's out-links are, once it has loaded.
+type Exits = OnceLock<Arc<Outputs>>;
+
+struct BlockNode {
+    name: String,
+    inline: Inline,
+    /// Block in-port → inner spec key and in-port.
+    entries: Vec<(Port, String, Port)>,
+    exits: Arc<Exits>,
+    /// Block in-port → inner slot and in-port, once loaded.
+    slots: OnceLock<Vec<(Port, Arc<Slot>, Port)>>,
+}
+
+impl Node for BlockNode {
+    fn load(&self, outputs: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
+        let _ = self.exits.set(outputs.clone());
+        Box::pin(async move {
+            self.inline.load(&self.name).await?;
+            let slots = self
+                .entries
+                .iter()
+                .filter_map(|(outer, key, port)| {
+                    let slot = self.inline.slot(key)?;
+                    Some((outer.clone(), slot, port.clone()))
+                })
+                .collect();
+            let _ = self.slots.set(slots);
+            Ok(())
+        })
+    }
+
+    fn unload(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.inline.unload())
+    }
+
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+        Box::pin(async move {
+            let entry = self
+                .slots
+                .get()
+                .and_then(|slots| slots.iter().find(|(outer, _, _)| outer == call.port()));
+            let Some((_, slot, port)) = entry else {
+                return Err(ErrorValue::new(format!(
+                    "node `{}`: no input `{}`",
+                    self.name,
+                    call.port()
+                )));
+            };
+            Ok(slot.send(call.process().clone(), port.clone(), input).await)
+        })
+    }
+}
+
+/// The hidden bridge kind: writes what it gets to one block out-port.
+struct BridgeKind {
+    exits: Arc<Exits>,
+}
+
+/// The fields of a bridge spec.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct BridgeSpec {
+    /// The block out-port to write to.
+    port: String,
+}
+
+impl Kind for BridgeKind {
+    type Spec = BridgeSpec;
+
+    fn name(&self) -> &'static str {
+        BRIDGE
+    }
+
+    fn summary(&self) -> &'static str {
+        "Writes to one out-port of the block around it."
+    }
+
+    fn ports(&self, _: &BridgeSpec) -> Ports {
+        Ports::new().input(PortPattern::Exact(Port::input()))
+    }
+
+    fn compile(&self, spec: BridgeSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+        let port =
+            Port::parse(&spec.port).map_err(|e| vec![FieldError::new("port", e.to_string())])?;
+        Ok(Arc::new(BridgeNode {
+            exits: self.exits.clone(),
+            port,
+        }))
+    }
+}
+
+struct BridgeNode {
+    exits: Arc<Exits>,
+    port: Port,
+}
+
+impl Node for BridgeNode {
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+        Box::pin(async move {
+            let outputs = self
+                .exits
+                .get()
+                .ok_or_else(|| ErrorValue::new("the block around this node has not loaded"))?;
+            Ok(outputs.write(call.process(), &self.port, input).await)
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! Inline specs: the small workflow a `step` or `block` carries in one of
+//! its fields, compiled with the spec and run in a symbol table of its own.
+//!
+//! Each inline spec is a whole spec, compiled as if it stood alone in the
+//! parent's namespace: its own `env` and `{{ }}` templates (the parent
+//! leaves the field untemplated), its own links, which reach only its
+//! siblings. An unnamed one is named after its place (`signup.steps[1]`),
+//! so messages say where it is. Errors come back under the field, e.g. `steps[1].code`. The
+//! table starts when the parent loads and stops when it unloads, so a new
+//! version of the parent brings a new set of inline nodes. What the inline
+//! nodes mean to their parent is the parent's business.
+
+use std::sync::{Arc, OnceLock};
+
+use weir_codecs::ErrorValue;
+use weir_engine::diagnostic::Origin;
+use weir_engine::runtime::{Limits, Slot};
+use weir_engine::spec::DEFAULT_NAMESPACE;
+use weir_engine::spec::source::Sourced;
+use weir_engine::symbol::Change;
+use weir_engine::{Bundle, FieldError, Scheme, Spec, Symbol, SymbolTable, scheme::Context};
+
+/// Compiled inline specs, and their table once loaded.
+pub struct Inline {
+    namespace: String,
+    symbols: Vec<Symbol>,
+    table: OnceLock<SymbolTable>,
+}
+
+impl Inline {
+    /// Compiles `specs` (the field `field`), then `extra` specs the parent
+    /// adds itself, with `scheme`. A spec may not name another namespace.
+    /// `rename` may move an error to the field the user wrote it in.
+    pub fn compile(
+        cx: &Context<'_>,
+        scheme: &Scheme,
+        field: &str,
+        specs: Vec<Spec>,
+        extra: Vec<Spec>,
+        rename: impl Fn(usize, &FieldError) -> Option<FieldError>,
+    ) -> Result<Inline, Vec<FieldError>> {
+        let namespace = cx.spec().namespace.clone();
+        let mut errors = Vec::new();
+        let mut sourced = Vec::new();
+        let given = specs.len();
+        for (index, mut spec) in specs.into_iter().chain(extra).enumerate() {
+            if spec.namespace != DEFAULT_NAMESPACE && spec.namespace != namespace {
+                errors.push(FieldError::new(
+                    format!("{field}[{index}].namespace"),
+                    format!(
+                        "an inline spec lives in its parent's namespace `{namespace}`, not `{}`",
+                        spec.namespace
+                    ),
+                ));
+            }
+            spec.namespace = namespace.clone();
+            // An unnamed inline spec is known by its place, not a fresh id.
+            if spec.name.is_none() {
+                spec.name = Some(format!("{}.{field}[{index}]", cx.name()));
+            }
+            let origin = Origin {
+                index,
+                name: spec.name.clone(),
+                kind: Some(spec.kind.clone()),
+                ..Origin::default()
+            };
+            sourced.push(Sourced { origin, spec });
+        }
+        if given == 0 {
+            errors.push(FieldError::new(field, "needs at least one spec"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let bundle = Bundle::compile(scheme, sourced, cx.values()).map_err(|problems| {
+            problems
+                .0
+                .into_iter()
+                .map(|d| {
+                    rename(d.origin.index, &d.error)
+                        .unwrap_or_else(|| d.error.within(&format!("{field}[{}]", d.origin.index)))
+                })
+                .collect::<Vec<_>>()
+        })?;
+        Ok(Inline {
+            namespace,
+            symbols: bundle.symbols().iter().map(|(_, s)| s.clone()).collect(),
+            table: OnceLock::new(),
+        })
+    }
+
+    /// The compiled specs, in the order given (then the extra ones).
+    pub fn symbols(&self) -> &[Symbol] {
+        &self.symbols
+    }
+
+    /// Starts every inline spec; fails, naming them, if any cannot run.
+    pub async fn load(&self, parent: &str) -> Result<(), ErrorValue> {
+        let table = SymbolTable::new(&self.namespace, Limits::default());
+        let changes = self.symbols.iter().cloned().map(Change::Upsert).collect();
+        let report = table.apply(changes).await;
+        if !report.problems.is_empty() {
+            table.shutdown().await;
+            let problems: Vec<String> = report
+                .problems
+                .iter()
+                .map(|(key, reason)| format!("`{key}`: {reason}"))
+                .collect();
+            return Err(ErrorValue::new(format!(
+                "node `{parent}`: inline specs cannot run: {}",
+                problems.join("; ")
+            )));
+        }
+        let _ = self.table.set(table);
+        Ok(())
+    }
+
+    /// The slot of the inline spec `key`, once loaded.
+    pub fn slot(&self, key: &str) -> Option<Arc<Slot>> {
+        self.table.get()?.slot(key)
+    }
+
+    /// Stops every inline spec, after their last packets.
+    pub async fn unload(&self) {
+        if let Some(table) = self.table.get() {
+            table.shutdown().await;
+        }
+    }
+}

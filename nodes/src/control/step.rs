@@ -1,0 +1,141 @@
+//! `step`: runs inline specs one after another, each answer the next one's
+//! payload, and writes the last answer to `out`.
+//!
+//! The steps behave as if they were written outside and linked in order:
+//! an error answer stops the sequence and is the answer, untouched (catch
+//! it with `try`). Steps are chained by their order, so they have no
+//! `ports` of their own.
+
+use std::sync::{Arc, OnceLock};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use weir_codecs::ErrorValue;
+use weir_engine::runtime::{BoxFuture, Outputs, Slot};
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Spec, scheme::Context};
+
+use super::inline::Inline;
+
+/// The fields of a `step` spec.
+///
+/// Ports: `in` → the first step; the last step's answer → `out`, whose
+/// answer is the answer.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(example = super::example("steps:\n  - {kind: schema, schema: {type: number}}\n  - {kind: snippet, language: cel, code: self * 2}\n  - {kind: snippet, language: javascript, code: 'export default (n) => `${n} doubled`'}"))]
+pub struct StepSpec {
+    /// The steps: whole specs without `ports`, run in order. Each is
+    /// compiled like any spec (its own `env` and templates).
+    pub steps: Vec<Spec>,
+}
+
+pub(super) struct Step;
+
+impl Kind for Step {
+    type Spec = StepSpec;
+
+    fn name(&self) -> &'static str {
+        "step"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Runs inline specs in sequence, each answer the next one's payload, and writes the last answer to `out`."
+    }
+
+    fn runtime_templates(&self) -> &'static [&'static str] {
+        &["steps"]
+    }
+
+    fn compile(&self, spec: StepSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+        let linked: Vec<FieldError> = spec
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, step)| !step.ports.is_empty())
+            .map(|(i, _)| {
+                FieldError::new(
+                    format!("steps[{i}].ports"),
+                    "steps are chained in order and have no `ports`",
+                )
+            })
+            .collect();
+        if !linked.is_empty() {
+            return Err(linked);
+        }
+        let inline = Inline::compile(cx, cx.scheme(), "steps", spec.steps, Vec::new(), |_, _| {
+            None
+        })?;
+        let unfit: Vec<FieldError> = inline
+            .symbols()
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.ports().accepts(&Port::input()))
+            .map(|(i, s)| {
+                FieldError::new(
+                    format!("steps[{i}].kind"),
+                    format!(
+                        "kind `{}` has no input `in`, so it cannot be a step",
+                        s.spec().kind
+                    ),
+                )
+            })
+            .collect();
+        if !unfit.is_empty() {
+            return Err(unfit);
+        }
+        Ok(Arc::new(StepNode {
+            name: cx.name(),
+            keys: inline.symbols().iter().map(|s| s.key()).collect(),
+            inline,
+            slots: OnceLock::new(),
+        }))
+    }
+}
+
+struct StepNode {
+    name: String,
+    keys: Vec<String>,
+    inline: Inline,
+    slots: OnceLock<Vec<Arc<Slot>>>,
+}
+
+impl Node for StepNode {
+    fn load(&self, _: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
+        Box::pin(async move {
+            self.inline.load(&self.name).await?;
+            let slots = self
+                .keys
+                .iter()
+                .filter_map(|k| self.inline.slot(k))
+                .collect();
+            let _ = self.slots.set(slots);
+            Ok(())
+        })
+    }
+
+    fn unload(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.inline.unload())
+    }
+
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+        Box::pin(async move {
+            let slots = self.slots.get().ok_or_else(|| {
+                ErrorValue::new(format!("node `{}` was called before it loaded", self.name))
+            })?;
+            let mut packet = input;
+            for slot in slots {
+                packet = slot
+                    .send(call.process().clone(), Port::input(), packet)
+                    .await;
+                if packet.is_error() {
+                    return Ok(packet);
+                }
+            }
+            Ok(call.write(&Port::output(), packet).await)
+        })
+    }
+}
