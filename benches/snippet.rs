@@ -58,8 +58,14 @@ const NODES: &str = r#"
 const WORKLOADS: [(&str, &str); 4] = [
     ("cel", "CEL map transformation"),
     ("js", "JavaScript map transformation"),
-    ("js_identity", "JavaScript `p => p` (baseline: fixed cost of a JS call)"),
-    ("constant", "JSON constant (baseline: the node alone, no code)"),
+    (
+        "js_identity",
+        "JavaScript `p => p` (baseline: fixed cost of a JS call)",
+    ),
+    (
+        "constant",
+        "JSON constant (baseline: the node alone, no code)",
+    ),
 ];
 
 fn payload() -> Value {

@@ -270,4 +270,3 @@ fn caught<'js>(ctx: &Ctx<'js>, error: CaughtError<'js>) -> ErrorValue {
         CaughtError::Error(e) => ErrorValue::new(e.to_string()).with_code("script"),
     }
 }
-
