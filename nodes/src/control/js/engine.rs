@@ -177,7 +177,9 @@ impl Engine {
         let result = match context {
             Ok(context) => context.with(|ctx| call(&ctx, bytecode, payload)),
             Err(rquickjs::Error::Allocation) => Err(Failure::Memory),
-            Err(e) => Err(Failure::Script(ErrorValue::new(e.to_string()))),
+            Err(e) => Err(Failure::Script(
+                ErrorValue::new(e.to_string()).with_code("engine"),
+            )),
         };
         let result = match self.watch.disarm() {
             TIMED_OUT => Err(Failure::Timeout),

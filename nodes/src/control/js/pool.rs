@@ -117,7 +117,9 @@ fn work(queue: &Mutex<Receiver<Job>>) {
             None => match Engine::new() {
                 Ok(fresh) => fresh,
                 Err(e) => {
-                    let _ = job.reply.send(Err(Failure::Script(ErrorValue::new(e))));
+                    let _ = job
+                        .reply
+                        .send(Err(Failure::Script(ErrorValue::new(e).with_code("engine"))));
                     continue;
                 }
             },
