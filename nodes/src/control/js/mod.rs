@@ -12,6 +12,7 @@ mod convert;
 mod engine;
 mod pool;
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -26,19 +27,37 @@ pub struct Script {
     bytecode: Arc<[u8]>,
 }
 
+thread_local! {
+    /// The engine specs compile with on this thread: a runtime costs more
+    /// to make than a context, and a namespace may hold many scripts.
+    static COMPILER: RefCell<Option<engine::Engine>> = const { RefCell::new(None) };
+}
+
 impl Script {
     /// Compiles `source` and checks, within `limits`, that it exports a
     /// default function. The error is a message for the field `code`.
     pub fn compile(node: &str, source: &str, limits: Limits) -> Result<Script, String> {
-        let mut engine = engine::Engine::new()?;
-        let bytecode: Arc<[u8]> = engine.compile(node, source)?.into();
-        let checked = engine.run(&bytecode, None, limits, Arc::new(AtomicBool::new(false)));
-        match checked {
+        let mut engine = match COMPILER.with(|c| c.borrow_mut().take()) {
+            Some(engine) => engine,
+            None => engine::Engine::new()?,
+        };
+        let compiled = engine.compile(node, source);
+        let checked = compiled.map(|bytecode| {
+            let bytecode: Arc<[u8]> = bytecode.into();
+            let ran = engine.run(&bytecode, None, limits, Arc::new(AtomicBool::new(false)));
+            (bytecode, ran)
+        });
+        if !engine.spent() {
+            engine.tidy();
+            COMPILER.with(|c| *c.borrow_mut() = Some(engine));
+        }
+        let (bytecode, ran) = checked?;
+        match ran {
             Ok(_) => Ok(Script { bytecode }),
             Err(Failure::Script(error)) => Err(error.message),
             Err(Failure::Timeout) => Err(format!(
-                "the module's top level ran past the time limit of {}ms",
-                limits.time.as_millis()
+                "the module's top level ran past the time limit of {}",
+                Duration(limits.time)
             )),
             Err(Failure::Memory) => Err(format!(
                 "the module's top level ran out of its {} MiB of memory",

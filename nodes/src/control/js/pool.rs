@@ -117,7 +117,9 @@ fn work(queue: &Mutex<Receiver<Job>>) {
             None => match Engine::new() {
                 Ok(fresh) => fresh,
                 Err(e) => {
-                    let _ = job.reply.send(Err(Failure::Script(ErrorValue::new(e))));
+                    let _ = job
+                        .reply
+                        .send(Err(Failure::Script(ErrorValue::new(e).with_code("engine"))));
                     continue;
                 }
             },
@@ -125,17 +127,19 @@ fn work(queue: &Mutex<Receiver<Job>>) {
         let ran = catch_unwind(AssertUnwindSafe(|| {
             current.run(&job.bytecode, Some(&job.payload), job.limits, job.abandoned)
         }));
-        let answer = match ran {
-            Ok(answer) => {
-                if !current.spent() {
-                    engine = Some(current);
-                }
-                answer
-            }
-            Err(_) => Err(Failure::Script(
-                ErrorValue::new("the JavaScript engine failed").with_code("engine"),
-            )),
+        let (answer, kept) = match ran {
+            Ok(answer) => (answer, (!current.spent()).then_some(current)),
+            Err(_) => (
+                Err(Failure::Script(
+                    ErrorValue::new("the JavaScript engine failed").with_code("engine"),
+                )),
+                None,
+            ),
         };
         let _ = job.reply.send(answer);
+        engine = kept.and_then(|mut kept| {
+            let tidied = catch_unwind(AssertUnwindSafe(|| kept.tidy()));
+            tidied.is_ok().then_some(kept)
+        });
     }
 }
