@@ -8,6 +8,7 @@
 
 pub mod control;
 pub mod net;
+pub mod sql;
 
 use weir_engine::Scheme;
 
@@ -22,4 +23,5 @@ pub fn scheme() -> Scheme {
 pub fn register_all(scheme: &mut Scheme) {
     control::register(scheme);
     net::register(scheme);
+    sql::register(scheme);
 }
