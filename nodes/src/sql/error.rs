@@ -99,20 +99,20 @@ fn database(db: &dyn DatabaseError) -> (String, String, Vec<(&'static str, Strin
 /// The SQLSTATE of an SQLite (extended) result code.
 fn sqlite_sqlstate(code: i32) -> &'static str {
     match code {
-        2067 | 1555 => "23505", // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
-        787 => "23503",         // SQLITE_CONSTRAINT_FOREIGNKEY
-        1299 => "23502",        // SQLITE_CONSTRAINT_NOTNULL
-        275 => "23514",         // SQLITE_CONSTRAINT_CHECK
+        2067 | 1555 => "23505",         // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+        787 => "23503",                 // SQLITE_CONSTRAINT_FOREIGNKEY
+        1299 => "23502",                // SQLITE_CONSTRAINT_NOTNULL
+        275 => "23514",                 // SQLITE_CONSTRAINT_CHECK
         c if c & 0xff == 19 => "23000", // other SQLITE_CONSTRAINT
         c if c & 0xff == 5 || c & 0xff == 6 => "55P03", // SQLITE_BUSY, SQLITE_LOCKED
-        9 => "57014",           // SQLITE_INTERRUPT: our statement timeout
-        c if c & 0xff == 8 => "25006", // SQLITE_READONLY
-        13 => "53100",          // SQLITE_FULL
+        9 => "57014",                   // SQLITE_INTERRUPT: our statement timeout
+        c if c & 0xff == 8 => "25006",  // SQLITE_READONLY
+        13 => "53100",                  // SQLITE_FULL
         c if c & 0xff == 14 => "08001", // SQLITE_CANTOPEN
-        18 => "54000",          // SQLITE_TOOBIG
-        20 => "22000",          // SQLITE_MISMATCH
-        25 => "22023",          // SQLITE_RANGE
-        1 => "42000",           // SQLITE_ERROR: syntax, unknown table or column
+        18 => "54000",                  // SQLITE_TOOBIG
+        20 => "22000",                  // SQLITE_MISMATCH
+        25 => "22023",                  // SQLITE_RANGE
+        1 => "42000",                   // SQLITE_ERROR: syntax, unknown table or column
         _ => "HY000",
     }
 }
@@ -121,12 +121,12 @@ fn sqlite_sqlstate(code: i32) -> &'static str {
 /// or the operator (5xx).
 pub fn status(sqlstate: &str) -> u16 {
     match sqlstate {
-        "23502" | "23514" => 400, // a missing or out-of-range value
+        "23502" | "23514" => 400,        // a missing or out-of-range value
         s if s.starts_with("23") => 409, // unique, foreign key, exclusion
         s if s.starts_with("22") => 400, // data exception: bad input
-        "40001" | "40P01" => 409, // serialization failure, deadlock: retry
-        "57014" => 504,           // statement timeout
-        "55P03" => 503,           // lock not available
+        "40001" | "40P01" => 409,        // serialization failure, deadlock: retry
+        "57014" => 504,                  // statement timeout
+        "55P03" => 503,                  // lock not available
         s if s.starts_with("08") || s.starts_with("53") || s.starts_with("57P") => 503,
         _ => 500,
     }
@@ -172,7 +172,10 @@ mod tests {
     fn urls_and_passwords_are_scrubbed() {
         let url = Url::parse("postgres://me:s3cret@db:5432/app").unwrap();
         assert_eq!(password(url.expose()), Some("s3cret"));
-        let text = scrub("failed on postgres://me:s3cret@db:5432/app and s3cret", &url);
+        let text = scrub(
+            "failed on postgres://me:s3cret@db:5432/app and s3cret",
+            &url,
+        );
         assert!(!text.contains("s3cret"), "{text}");
         let io = from_sqlx(
             &sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),

@@ -165,25 +165,32 @@ impl Kind for Sql {
                 .map(Url::dialect),
         };
         let mut prepared = [None, None];
+        let mut placeholders = Vec::new();
         for (slot, dialect) in prepared.iter_mut().zip(DIALECTS) {
             let Some(query) = &spec.query else { break };
             match query.text("query", dialect) {
                 None if known == Some(dialect) => errors.push(FieldError::new(
                     "query",
-                    format!("has no text for {}, the backend of this spec's connection", dialect.name()),
+                    format!(
+                        "has no text for {}, the backend of this spec's connection",
+                        dialect.name()
+                    ),
                 )),
                 None => {}
                 Some((path, text)) => match statement::parse(text, dialect) {
                     Err(e) => errors.push(FieldError::new(path, e)),
-                    Ok(statement) => match Plan::compile(spec.params.as_ref(), &statement.placeholders) {
-                        Ok(plan) => *slot = Some(Prepared { statement, plan }),
-                        Err(e) => errors.extend(e),
-                    },
+                    Ok(statement) => {
+                        placeholders.push(statement.placeholders.clone());
+                        match Plan::compile(spec.params.as_ref(), &statement.placeholders) {
+                            Ok(plan) => *slot = Some(Prepared { statement, plan }),
+                            Err(e) => errors.extend(e),
+                        }
+                    }
                 },
             }
         }
-        let placeholders: Vec<_> = prepared.iter().flatten().map(|p| &p.statement.placeholders).collect();
         if !placeholders.is_empty() {
+            let placeholders: Vec<_> = placeholders.iter().collect();
             errors.extend(params::unused(spec.params.as_ref(), &placeholders));
         }
         let mut on_load = [None, None];
@@ -196,7 +203,10 @@ impl Kind for Sql {
                 Some((_, text)) => *slot = Some(text.to_string()),
                 None if known == Some(dialect) => errors.push(FieldError::new(
                     "on_load",
-                    format!("has no text for {}, the backend of this spec's connection", dialect.name()),
+                    format!(
+                        "has no text for {}, the backend of this spec's connection",
+                        dialect.name()
+                    ),
                 )),
                 None => {}
             }
@@ -239,10 +249,16 @@ fn shape_errors(spec: &SqlSpec) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if spec.query.is_none() {
         if spec.on_load.is_none() {
-            errors.push(FieldError::new("query", "a sql spec needs a `query`, an `on_load`, or both"));
+            errors.push(FieldError::new(
+                "query",
+                "a sql spec needs a `query`, an `on_load`, or both",
+            ));
         }
         if spec.params.is_some() {
-            errors.push(FieldError::new("params", "there is no `query` to bind them to"));
+            errors.push(FieldError::new(
+                "params",
+                "there is no `query` to bind them to",
+            ));
         }
         if spec.into.is_some() {
             errors.push(FieldError::new("into", "there is no `query` to answer"));

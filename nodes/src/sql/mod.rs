@@ -35,7 +35,5 @@ use weir_engine::Scheme;
 /// has a database of its own provides `Pools::with_engine_database` after
 /// this, so specs without a `connection` use it.
 pub fn register(scheme: &mut Scheme) {
-    scheme
-        .register(kind::Sql)
-        .provide(Arc::new(Pools::new()));
+    scheme.register(kind::Sql).provide(Arc::new(Pools::new()));
 }

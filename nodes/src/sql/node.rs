@@ -101,7 +101,10 @@ impl SqlNode {
                     tx.commit().await.map_err(Failure::Sqlx)
                 }
                 Pool::Sqlite(pool) => {
-                    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(Failure::Sqlx)?;
+                    let mut tx = pool
+                        .begin_with("BEGIN IMMEDIATE")
+                        .await
+                        .map_err(Failure::Sqlx)?;
                     sqlite::run_ddl(&mut tx, ddl).await?;
                     tx.commit().await.map_err(Failure::Sqlx)
                 }
@@ -117,12 +120,15 @@ impl SqlNode {
         }
         let shared = self.shared()?;
         let dialect = shared.url.dialect();
-        let prepared = self.prepared(dialect).ok_or_else(|| {
-            self.fail(format!("the query has no text for {}", dialect.name()))
-        })?;
-        let values = prepared.plan.bind(input.payload()).map_err(|(label, message)| {
-            Failure::Param { label, message }.into_error(&self.context(), &shared.url)
-        })?;
+        let prepared = self
+            .prepared(dialect)
+            .ok_or_else(|| self.fail(format!("the query has no text for {}", dialect.name())))?;
+        let values = prepared
+            .plan
+            .bind(input.payload())
+            .map_err(|(label, message)| {
+                Failure::Param { label, message }.into_error(&self.context(), &shared.url)
+            })?;
         let fetch = match self.answer {
             Answer::Count => Fetch::Count,
             Answer::Rows | Answer::One => Fetch::Rows,
@@ -135,7 +141,14 @@ impl SqlNode {
                 prepared.statement.reads_only,
             )
             .await?;
-            run::run(lease.conn(), &prepared.statement.text, &values, fetch, self.settings.timeout).await
+            run::run(
+                lease.conn(),
+                &prepared.statement.text,
+                &values,
+                fetch,
+                self.settings.timeout,
+            )
+            .await
         }
         .await
         .map_err(|f| f.into_error(&self.context(), &shared.url))?;
@@ -148,9 +161,11 @@ impl SqlNode {
                 match (rows.next(), count) {
                     (Some(row), 1) => row,
                     (None, _) => {
-                        return Err(ErrorValue::new(format!("node `{}`: no row found", self.name))
-                            .with_code("not_found")
-                            .with_status(404));
+                        return Err(
+                            ErrorValue::new(format!("node `{}`: no row found", self.name))
+                                .with_code("not_found")
+                                .with_status(404),
+                        );
                     }
                     (Some(_), n) => {
                         return Err(ErrorValue::new(format!(
@@ -182,7 +197,11 @@ impl SqlNode {
 }
 
 impl Node for SqlNode {
-    fn call<'a>(&'a self, call: &'a Call, input: Packet) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(self.run(call, input))
     }
 

@@ -57,7 +57,10 @@ impl Plan {
     /// field under `params`. A named parameter missing from `params` is
     /// not an error (it comes from the payload); unused names are checked
     /// across all of a spec's statements by [`unused`].
-    pub fn compile(params: Option<&Params>, placeholders: &Placeholders) -> Result<Plan, Vec<FieldError>> {
+    pub fn compile(
+        params: Option<&Params>,
+        placeholders: &Placeholders,
+    ) -> Result<Plan, Vec<FieldError>> {
         let from_source = || -> Vec<(String, Getter)> {
             match placeholders {
                 Placeholders::None => Vec::new(),
@@ -119,7 +122,10 @@ impl Plan {
                 if count != list.len() {
                     return Err(vec![FieldError::new(
                         "params",
-                        format!("the query has {count} parameters ($1…${count}) but `params` lists {}", list.len()),
+                        format!(
+                            "the query has {count} parameters ($1…${count}) but `params` lists {}",
+                            list.len()
+                        ),
                     )]);
                 }
                 let mut errors = Vec::new();
@@ -146,7 +152,10 @@ impl Plan {
             None => (payload, "the payload"),
             Some(all) => {
                 computed = all.eval(payload).map_err(|e| {
-                    let label = self.params.first().map_or(String::new(), |(l, _)| l.clone());
+                    let label = self
+                        .params
+                        .first()
+                        .map_or(String::new(), |(l, _)| l.clone());
                     (label, format!("`{}` failed: {e}", all.source()))
                 })?;
                 (&computed, "`params`")
@@ -185,7 +194,9 @@ impl Plan {
                     },
                 };
                 match value {
-                    Ok(Value::Error(e)) => Err((label.clone(), format!("is an error: {}", e.message))),
+                    Ok(Value::Error(e)) => {
+                        Err((label.clone(), format!("is an error: {}", e.message)))
+                    }
                     Ok(value) => Ok(Bound {
                         label: label.clone(),
                         value,
@@ -209,6 +220,13 @@ pub fn unused(params: Option<&Params>, statements: &[&Placeholders]) -> Vec<Fiel
     let Some(Params::Named(map)) = params else {
         return Vec::new();
     };
+    // A statement without `:name` parameters is reported by `Plan::compile`.
+    if !statements
+        .iter()
+        .any(|p| matches!(p, Placeholders::Named(_)))
+    {
+        return Vec::new();
+    }
     map.keys()
         .filter(|key| {
             !statements.iter().any(|p| match p {
@@ -216,6 +234,11 @@ pub fn unused(params: Option<&Params>, statements: &[&Placeholders]) -> Vec<Fiel
                 _ => false,
             })
         })
-        .map(|key| FieldError::new(format!("params.{key}"), format!("the query has no `:{key}`")))
+        .map(|key| {
+            FieldError::new(
+                format!("params.{key}"),
+                format!("the query has no `:{key}`"),
+            )
+        })
         .collect()
 }

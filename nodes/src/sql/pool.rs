@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use weir_codecs::ErrorValue;
 
 use super::error;
@@ -183,10 +185,17 @@ mod tests {
         let url = Url::parse("postgres://me:hunter2@db/x").unwrap();
         assert_eq!(url.dialect(), Dialect::Postgres);
         assert!(!format!("{url:?}").contains("hunter2"));
-        assert_eq!(Url::parse("sqlite://weir.db").unwrap().dialect(), Dialect::Sqlite);
+        assert_eq!(
+            Url::parse("sqlite://weir.db").unwrap().dialect(),
+            Dialect::Sqlite
+        );
         let refused = Url::parse("mysql://me:hunter2@db").unwrap_err();
         assert!(!refused.contains("hunter2"));
-        assert!(Pools::with_engine_database("nope").engine_database().is_none());
+        assert!(
+            Pools::with_engine_database("nope")
+                .engine_database()
+                .is_none()
+        );
     }
 
     #[tokio::test]

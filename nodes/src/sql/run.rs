@@ -63,9 +63,7 @@ impl Failure {
                 (e, message)
             }
             Failure::Param { label, message } => (
-                ErrorValue::new("")
-                    .with_code("sql_param")
-                    .with_status(400),
+                ErrorValue::new("").with_code("sql_param").with_status(400),
                 format!("parameter `{label}`: {message}"),
             ),
             Failure::Column { column, message } => (

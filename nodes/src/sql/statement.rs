@@ -94,9 +94,7 @@ pub fn parse(sql: &str, dialect: Dialect) -> Result<Statement, String> {
     }
     text.push_str(&sql[last..]);
     if named && numbered {
-        return Err(
-            "mixes `:name` and `$1` parameters: use one style in a statement".to_string(),
-        );
+        return Err("mixes `:name` and `$1` parameters: use one style in a statement".to_string());
     }
     if scan.words.is_empty() {
         return Err("the statement is empty: it has no SQL outside comments".to_string());
@@ -187,8 +185,9 @@ fn scan(sql: &str) -> Result<Scan, String> {
         let previous_ident = i > 0 && is_ident(bytes[i - 1]);
         match c {
             b'\'' => {
-                let escapes =
-                    i > 0 && matches!(bytes[i - 1], b'e' | b'E') && !(i > 1 && is_ident(bytes[i - 2]));
+                let escapes = i > 0
+                    && matches!(bytes[i - 1], b'e' | b'E')
+                    && !(i > 1 && is_ident(bytes[i - 2]));
                 i = quoted(bytes, i, b'\'', escapes).ok_or_else(|| unterminated("a string", i))?;
             }
             b'"' | b'`' => {
@@ -341,17 +340,26 @@ mod tests {
         assert_eq!(s.placeholders, Placeholders::Named(vec!["yes".into()]));
         assert!(s.text.contains("x::text, $1 --"), "{}", s.text);
         let doubled = pg("SELECT 'it''s :no', :yes");
-        assert_eq!(doubled.placeholders, Placeholders::Named(vec!["yes".into()]));
+        assert_eq!(
+            doubled.placeholders,
+            Placeholders::Named(vec!["yes".into()])
+        );
     }
 
     #[test]
     fn positional_parameters_are_kept_or_rewritten() {
         let s = pg("SELECT $1, $2, $1");
-        assert_eq!((s.text.as_str(), &s.placeholders), ("SELECT $1, $2, $1", &Placeholders::Positional(2)));
+        assert_eq!(
+            (s.text.as_str(), &s.placeholders),
+            ("SELECT $1, $2, $1", &Placeholders::Positional(2))
+        );
         let lite = parse("SELECT $2, $1", Dialect::Sqlite).unwrap();
         assert_eq!(lite.text, "SELECT ?2, ?1");
         assert!(pg("SELECT 1").placeholders == Placeholders::None);
-        assert!(pg("SELECT a$1 FROM t").placeholders == Placeholders::None, "part of a name");
+        assert!(
+            pg("SELECT a$1 FROM t").placeholders == Placeholders::None,
+            "part of a name"
+        );
     }
 
     #[test]
@@ -376,6 +384,9 @@ mod tests {
         assert!(!pg("SELECT * INTO t2 FROM t").reads_only);
         assert!(!pg("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x").reads_only);
         assert!(!pg("INSERT INTO t VALUES (:a)").reads_only);
-        assert!(pg("SELECT 'for update' AS note").reads_only, "inside a literal");
+        assert!(
+            pg("SELECT 'for update' AS note").reads_only,
+            "inside a literal"
+        );
     }
 }

@@ -110,7 +110,7 @@ pub fn format_timetz(micros: i64, zone_west: i32) -> String {
     let sign = if east < 0 { '-' } else { '+' };
     let east = east.unsigned_abs();
     out.push_str(&format!("{sign}{:02}:{:02}", east / 3600, east / 60 % 60));
-    if east % 60 != 0 {
+    if !east.is_multiple_of(60) {
         out.push_str(&format!(":{:02}", east % 60));
     }
     out
@@ -121,7 +121,11 @@ pub fn format_timetz(micros: i64, zone_west: i32) -> String {
 pub fn format_interval(months: i32, days: i32, micros: i64) -> String {
     let mut out = String::from("P");
     let (years, months) = (months / 12, months % 12);
-    for (n, unit) in [(i64::from(years), 'Y'), (i64::from(months), 'M'), (i64::from(days), 'D')] {
+    for (n, unit) in [
+        (i64::from(years), 'Y'),
+        (i64::from(months), 'M'),
+        (i64::from(days), 'D'),
+    ] {
         if n != 0 {
             out.push_str(&format!("{n}{unit}"));
         }
@@ -140,7 +144,7 @@ pub fn format_interval(months: i32, days: i32, micros: i64) -> String {
             let sign = if rest < 0 { "-" } else { "" };
             let rest = rest.unsigned_abs();
             out.push_str(&format!("{sign}{}", rest / 1_000_000));
-            if rest % 1_000_000 != 0 {
+            if !rest.is_multiple_of(1_000_000) {
                 let digits = format!("{:06}", rest % 1_000_000);
                 out.push('.');
                 out.push_str(digits.trim_end_matches('0'));
@@ -189,9 +193,7 @@ pub fn parse_timestamp(text: &str) -> Result<Parsed, String> {
             offset: None,
         });
     }
-    let rest = rest
-        .strip_prefix(['T', 't', ' '])
-        .ok_or_else(bad)?;
+    let rest = rest.strip_prefix(['T', 't', ' ']).ok_or_else(bad)?;
     let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
     let time = parse_time(&rest[..zone_at]).map_err(|_| bad())?;
     let offset = match &rest[zone_at..] {
@@ -217,7 +219,11 @@ fn parse_offset(zone: &str) -> Option<i64> {
         return None;
     }
     let hours: i64 = digits[..2].parse().ok()?;
-    let minutes: i64 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
+    let minutes: i64 = if digits.len() == 4 {
+        digits[2..].parse().ok()?
+    } else {
+        0
+    };
     (hours < 24 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
 }
 
@@ -229,7 +235,9 @@ fn parse_date_days(text: &str) -> Option<i64> {
     }
     let number = |range: std::ops::Range<usize>| -> Option<u32> {
         let part = text.get(range)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
@@ -327,9 +335,18 @@ mod tests {
             format_timestamp(parsed.micros, false),
             "2024-02-29T12:30:15.25"
         );
-        assert_eq!(parse_timestamp("2024-02-29 08:00Z").unwrap().offset, Some(0));
+        assert_eq!(
+            parse_timestamp("2024-02-29 08:00Z").unwrap().offset,
+            Some(0)
+        );
         assert_eq!(parse_timestamp("2024-02-29").unwrap().offset, None);
-        for bad in ["2023-02-29T00:00:00Z", "2024-13-01", "2024-01-01T25:00", "yesterday", "2024-01-01T10:00+5"] {
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "2024-13-01",
+            "2024-01-01T25:00",
+            "yesterday",
+            "2024-01-01T10:00+5",
+        ] {
             assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
     }

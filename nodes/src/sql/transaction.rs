@@ -191,8 +191,14 @@ fn root(process: &Arc<Process>) -> &Arc<Process> {
 }
 
 fn find(transactions: &Transactions, pool: u64) -> Option<Slot> {
-    let by_pool = transactions.by_pool.lock().unwrap_or_else(|p| p.into_inner());
-    by_pool.iter().find(|(id, _)| *id == pool).map(|(_, slot)| slot.clone())
+    let by_pool = transactions
+        .by_pool
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    by_pool
+        .iter()
+        .find(|(id, _)| *id == pool)
+        .map(|(_, slot)| slot.clone())
 }
 
 /// The process's slot for `shared`'s pool, made (with its exit hook) on
@@ -200,7 +206,10 @@ fn find(transactions: &Transactions, pool: u64) -> Option<Slot> {
 fn slot(process: &Arc<Process>, transactions: &Transactions, shared: &Arc<Shared>) -> Slot {
     let slot = {
         // Only pushed to: consistent even after a panic.
-        let mut by_pool = transactions.by_pool.lock().unwrap_or_else(|p| p.into_inner());
+        let mut by_pool = transactions
+            .by_pool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some((_, slot)) = by_pool.iter().find(|(id, _)| *id == shared.id) {
             return slot.clone();
         }
@@ -222,7 +231,8 @@ async fn begin(pool: &Pool, settings: &Settings) -> Result<Tx, sqlx::Error> {
     match pool {
         Pool::Postgres(pool) => {
             let timeout = (settings.timeout != DEFAULT_TIMEOUT).then_some(settings.timeout);
-            let statement = postgres::begin_statement(settings.isolation.map(Isolation::sql), timeout);
+            let statement =
+                postgres::begin_statement(settings.isolation.map(Isolation::sql), timeout);
             pool.begin_with(statement).await.map(Tx::Postgres)
         }
         // IMMEDIATE takes the write lock at once: the transaction begins at

@@ -19,14 +19,17 @@ pub fn decode(bytes: &[u8], ty: &PgTypeInfo) -> Result<Value, String> {
     match oid::shape(ty) {
         Shape::Text => text(bytes),
         Shape::Array(element) => array(bytes, element),
-        Shape::Builtin(oid) => builtin(bytes, oid)
-            .unwrap_or_else(|| Err(unsupported(&oid::name(ty)))),
+        Shape::Builtin(oid) => {
+            builtin(bytes, oid).unwrap_or_else(|| Err(unsupported(&oid::name(ty))))
+        }
         Shape::Other => Err(unsupported(&oid::name(ty))),
     }
 }
 
 fn unsupported(name: &str) -> String {
-    format!("has type `{name}`, which the sql node does not read: cast it in the query, e.g. `CAST(x AS text)`")
+    format!(
+        "has type `{name}`, which the sql node does not read: cast it in the query, e.g. `CAST(x AS text)`"
+    )
 }
 
 /// `None` for an OID this module does not know.
@@ -53,9 +56,15 @@ fn builtin(bytes: &[u8], oid: u32) -> Option<Result<Value, String>> {
             Some((1, rest)) => json(rest),
             _ => Err("a jsonb value has an unknown format version".to_string()),
         },
-        oid::UUID => fixed::<16>(bytes).map(|b| Value::string(uuid::Uuid::from_bytes(b).to_string())),
-        oid::DATE => fixed::<4>(bytes).map(|b| Value::string(time::format_date(i32::from_be_bytes(b)))),
-        oid::TIME => fixed::<8>(bytes).map(|b| Value::string(time::format_time(i64::from_be_bytes(b)))),
+        oid::UUID => {
+            fixed::<16>(bytes).map(|b| Value::string(uuid::Uuid::from_bytes(b).to_string()))
+        }
+        oid::DATE => {
+            fixed::<4>(bytes).map(|b| Value::string(time::format_date(i32::from_be_bytes(b))))
+        }
+        oid::TIME => {
+            fixed::<8>(bytes).map(|b| Value::string(time::format_time(i64::from_be_bytes(b))))
+        }
         oid::TIMETZ => fixed::<12>(bytes).map(|b| {
             let (micros, zone) = b.split_at(8);
             Value::string(time::format_timetz(
@@ -63,8 +72,10 @@ fn builtin(bytes: &[u8], oid: u32) -> Option<Result<Value, String>> {
                 i32::from_be_bytes(zone.try_into().unwrap_or_default()),
             ))
         }),
-        oid::TIMESTAMP => fixed::<8>(bytes).map(|b| Value::string(time::format_timestamp(i64::from_be_bytes(b), false))),
-        oid::TIMESTAMPTZ => fixed::<8>(bytes).map(|b| Value::string(time::format_timestamp(i64::from_be_bytes(b), true))),
+        oid::TIMESTAMP => fixed::<8>(bytes)
+            .map(|b| Value::string(time::format_timestamp(i64::from_be_bytes(b), false))),
+        oid::TIMESTAMPTZ => fixed::<8>(bytes)
+            .map(|b| Value::string(time::format_timestamp(i64::from_be_bytes(b), true))),
         oid::INTERVAL => fixed::<16>(bytes).map(|b| {
             let micros = i64::from_be_bytes(b[..8].try_into().unwrap_or_default());
             let days = i32::from_be_bytes(b[8..12].try_into().unwrap_or_default());
@@ -98,7 +109,8 @@ fn json(bytes: &[u8]) -> Result<Value, String> {
 /// NULL) and its bytes. Several dimensions become nested lists.
 fn array(bytes: &[u8], element: &PgTypeInfo) -> Result<Value, String> {
     let mut reader = Reader { bytes, at: 0 };
-    let dimensions = usize::try_from(reader.i32()?).map_err(|_| "a negative array dimension".to_string())?;
+    let dimensions =
+        usize::try_from(reader.i32()?).map_err(|_| "a negative array dimension".to_string())?;
     let _has_nulls = reader.i32()?;
     let _element_oid = reader.i32()?;
     let lengths = (0..dimensions)
@@ -117,9 +129,7 @@ fn array(bytes: &[u8], element: &PgTypeInfo) -> Result<Value, String> {
         let length = reader.i32()?;
         flat.push(match usize::try_from(length) {
             Err(_) => Value::Null,
-            Ok(length) => {
-                decode(reader.take(length)?, element)?
-            }
+            Ok(length) => decode(reader.take(length)?, element)?,
         });
     }
     Ok(nest(&mut flat.into_iter(), &lengths))
@@ -128,7 +138,9 @@ fn array(bytes: &[u8], element: &PgTypeInfo) -> Result<Value, String> {
 fn nest(items: &mut impl Iterator<Item = Value>, lengths: &[usize]) -> Value {
     match lengths.split_first() {
         None | Some((_, [])) => Value::list(items.take(lengths.first().copied().unwrap_or(0))),
-        Some((&outer, inner)) => Value::list((0..outer).map(|_| nest(items, inner)).collect::<Vec<_>>()),
+        Some((&outer, inner)) => {
+            Value::list((0..outer).map(|_| nest(items, inner)).collect::<Vec<_>>())
+        }
     }
 }
 

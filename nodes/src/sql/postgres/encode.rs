@@ -65,9 +65,17 @@ fn builtin(value: &Value, oid: u32, ty: &PgTypeInfo) -> Result<Vec<u8>, String> 
             .map_err(|_| bad("an unsigned 32-bit integer"))?
             .to_be_bytes()
             .to_vec(),
-        oid::INT8 => integer(value).ok_or_else(|| bad("an integer"))?.to_be_bytes().to_vec(),
-        oid::FLOAT4 => (float(value).ok_or_else(|| bad("a number"))? as f32).to_be_bytes().to_vec(),
-        oid::FLOAT8 => float(value).ok_or_else(|| bad("a number"))?.to_be_bytes().to_vec(),
+        oid::INT8 => integer(value)
+            .ok_or_else(|| bad("an integer"))?
+            .to_be_bytes()
+            .to_vec(),
+        oid::FLOAT4 => (float(value).ok_or_else(|| bad("a number"))? as f32)
+            .to_be_bytes()
+            .to_vec(),
+        oid::FLOAT8 => float(value)
+            .ok_or_else(|| bad("a number"))?
+            .to_be_bytes()
+            .to_vec(),
         oid::NUMERIC => {
             let text = match value {
                 Value::Int(i) => i.to_string(),
@@ -77,9 +85,13 @@ fn builtin(value: &Value, oid: u32, ty: &PgTypeInfo) -> Result<Vec<u8>, String> 
             };
             numeric::encode(&text).map_err(|e| format!("{} ({e})", bad("a decimal number")))?
         }
-        oid::NAME | oid::TEXT | oid::BPCHAR | oid::VARCHAR | oid::UNKNOWN | oid::XML | oid::CHAR => {
-            text(value, ty)?
-        }
+        oid::NAME
+        | oid::TEXT
+        | oid::BPCHAR
+        | oid::VARCHAR
+        | oid::UNKNOWN
+        | oid::XML
+        | oid::CHAR => text(value, ty)?,
         oid::BYTEA => match value {
             Value::Bytes(b) => b.to_vec(),
             Value::String(s) => s.as_bytes().to_vec(),
@@ -169,7 +181,9 @@ fn boolean(value: &Value) -> Option<bool> {
 fn integer(value: &Value) -> Option<i64> {
     match value {
         Value::Int(i) => Some(*i),
-        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => Some(*f as i64),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
+            Some(*f as i64)
+        }
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -187,14 +201,17 @@ fn float(value: &Value) -> Option<f64> {
 /// A one-dimensional array: `ndim` 1 (0 when empty), a has-nulls flag,
 /// the element OID, the length and lower bound 1, then each element.
 fn array(value: &Value, ty: &PgTypeInfo, element: &PgTypeInfo) -> Result<Vec<u8>, String> {
-    let items = value.as_list().ok_or_else(|| expected("a list", ty, value))?;
+    let items = value
+        .as_list()
+        .ok_or_else(|| expected("a list", ty, value))?;
     let element_oid = element
         .oid()
         .map(|o| o.0)
         .ok_or_else(|| format!("the element type of `{}` is not known yet", oid::name(ty)))?;
     let mut out = Vec::with_capacity(20 + items.len() * 8);
     let has_nulls = items.iter().any(Value::is_null);
-    let length = i32::try_from(items.len()).map_err(|_| "the list is too long for an array".to_string())?;
+    let length =
+        i32::try_from(items.len()).map_err(|_| "the list is too long for an array".to_string())?;
     out.extend_from_slice(&i32::from(!items.is_empty()).to_be_bytes());
     out.extend_from_slice(&i32::from(has_nulls).to_be_bytes());
     out.extend_from_slice(&element_oid.to_be_bytes());
@@ -209,7 +226,8 @@ fn array(value: &Value, ty: &PgTypeInfo, element: &PgTypeInfo) -> Result<Vec<u8>
         match encode(item, element).map_err(|e| format!("item {i}: {e}"))? {
             None => out.extend_from_slice(&(-1i32).to_be_bytes()),
             Some(bytes) => {
-                let length = i32::try_from(bytes.len()).map_err(|_| format!("item {i} is too large"))?;
+                let length =
+                    i32::try_from(bytes.len()).map_err(|_| format!("item {i} is too large"))?;
                 out.extend_from_slice(&length.to_be_bytes());
                 out.extend_from_slice(&bytes);
             }

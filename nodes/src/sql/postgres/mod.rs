@@ -154,7 +154,10 @@ impl Type<Postgres> for Param {
 }
 
 impl Encode<'_, Postgres> for Param {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<sqlx::encode::IsNull, BoxDynError> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, BoxDynError> {
         match &self.bytes {
             None => Ok(sqlx::encode::IsNull::Yes),
             Some(bytes) => {

@@ -123,7 +123,7 @@ pub fn encode(text: &str) -> Result<Vec<u8>, String> {
     let lead = (4 - point % 4) % 4;
     digits.insert_str(0, &"0".repeat(lead));
     point += lead;
-    while digits.len() % 4 != 0 {
+    while !digits.len().is_multiple_of(4) {
         digits.push('0');
     }
     let padded = digits;
@@ -143,7 +143,12 @@ pub fn encode(text: &str) -> Result<Vec<u8>, String> {
         return Ok(header(0, 0, POSITIVE, scale));
     }
     let weight = i16::try_from(weight).map_err(|_| out_of_range())?;
-    let mut out = header(groups.len(), weight, if negative { NEGATIVE } else { POSITIVE }, scale);
+    let mut out = header(
+        groups.len(),
+        weight,
+        if negative { NEGATIVE } else { POSITIVE },
+        scale,
+    );
     for group in groups {
         out.extend_from_slice(&group.to_be_bytes());
     }
@@ -171,8 +176,20 @@ mod tests {
     #[test]
     fn decimal_text_round_trips() {
         for text in [
-            "0", "1", "-1", "12.50", "0.0001", "10000", "9999.9999", "123456789012345678901234567890.123456789",
-            "-0.000000001", "NaN", "Infinity", "-Infinity", "100000000", "0.10",
+            "0",
+            "1",
+            "-1",
+            "12.50",
+            "0.0001",
+            "10000",
+            "9999.9999",
+            "123456789012345678901234567890.123456789",
+            "-0.000000001",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "100000000",
+            "0.10",
         ] {
             assert_eq!(round_trip(text), text);
         }
