@@ -422,3 +422,115 @@ fn graph_draws_mermaid_and_dot() {
         "{dot}"
     );
 }
+
+#[test]
+fn schema_passes_valid_payloads_and_lists_every_violation() {
+    assert_eq!(
+        run(
+            "control/schema.yaml",
+            "person",
+            r#"{"name":"Ada","age":36}"#
+        )
+        .as_deref(),
+        Ok("\"hello, Ada\"")
+    );
+    let err = run(
+        "control/schema.yaml",
+        "person",
+        r#"{"name":"","age":-1,"x":1}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("error: node `person`: invalid payload"),
+        "{err}"
+    );
+    for violation in [
+        "/name: value is shorter than 1 character",
+        "/age: value is less than the minimum of 0",
+        "(root): Additional properties are not allowed ('x' was unexpected)",
+    ] {
+        assert!(err.contains(violation), "{violation} in {err}");
+    }
+    assert!(err.ends_with("(invalid)"), "{err}");
+}
+
+#[test]
+fn an_invalid_json_schema_is_reported_at_its_field() {
+    let lines = invalid("bad/schema.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/schema.yaml",
+                "spec #1 `broken` (schema)",
+                "schema.properties.age.minimum: not a valid JSON Schema",
+                "\"zero\" is not of type \"number\""
+            ]
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn javascript_snippets_run_the_default_export() {
+    assert_eq!(
+        run("control/javascript.yaml", "add", r#"{"a":1,"b":2}"#).as_deref(),
+        Ok("3")
+    );
+    assert_eq!(
+        run(
+            "control/javascript.yaml",
+            "tidy",
+            r#"{"name":"  Ada ","tags":["b","A"]}"#
+        )
+        .as_deref(),
+        Ok(r#"{"name":"Ada","tags":["a","b"]}"#)
+    );
+    let err = run("control/javascript.yaml", "refuse", "\"entry\"").unwrap_err();
+    assert!(
+        err.starts_with("error: node `refuse`: Error: no entry (line 2")
+            && err.ends_with("(refused)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn javascript_limits_end_runaway_scripts_with_an_error() {
+    let err = run("control/javascript.yaml", "spin", "null").unwrap_err();
+    assert_eq!(
+        err,
+        "error: node `spin`: ran past its time limit of 200ms (timeout)"
+    );
+    let err = run("control/javascript.yaml", "hog", "null").unwrap_err();
+    assert_eq!(
+        err,
+        "error: node `hog`: ran out of its memory limit of 16 MiB (memory)"
+    );
+}
+
+#[test]
+fn javascript_errors_are_reported_at_validate_time() {
+    let lines = invalid("bad/javascript.yaml");
+    assert!(
+        has(
+            &lines,
+            &[
+                "bad/javascript.yaml",
+                "spec #1 `broken` (snippet)",
+                "code: JavaScript: SyntaxError",
+                "line 1"
+            ]
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            &[
+                "spec #2 `exportless` (snippet)",
+                "code: JavaScript: the module has no default export function"
+            ]
+        ),
+        "{lines:?}"
+    );
+}

@@ -378,3 +378,64 @@ fn static_serves_files_with_validators_and_never_leaves_its_folder() {
     }
     let _ = std::fs::remove_dir_all(&outside);
 }
+
+#[test]
+fn schema_answers_400_with_every_violation_and_its_pointer() {
+    let server = Server::start_with(&root().join("tests/fixtures/http/schema.yaml"), &[]);
+    let mut client = server.connect();
+    let created = client
+        .send(
+            "POST",
+            "/people",
+            Some(br#"{"name":"Ada","age":36}"#),
+            &[JSON],
+        )
+        .unwrap();
+    assert_eq!(
+        (created.status, created.body.as_str()),
+        (201, r#"{"created":"Ada"}"#)
+    );
+    let refused = client
+        .send("POST", "/people", Some(br#"{"name":"","age":-1}"#), &[JSON])
+        .unwrap();
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let body: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
+    let error = &body["error"];
+    assert_eq!(error["code"], "invalid");
+    let mut pointers: Vec<&str> = error["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["pointer"].as_str())
+        .collect();
+    pointers.sort();
+    assert_eq!(pointers, ["/age", "/name"], "{body}");
+    let missing = client
+        .send("POST", "/people", Some(b"{}"), &[JSON])
+        .unwrap();
+    assert_eq!(missing.status, 400);
+    assert!(
+        missing.body.contains(r#"\"name\" is a required property"#)
+            && missing.body.contains(r#"\"age\" is a required property"#),
+        "{}",
+        missing.body
+    );
+}
+
+#[test]
+fn runaway_javascript_answers_an_error_and_the_server_carries_on() {
+    let server = Server::start_with(&root().join("tests/fixtures/http/javascript.yaml"), &[]);
+    let mut client = server.connect();
+    let pong = client.send("GET", "/ping", None, &[]).unwrap();
+    assert_eq!((pong.status, pong.body.as_str()), (200, "pong /ping"));
+    for _ in 0..3 {
+        let spin = client.send("GET", "/spin", None, &[]).unwrap();
+        assert_eq!(spin.status, 504, "{}", spin.body);
+        assert!(spin.body.contains("time limit of 200ms"), "{}", spin.body);
+        let hog = client.send("GET", "/hog", None, &[]).unwrap();
+        assert_eq!(hog.status, 500, "{}", hog.body);
+        assert!(hog.body.contains("memory limit of 16 MiB"), "{}", hog.body);
+        let pong = client.send("GET", "/ping", None, &[]).unwrap();
+        assert_eq!((pong.status, pong.body.as_str()), (200, "pong /ping"));
+    }
+}

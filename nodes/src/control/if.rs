@@ -10,7 +10,9 @@ use weir_engine::{
     Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
 };
 
+use super::duration::Duration;
 use super::expr;
+use super::limit::Limit;
 
 /// The fields of an `if` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -18,6 +20,9 @@ use super::expr;
 pub struct IfSpec {
     /// A CEL condition over the payload; must evaluate to a boolean.
     pub when: String,
+    /// The longest the condition may take per packet; no limit when absent.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
 }
 
 pub(super) struct If;
@@ -43,7 +48,7 @@ impl Kind for If {
     fn compile(&self, spec: IfSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
         let when = expr::compile("when", &spec.when).map_err(|e| vec![e])?;
         Ok(Arc::new(IfNode {
-            name: cx.name(),
+            limit: Limit::new(&cx.name(), spec.timeout),
             when,
             branches: [Port::indexed("out", 0), Port::indexed("out", 1)],
         }))
@@ -51,8 +56,8 @@ impl Kind for If {
 }
 
 struct IfNode {
-    name: String,
-    when: Expression,
+    limit: Limit,
+    when: Arc<Expression>,
     branches: [Port; 2],
 }
 
@@ -63,7 +68,15 @@ impl Node for IfNode {
         input: Packet,
     ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
-            let holds = expr::eval_bool(&self.name, &self.when, input.payload())?;
+            let (node, when, payload) = (
+                self.limit.node().clone(),
+                self.when.clone(),
+                input.payload().clone(),
+            );
+            let holds = self
+                .limit
+                .run(move || expr::eval_bool(&node, &when, &payload))
+                .await?;
             let port = &self.branches[usize::from(!holds)];
             Ok(call.write(port, input).await)
         })

@@ -1,8 +1,10 @@
 //! `snippet`: computes a value from the payload and writes it to `out`.
 //!
 //! Languages: `cel` (an expression over `self` and the payload's keys),
-//! `json` and `yaml` (a constant, parsed once at compile time) and `text`
-//! (a constant string). An unlinked `out` answers the value itself.
+//! `javascript` (an ES module whose default export is called with the
+//! payload, see `super::js`), `json` and `yaml` (a constant, parsed once at
+//! compile time) and `text` (a constant string). An unlinked `out` answers
+//! the value itself. Code runs within the spec's `timeout` (`super::limit`).
 
 use std::sync::Arc;
 
@@ -12,16 +14,38 @@ use weir_codecs::{ErrorValue, Expression, Value};
 use weir_engine::runtime::BoxFuture;
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
+use super::duration::Duration;
 use super::expr;
+use super::js::{self, Script};
+use super::limit::Limit;
+
+/// How long a JavaScript call may run when the spec sets no `timeout`.
+const JS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How much memory a JavaScript call may use when the spec sets none.
+const JS_MEMORY_MIB: u32 = 64;
 
 /// The fields of a `snippet` spec.
+///
+/// Ports: `in` → `out`; the answer is what `out` answers (the computed
+/// value itself when `out` is unlinked).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = super::example("language: javascript\ncode: 'export default function (p) { return p.a + p.b }'"))]
 pub struct SnippetSpec {
     /// How `code` is read.
     pub language: Language,
-    /// The expression, or the constant.
+    /// The expression, the module (`javascript`), or the constant.
     pub code: String,
+    /// The longest one call may run (`cel`: no limit when absent;
+    /// `javascript`: 1s when absent). A call past it answers a `timeout`
+    /// error.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// The memory one JavaScript call may use, in MiB (default 64); past
+    /// it the call answers a `memory` error. Only for `javascript`.
+    #[serde(default)]
+    pub memory_mib: Option<u32>,
 }
 
 /// The languages a snippet may be written in.
@@ -30,6 +54,10 @@ pub struct SnippetSpec {
 pub enum Language {
     /// A CEL expression; the payload is `self`, a map's keys are variables.
     Cel,
+    /// An ES module: `export default function (payload) { return ... }`,
+    /// called per packet (async functions are awaited). Only the
+    /// ECMAScript built-ins: no imports, files, network or processes.
+    Javascript,
     /// A JSON constant.
     Json,
     /// A YAML constant.
@@ -48,7 +76,7 @@ impl Kind for Snippet {
     }
 
     fn summary(&self) -> &'static str {
-        "Computes a value from the payload (CEL) or emits a constant (JSON, YAML, text), then writes it to `out`."
+        "Computes a value from the payload (CEL or JavaScript) or emits a constant (JSON, YAML, text), then writes it to `out`."
     }
 
     fn compile(
@@ -56,39 +84,74 @@ impl Kind for Snippet {
         spec: SnippetSpec,
         cx: &Context<'_>,
     ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
-        let program = match spec.language {
-            Language::Cel => Program::Cel(expr::compile("code", &spec.code).map_err(|e| vec![e])?),
-            Language::Json => Program::Constant(
-                weir_codecs::json::from_str(&spec.code)
-                    .map_err(|e| vec![FieldError::new("code", format!("invalid JSON: {e}"))])?,
-            ),
-            Language::Yaml => Program::Constant(
-                weir_codecs::yaml::from_str(&spec.code)
-                    .map_err(|e| vec![FieldError::new("code", format!("invalid YAML: {e}"))])?,
-            ),
-            Language::Text => Program::Constant(Value::string(spec.code)),
+        let name = cx.name();
+        let mut errors = Vec::new();
+        let constant = matches!(
+            spec.language,
+            Language::Json | Language::Yaml | Language::Text
+        );
+        if constant && spec.timeout.is_some() {
+            errors.push(FieldError::new(
+                "timeout",
+                "a constant runs no code: `timeout` applies to `cel` and `javascript`",
+            ));
+        }
+        if spec.language != Language::Javascript && spec.memory_mib.is_some() {
+            errors.push(FieldError::new(
+                "memory_mib",
+                "`memory_mib` applies to `javascript` only",
+            ));
+        }
+        if spec.memory_mib == Some(0) {
+            errors.push(FieldError::new("memory_mib", "must be at least 1"));
+        }
+        let limits = js::Limits {
+            time: spec.timeout.unwrap_or(JS_TIMEOUT).get(),
+            memory: (spec.memory_mib.unwrap_or(JS_MEMORY_MIB) as usize) << 20,
         };
-        Ok(Arc::new(SnippetNode {
-            name: cx.name(),
-            program,
-        }))
+        let program = match spec.language {
+            Language::Cel => expr::compile("code", &spec.code).map(Program::Cel),
+            Language::Javascript => Script::compile(&name, &spec.code, limits)
+                .map(|script| Program::JavaScript(script, limits))
+                .map_err(|e| FieldError::new("code", format!("JavaScript: {e}"))),
+            Language::Json => weir_codecs::json::from_str(&spec.code)
+                .map(Program::Constant)
+                .map_err(|e| FieldError::new("code", format!("invalid JSON: {e}"))),
+            Language::Yaml => weir_codecs::yaml::from_str(&spec.code)
+                .map(Program::Constant)
+                .map_err(|e| FieldError::new("code", format!("invalid YAML: {e}"))),
+            Language::Text => Ok(Program::Constant(Value::string(spec.code))),
+        };
+        let program = program.map_err(|e| errors.push(e));
+        match (program, errors.is_empty()) {
+            (Ok(program), true) => Ok(Arc::new(SnippetNode {
+                limit: Limit::new(&name, spec.timeout),
+                program,
+            })),
+            _ => Err(errors),
+        }
     }
 }
 
 enum Program {
-    Cel(Expression),
+    Cel(Arc<Expression>),
+    JavaScript(Script, js::Limits),
     Constant(Value),
 }
 
 struct SnippetNode {
-    name: String,
+    limit: Limit,
     program: Program,
 }
 
 impl SnippetNode {
-    fn run(&self, payload: &Value) -> Result<Value, ErrorValue> {
+    async fn run(&self, payload: &Value) -> Result<Value, ErrorValue> {
         match &self.program {
-            Program::Cel(expression) => expr::eval(&self.name, expression, payload),
+            Program::Cel(expression) => expr::eval(&self.limit, expression, payload).await,
+            Program::JavaScript(script, limits) => {
+                let answer = script.call(payload.clone(), *limits).await;
+                answer.map_err(|failure| js::failure(&self.limit, failure, *limits))
+            }
             Program::Constant(value) => Ok(value.clone()),
         }
     }
@@ -101,7 +164,7 @@ impl Node for SnippetNode {
         input: Packet,
     ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
-            let output = self.run(input.payload())?;
+            let output = self.run(input.payload()).await?;
             Ok(call.write(&Port::output(), Packet::new(output)).await)
         })
     }

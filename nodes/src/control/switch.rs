@@ -13,7 +13,9 @@ use weir_engine::{
     Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
 };
 
+use super::duration::Duration;
 use super::expr;
+use super::limit::Limit;
 
 /// The fields of a `switch` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -21,6 +23,9 @@ use super::expr;
 pub struct SwitchSpec {
     /// Cases tried in order; the first whose `when` holds wins.
     pub matches: Vec<Case>,
+    /// The longest the conditions may take per packet; no limit when absent.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
 }
 
 /// One case of a `switch`.
@@ -78,8 +83,8 @@ impl Kind for Switch {
         }
         match errors.is_empty() {
             true => Ok(Arc::new(SwitchNode {
-                name: cx.name(),
-                cases,
+                limit: Limit::new(&cx.name(), spec.timeout),
+                cases: Arc::new(cases),
             })),
             false => Err(errors),
         }
@@ -87,8 +92,8 @@ impl Kind for Switch {
 }
 
 struct SwitchNode {
-    name: String,
-    cases: Vec<(Expression, Port)>,
+    limit: Limit,
+    cases: Arc<Vec<(Arc<Expression>, Port)>>,
 }
 
 impl Node for SwitchNode {
@@ -98,15 +103,30 @@ impl Node for SwitchNode {
         input: Packet,
     ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
-            for (when, port) in &self.cases {
-                if expr::eval_bool(&self.name, when, input.payload())? {
-                    return Ok(call.write(port, input).await);
-                }
+            let (node, cases, payload) = (
+                self.limit.node().clone(),
+                self.cases.clone(),
+                input.payload().clone(),
+            );
+            let matched = self
+                .limit
+                .run(move || {
+                    for (i, (when, _)) in cases.iter().enumerate() {
+                        if expr::eval_bool(&node, when, &payload)? {
+                            return Ok(Some(i));
+                        }
+                    }
+                    Ok(None)
+                })
+                .await?;
+            match matched {
+                Some(i) => Ok(call.write(&self.cases[i].1, input).await),
+                None => Err(ErrorValue::new(format!(
+                    "node `{}`: no case matched",
+                    self.limit.node()
+                ))
+                .with_code("no_match")),
             }
-            Err(
-                ErrorValue::new(format!("node `{}`: no case matched", self.name))
-                    .with_code("no_match"),
-            )
         })
     }
 }
