@@ -245,9 +245,9 @@ async fn statements_stop_at_their_timeout(db: &TestDb) {
         "
 - kind: sql
   name: forever
-  timeout_ms: 300
+  timeout: 300ms
   query: WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c
-- {kind: sql, name: quick, timeout_ms: 300, query: 'SELECT 1 AS n', answer: one}
+- {kind: sql, name: quick, timeout: 300ms, query: 'SELECT 1 AS n', answer: one}
 ",
     )
     .await;
@@ -656,10 +656,10 @@ fn specs_are_checked_when_compiled() {
         check("{kind: sql, name: s, query: 'SELECT 1', params: 3}")
     );
     assert_eq!(
-        check("{kind: sql, name: s, on_load: 'SELECT 1', into: x, timeout_ms: 0}"),
+        check("{kind: sql, name: s, on_load: 'SELECT 1', into: x, timeout: 0s}"),
         [
             "into: there is no `query` to answer",
-            "timeout_ms: must be more than 0"
+            "timeout: must be at least 1ms"
         ]
     );
     assert!(

@@ -48,18 +48,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let namespaces = (!args.namespaces.is_empty()).then_some(args.namespaces);
     let progress = Arc::new(Mutex::new(Progress::new("loading specs")));
     let shown = progress.clone();
-    let loader = Loader::new(
-        store,
-        Arc::new(weir_nodes::scheme()),
-        namespaces,
-        Limits::default(),
-    )
-    .with_progress(Box::new(move |done, total| {
-        shown
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .show(done, total)
-    }));
+    let mut scheme = weir_nodes::scheme();
+    // `sql` specs that name no connection use the engine's own database.
+    scheme.provide(Arc::new(weir_nodes::sql::Pools::with_engine_database(
+        args.database.url(),
+    )));
+    let loader = Loader::new(store, Arc::new(scheme), namespaces, Limits::default()).with_progress(
+        Box::new(move |done, total| {
+            shown
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .show(done, total)
+        }),
+    );
     let loaded = loader.sync().await.context("cannot load the specs")?;
     progress.lock().unwrap_or_else(|p| p.into_inner()).finish();
     for (spec, error) in &loaded.failed {

@@ -18,6 +18,7 @@ use super::params::{self, Params, Plan};
 use super::pool::{DEFAULT_TIMEOUT, Pools, Url};
 use super::statement::{self, Dialect};
 use super::transaction::{Isolation, Settings};
+use crate::control::Duration;
 
 /// The fields of a `sql` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -61,10 +62,10 @@ pub struct SqlSpec {
     /// process naming another level fails. SQLite is always serializable.
     #[serde(default)]
     pub isolation: Option<Isolation>,
-    /// Milliseconds one statement may run before it is stopped (SQLSTATE
-    /// 57014, status 504).
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
+    /// How long one statement may run before it is stopped (SQLSTATE
+    /// 57014, status 504): `250ms`, `5s`, `1m`… Default `30s`.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
     /// SQL run once each time the node loads, before it takes packets:
     /// idempotent DDL such as `CREATE TABLE IF NOT EXISTS`, so a
     /// workflow's tables exist as soon as its specs are applied. One text
@@ -74,8 +75,8 @@ pub struct SqlSpec {
     pub on_load: Option<Dialects>,
 }
 
-fn default_timeout_ms() -> u64 {
-    DEFAULT_TIMEOUT.as_millis() as u64
+fn default_timeout() -> Duration {
+    Duration(DEFAULT_TIMEOUT)
 }
 
 /// SQL for every backend, or per backend.
@@ -237,7 +238,7 @@ impl Kind for Sql {
             into: spec.into.map(Arc::from),
             settings: Settings {
                 isolation: spec.isolation,
-                timeout: std::time::Duration::from_millis(spec.timeout_ms),
+                timeout: spec.timeout.get(),
             },
             shared: std::sync::OnceLock::new(),
         }))
@@ -267,8 +268,8 @@ fn shape_errors(spec: &SqlSpec) -> Vec<FieldError> {
     if spec.into.as_deref().is_some_and(str::is_empty) {
         errors.push(FieldError::new("into", "must be a key name, not empty"));
     }
-    if spec.timeout_ms == 0 {
-        errors.push(FieldError::new("timeout_ms", "must be more than 0"));
+    if spec.timeout.get().as_millis() == 0 {
+        errors.push(FieldError::new("timeout", "must be at least 1ms"));
     }
     errors
 }
