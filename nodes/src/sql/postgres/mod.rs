@@ -30,7 +30,18 @@ pub async fn run(
     values: &[Bound],
     fetch: Fetch,
 ) -> Result<Output, Failure> {
-    let types = parameter_types(conn, sql).await?;
+    // Prepared (and cached) with no parameter types: PostgreSQL infers
+    // them. The statement borrows only `sql`, not the connection.
+    let statement = conn.prepare_with(sql, &[]).await.map_err(Failure::Sqlx)?;
+    let types = match sqlx::Statement::parameters(&statement) {
+        Some(Either::Left(types)) => types,
+        Some(Either::Right(0)) | None => &[],
+        Some(Either::Right(n)) => {
+            return Err(Failure::Internal(format!(
+                "PostgreSQL did not type the statement's {n} parameters"
+            )));
+        }
+    };
     if types.len() != values.len() {
         return Err(Failure::Internal(format!(
             "PostgreSQL counts {} parameters, the node binds {}",
@@ -39,7 +50,7 @@ pub async fn run(
         )));
     }
     let mut arguments = PgArguments::default();
-    for (bound, ty) in values.iter().zip(types.iter()) {
+    for (bound, ty) in values.iter().zip(types) {
         let bytes = encode::encode(&bound.value, ty).map_err(|e| Failure::Param {
             label: bound.label.clone(),
             message: e,
@@ -54,6 +65,7 @@ pub async fn run(
                 message: e.to_string(),
             })?;
     }
+    drop(statement);
     let query = sqlx::query_with(sql, arguments);
     match fetch {
         Fetch::Count => {
@@ -71,19 +83,6 @@ pub async fn run(
                 affected,
             })
         }
-    }
-}
-
-/// The parameter types PostgreSQL inferred for `sql`, from the statement
-/// `sqlx` prepared on this connection (preparing it on first use).
-async fn parameter_types(conn: &mut PgConnection, sql: &str) -> Result<Arc<[PgTypeInfo]>, Failure> {
-    let statement = conn.prepare_with(sql, &[]).await.map_err(Failure::Sqlx)?;
-    match sqlx::Statement::parameters(&statement) {
-        Some(Either::Left(types)) => Ok(types.into()),
-        Some(Either::Right(0)) | None => Ok(Arc::from([])),
-        Some(Either::Right(n)) => Err(Failure::Internal(format!(
-            "PostgreSQL did not type the statement's {n} parameters"
-        ))),
     }
 }
 
