@@ -35,8 +35,65 @@ enum Getter {
     Key(String),
     /// The item at this index of the source list.
     Index(usize),
+    /// A field path over the payload (`body.name`): what most expressions
+    /// in `params` are, read without starting the CEL interpreter.
+    Path(Vec<String>),
     /// An expression over the payload.
     Expression(Expression),
+}
+
+/// How to read the expression `source` of spec field `field`.
+fn getter(field: &str, source: &str) -> Result<Getter, FieldError> {
+    match path(source) {
+        Some(keys) => Ok(Getter::Path(keys)),
+        None => expression(field, source).map(Getter::Expression),
+    }
+}
+
+/// `a.b.c` as its keys, if `source` is only that: identifiers joined by
+/// dots, none of them a CEL keyword. `self` at the start is the payload.
+fn path(source: &str) -> Option<Vec<String>> {
+    let keys: Vec<String> = source.trim().split('.').map(str::to_string).collect();
+    let identifier = |key: &String| {
+        let mut chars = key.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !matches!(
+                key.as_str(),
+                "true" | "false" | "null" | "in" | "as" | "let"
+            )
+    };
+    keys.iter().all(identifier).then_some(keys)
+}
+
+/// Reads `keys` out of `payload`, as CEL would: the first key names a
+/// variable (a key of the payload, or `self`), each next one a map key.
+fn follow(payload: &Value, keys: &[String]) -> Result<Value, String> {
+    let (first, rest) = keys.split_first().ok_or("an empty path")?;
+    let mut at = match first.as_str() {
+        "self" => payload,
+        name => payload
+            .get(name)
+            .ok_or_else(|| format!("the payload has no key `{name}`"))?,
+    };
+    for (i, key) in rest.iter().enumerate() {
+        let walked = keys[..=i].join(".");
+        at = match at {
+            Value::Map(map) => map
+                .get(key.as_str())
+                .ok_or_else(|| format!("`{walked}` has no key `{key}`"))?,
+            other => {
+                return Err(format!(
+                    "`{walked}` is {} {}, not a map",
+                    article(other),
+                    other.type_name()
+                ));
+            }
+        };
+    }
+    Ok(at.clone())
 }
 
 /// A compiled `params`, for one statement.
@@ -94,8 +151,8 @@ impl Plan {
                 for name in names {
                     let getter = match map.get(name) {
                         None => Getter::Key(name.clone()),
-                        Some(source) => match expression(&format!("params.{name}"), source) {
-                            Ok(e) => Getter::Expression(e),
+                        Some(source) => match getter(&format!("params.{name}"), source) {
+                            Ok(getter) => getter,
                             Err(e) => {
                                 errors.push(e);
                                 continue;
@@ -131,8 +188,8 @@ impl Plan {
                 let mut errors = Vec::new();
                 let mut params = Vec::new();
                 for (i, source) in list.iter().enumerate() {
-                    match expression(&format!("params[{i}]"), source) {
-                        Ok(e) => params.push((format!("${}", i + 1), Getter::Expression(e))),
+                    match getter(&format!("params[{i}]"), source) {
+                        Ok(getter) => params.push((format!("${}", i + 1), getter)),
                         Err(e) => errors.push(e),
                     }
                 }
@@ -166,6 +223,7 @@ impl Plan {
             .iter()
             .map(|(label, getter)| {
                 let value = match getter {
+                    Getter::Path(keys) => follow(payload, keys),
                     Getter::Expression(e) => e
                         .eval(payload)
                         .map_err(|error| format!("`{}` failed: {error}", e.source())),
@@ -241,4 +299,85 @@ pub fn unused(params: Option<&Params>, statements: &[&Placeholders]) -> Vec<Fiel
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(params: &str, names: &[&str]) -> Plan {
+        let params: Params = serde_json::from_str(params).unwrap();
+        let names = Placeholders::Named(names.iter().map(|n| n.to_string()).collect());
+        Plan::compile(Some(&params), &names).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn request() -> Value {
+        weir_codecs::json::from_str(
+            r#"{"params": {"id": "7"}, "body": {"name": "n", "tags": ["a"]}, "n": 2}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn paths_and_expressions_read_the_payload() {
+        assert_eq!(
+            path(" body.name "),
+            Some(vec!["body".into(), "name".into()])
+        );
+        assert_eq!(path("has(body.x)"), None);
+        assert_eq!(path("true"), None);
+        assert_eq!(path("a..b"), None);
+        let plan = plan(
+            r#"{"id": "params.id", "name": "self.body.name", "twice": "n * 2", "n": "n"}"#,
+            &["id", "name", "twice", "n", "body"],
+        );
+        let bound = plan.bind(&request()).unwrap();
+        let values: Vec<(&str, &Value)> =
+            bound.iter().map(|b| (b.label.as_str(), &b.value)).collect();
+        assert_eq!(values[0], (":id", &Value::string("7")));
+        assert_eq!(values[1], (":name", &Value::string("n")));
+        assert_eq!(values[2], (":twice", &Value::Int(4)));
+        assert_eq!(values[3], (":n", &Value::Int(2)));
+        assert_eq!(values[4].0, ":body", "unlisted: the payload's key");
+    }
+
+    #[test]
+    fn missing_values_name_what_is_missing() {
+        let missing = |source: &str| {
+            let plan = plan(&format!(r#"{{"x": "{source}"}}"#), &["x"]);
+            plan.bind(&request()).unwrap_err()
+        };
+        assert_eq!(
+            missing("body.nope"),
+            (":x".into(), "`body` has no key `nope`".into())
+        );
+        assert_eq!(
+            missing("nope.x"),
+            (":x".into(), "the payload has no key `nope`".into())
+        );
+        assert_eq!(
+            missing("body.tags.x"),
+            (":x".into(), "`body.tags` is a list, not a map".into())
+        );
+        assert!(
+            missing("body.nope + 1")
+                .1
+                .starts_with("`body.nope + 1` failed")
+        );
+        let unlisted = Plan::compile(None, &Placeholders::Named(vec!["who".into()])).unwrap();
+        assert_eq!(
+            unlisted.bind(&Value::Int(1)).unwrap_err().1,
+            "named parameters are read from the payload's keys, but it is an int"
+        );
+        let positional = Plan::compile(None, &Placeholders::Positional(2)).unwrap();
+        assert_eq!(
+            positional.bind(&Value::list([Value::Int(1)])).unwrap_err(),
+            (
+                "$2".into(),
+                "the payload is a list of 1 items, not 2".into()
+            )
+        );
+        let one = Plan::compile(None, &Placeholders::Positional(1)).unwrap();
+        assert_eq!(one.bind(&Value::Int(5)).unwrap()[0].value, Value::Int(5));
+    }
 }
