@@ -5,10 +5,12 @@
 //! temperature 0–2, max_tokens 1–32768, no unknown fields: 400 listing
 //! each), inserts it and answers 201 with the stored record and its
 //! `Location`, or 409 for a taken name; `GET /api/prompts/{id}` answers the
-//! record or 404. Same table, same pool size (16) as Weir's `sql` nodes;
-//! each statement runs on its own, as a hand-written service would.
-//! Run by `scripts/bench-prompts.sh`:
-//! `cargo run --release --example prompts_axum -- PORT DATABASE_URL`.
+//! record or 404. Same table, same pool size (16) as Weir's `sql` nodes.
+//! Each statement runs on its own, as a hand-written service would; with
+//! `transaction` as a third argument, the insert runs in an explicit
+//! transaction (`BEGIN`, `INSERT`, `COMMIT`), the statements Weir's
+//! one-transaction-per-request sends. Run by `scripts/bench-prompts.sh`:
+//! `cargo run --release --example prompts_axum -- PORT DATABASE_URL [transaction]`.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -20,6 +22,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+
+/// What the handlers share.
+#[derive(Clone)]
+struct App {
+    pool: PgPool,
+    /// Insert in an explicit transaction.
+    transaction: bool,
+}
 
 /// Weir's sql nodes use mimalloc through the `weir` binary; so does this.
 #[global_allocator]
@@ -112,7 +122,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     )
 }
 
-async fn create(State(pool): State<PgPool>, body: Bytes) -> Response {
+async fn create(State(app): State<App>, body: Bytes) -> Response {
     let new: NewPrompt = match serde_json::from_slice(&body) {
         Ok(new) => new,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid", &e.to_string()),
@@ -121,19 +131,30 @@ async fn create(State(pool): State<PgPool>, body: Bytes) -> Response {
     if !found.is_empty() {
         return error(StatusCode::BAD_REQUEST, "invalid", &found.join("; "));
     }
-    let inserted = sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO prompts (name, description, prompt_a, prompt_b, model, temperature, max_tokens)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
-    ))
-    .bind(&new.name)
-    .bind(&new.description)
-    .bind(&new.prompt_a)
-    .bind(&new.prompt_b)
-    .bind(&new.model)
-    .bind(new.temperature)
-    .bind(new.max_tokens as i32)
-    .fetch_one(&pool)
-    .await;
+    );
+    let insert = sqlx::query(&sql)
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(&new.prompt_a)
+        .bind(&new.prompt_b)
+        .bind(&new.model)
+        .bind(new.temperature)
+        .bind(new.max_tokens as i32);
+    let inserted = match app.transaction {
+        false => insert.fetch_one(&app.pool).await,
+        true => {
+            async {
+                let mut tx = app.pool.begin().await?;
+                let row = insert.fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(row)
+            }
+            .await
+        }
+    };
     match inserted.and_then(|row| record(&row)) {
         Ok(record) => {
             let location = format!("/api/prompts/{}", record["id"].as_str().unwrap_or(""));
@@ -156,10 +177,10 @@ async fn create(State(pool): State<PgPool>, body: Bytes) -> Response {
     }
 }
 
-async fn read(State(pool): State<PgPool>, Path(id): Path<String>) -> Response {
+async fn read(State(app): State<App>, Path(id): Path<String>) -> Response {
     let found = sqlx::query(&format!("SELECT {COLUMNS} FROM prompts WHERE id = $1"))
         .bind(&id)
-        .fetch_optional(&pool)
+        .fetch_optional(&app.pool)
         .await;
     match found.and_then(|row| row.map(|r| record(&r)).transpose()) {
         Ok(Some(record)) => reply(StatusCode::OK, &record),
@@ -175,9 +196,14 @@ async fn read(State(pool): State<PgPool>, Path(id): Path<String>) -> Response {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: prompts_axum PORT DATABASE_URL";
+    let usage = "usage: prompts_axum PORT DATABASE_URL [transaction]";
     let port: u16 = args.next().ok_or(usage)?.parse()?;
     let url = args.next().ok_or(usage)?;
+    let transaction = match args.next().as_deref() {
+        None => false,
+        Some("transaction") => true,
+        Some(_) => return Err(usage.into()),
+    };
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .connect(&url)
@@ -187,7 +213,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/api/prompts", post(create))
         .route("/api/prompts/{id}", get(read))
         .route("/ping", get(|| async { "pong" }))
-        .with_state(pool);
+        .with_state(App { pool, transaction });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     axum::serve(listener, app).await?;
     Ok(())

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Prompt Registry benchmark on PostgreSQL, one run: Weir (release build,
 # `weir start -f specs/examples --database …`) beside the hand-written
-# axum + sqlx service of examples/prompts_axum.rs, each on its own database
-# of the same PostgreSQL server. Workloads, with wrk:
+# axum + sqlx service of examples/prompts_axum.rs, twice: as one would write
+# it (`axum`: each statement on its own) and with Weir's transaction per
+# request (`axum-tx`: BEGIN, INSERT, COMMIT), each on its own database of
+# the same PostgreSQL server. Workloads, with wrk:
 #   create  POST /api/prompts, a new name per request (201)
 #   read    GET /api/prompts/:id, one of 1000 seeded prompts at random (200)
-# After a warm-up, rounds alternate Weir and the baseline on each workload
-# so drift and noise hit both. Prints a Markdown table: req/s, p50, p99 and
-# errors per round, then the mean req/s and Weir's share of the baseline.
+# After a warm-up, rounds rotate the servers on each workload so drift and
+# noise hit all alike. Prints a Markdown table: req/s, p50, p99 and errors
+# per round, then the mean req/s and Weir's share of each baseline.
 #   scripts/bench-prompts.sh [DURATION] [CONNECTIONS] [ROUNDS]   (default 10s, 32, 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,8 @@ rounds=${3:-3}
 server=${WEIR_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 weir_db=weir_bench_prompts_weir
 axum_db=weir_bench_prompts_axum
+tx_db=weir_bench_prompts_axum_tx
+databases=("$weir_db" "$axum_db" "$tx_db")
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 scripts/ensure-postgres.sh
@@ -27,24 +31,27 @@ sql() { psql -qAtX "$server/$1" -c "$2"; }
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  for db in "$weir_db" "$axum_db"; do sql postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; done
+  for db in "${databases[@]}"; do sql postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
-for db in "$weir_db" "$axum_db"; do
-  sql postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+for db in "${databases[@]}"; do
+  sql postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null
   sql postgres "CREATE DATABASE $db"
 done
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 wait_for() { for _ in $(seq 1 200); do curl -fsS "http://127.0.0.1:$1/ping" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "nothing answers on $1" >&2; return 1; }
 
 (cd "$work" && PORT=18200 WEIR_LOG=warn exec "$OLDPWD/target/release/weir" start -f "$OLDPWD/specs/examples" --database "$server/$weir_db" >"$work/weir.log" 2>&1) &
 pids+=($!); weir_pid=$!
 target/release/examples/prompts_axum 18201 "$server/$axum_db" >"$work/axum.log" 2>&1 &
 pids+=($!); axum_pid=$!
-wait_for 18200; wait_for 18201
-# Both created the same table when they started; seed the same rows.
-for db in "$weir_db" "$axum_db"; do
+target/release/examples/prompts_axum 18202 "$server/$tx_db" transaction >"$work/axum-tx.log" 2>&1 &
+pids+=($!); tx_pid=$!
+wait_for 18200; wait_for 18201; wait_for 18202
+# All created the same table when they started; seed the same rows.
+for db in "${databases[@]}"; do
   sql "$db" "INSERT INTO prompts (id, name, description, prompt_a, prompt_b, model, temperature, max_tokens)
              SELECT 'bench-' || g, 'bench-' || g, 'seeded', 'Say hi.', 'Say hello.', 'llama3', 0.7, 256
              FROM generate_series(1, 1000) g"
@@ -88,9 +95,10 @@ run() {
   printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$workload" "$rps" "$p50" "$p99" "${errors:-none}"
 }
 
+port_of() { case $1 in weir) echo 18200 ;; axum) echo 18201 ;; axum-tx) echo 18202 ;; esac; }
+servers=(weir axum axum-tx)
 for workload in create read; do
-  run weir 18200 "$workload" warm "3s" >/dev/null
-  run axum 18201 "$workload" warm "3s" >/dev/null
+  for name in "${servers[@]}"; do run "$name" "$(port_of "$name")" "$workload" warm "3s" >/dev/null; done
 done
 : >"$work/rps"
 
@@ -98,24 +106,22 @@ echo "| server | workload | req/s | p50 | p99 | errors |"
 echo "|---|---|---:|---:|---:|---|"
 for round in $(seq 1 "$rounds"); do
   for workload in create read; do
-    # The first of each pair alternates between rounds.
-    if (( round % 2 )); then order="weir axum"; else order="axum weir"; fi
-    for name in $order; do
-      port=18200; [[ $name == axum ]] && port=18201
-      run "$name" "$port" "$workload" "r$round" "$duration"
+    # Each round starts with the next server.
+    for i in 0 1 2; do
+      name=${servers[$(( (round + i) % 3 ))]}
+      run "$name" "$(port_of "$name")" "$workload" "r$round" "$duration"
     done
   done
 done
 echo
-echo "| workload | Weir req/s (mean) | axum + sqlx req/s (mean) | Weir / axum |"
-echo "|---|---:|---:|---:|"
+echo "| workload | Weir req/s | axum req/s | axum-tx req/s | Weir / axum | Weir / axum-tx |"
+echo "|---|---:|---:|---:|---:|---:|"
 for workload in create read; do
   awk -v w="$workload" '
     $2 == w { sum[$1] += $3; n[$1]++ }
-    END { weir = sum["weir"] / n["weir"]; axum = sum["axum"] / n["axum"];
-          printf "| %s | %.0f | %.0f | %.0f%% |\n", w, weir, axum, 100 * weir / axum }' "$work/rps"
+    END { weir = sum["weir"] / n["weir"]; axum = sum["axum"] / n["axum"]; tx = sum["axum-tx"] / n["axum-tx"];
+          printf "| %s | %.0f | %.0f | %.0f | %.0f%% | %.0f%% |\n", w, weir, axum, tx, 100 * weir / axum, 100 * weir / tx }' "$work/rps"
 done
 echo
 peak() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$1/status"; }
-echo "wrk -t2 -c$connections -d$duration --latency, $rounds rounds after a 3 s warm-up per workload; peak RSS weir $(peak "$weir_pid") MiB, axum $(peak "$axum_pid") MiB; $(nproc) cores shared by PostgreSQL, both servers and wrk."
-echo "rows at the end: weir $(sql "$weir_db" 'SELECT count(*) FROM prompts'), axum $(sql "$axum_db" 'SELECT count(*) FROM prompts')"
+echo "Means of $rounds rounds of wrk -t2 -c$connections -d$duration --latency, after a 3 s warm-up per server and workload; peak RSS weir $(peak "$weir_pid") MiB, axum $(peak "$axum_pid") MiB, axum-tx $(peak "$tx_pid") MiB; $(nproc) cores shared by PostgreSQL, the servers and wrk; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)."

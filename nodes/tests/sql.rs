@@ -587,6 +587,29 @@ async fn a_process_keeps_one_isolation_level() {
 }
 
 #[test]
+fn the_reference_example_compiles() {
+    let scheme = weir_nodes::scheme();
+    let codec = scheme.codec("sql").expect("registered");
+    let examples = codec.schema()["examples"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!examples.is_empty());
+    for example in examples {
+        let mut spec = example.as_object().cloned().unwrap();
+        spec.insert("kind".into(), "sql".into());
+        spec.insert("name".into(), "example".into());
+        spec.insert("env".into(), serde_json::json!({"DB": {"from": "db"}}));
+        let yaml = serde_json::Value::Object(spec).to_string();
+        assert_eq!(
+            errors(&yaml, "sqlite://unused.db"),
+            Vec::<String>::new(),
+            "{yaml}"
+        );
+    }
+}
+
+#[test]
 fn specs_are_checked_when_compiled() {
     let sqlite = "sqlite://unused.db";
     let check = |yaml: &str| errors(yaml, sqlite);

@@ -23,6 +23,12 @@ use crate::control::Duration;
 /// The fields of a `sql` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({
+    "connection": "DB",
+    "query": "SELECT * FROM prompts WHERE id = :id",
+    "params": {"id": "params.id"},
+    "answer": "one"
+}))]
 pub struct SqlSpec {
     /// The name of a variable of this spec's `env` whose value is the
     /// database URL (`postgres://…` or `sqlite://…`), typically a secret

@@ -48,6 +48,8 @@ pub enum Failure {
     Param { label: String, message: String },
     /// A column that does not read.
     Column { column: String, message: String },
+    /// The process's transaction cannot take this statement.
+    Refused { code: &'static str, message: String },
     /// Something that should not happen; a bug to report.
     Internal(String),
 }
@@ -70,6 +72,7 @@ impl Failure {
                 ErrorValue::new("").with_code("sql_column"),
                 format!("column `{column}` {message}"),
             ),
+            Failure::Refused { code, message } => (ErrorValue::new("").with_code(code), message),
             Failure::Internal(message) => (ErrorValue::new("").with_code("sql_internal"), message),
         };
         error.message = format!("{context}: {}", error::scrub(&what, url));

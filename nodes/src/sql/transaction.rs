@@ -134,9 +134,10 @@ pub async fn lease(
     let slot = slot(root, &transactions, shared);
     let mut open = slot.lock_owned().await;
     if open.ended {
-        return Err(Failure::Internal(
-            "the process has already ended: its transaction is closed".to_string(),
-        ));
+        return Err(Failure::Refused {
+            code: "process_ended",
+            message: "the process has already ended: its transaction is closed".to_string(),
+        });
     }
     let (open_isolation, open_timeout) = (open.isolation, open.timeout);
     match &mut open.tx {
@@ -147,11 +148,14 @@ pub async fn lease(
         }
         Some(tx) => {
             if settings.isolation.is_some() && settings.isolation != open_isolation {
-                return Err(Failure::Internal(format!(
-                    "the process's transaction is already open at {}; this node asks for {}: give the first sql node of the process the same `isolation`",
-                    level(open_isolation),
-                    level(settings.isolation)
-                )));
+                return Err(Failure::Refused {
+                    code: "isolation",
+                    message: format!(
+                        "the process's transaction is already open at {}; this node asks for {}: give the first sql node of the process the same `isolation`",
+                        level(open_isolation),
+                        level(settings.isolation)
+                    ),
+                });
             }
             if let Tx::Postgres(tx) = tx
                 && settings.timeout != open_timeout
