@@ -26,7 +26,8 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    fn url(&self) -> &str {
+    /// The URL. Never print it.
+    pub fn url(&self) -> &str {
         self.url.as_deref().unwrap_or(DEFAULT_URL)
     }
 

@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::load::Load;
-use support::{Client, Server, free_port, root};
-
-const JSON: (&str, &str) = ("Content-Type", "application/json");
+use support::{Client, JSON, Server, free_port, root};
 
 #[test]
 fn the_examples_serve_ping_and_echo_and_refuse_bad_input() {

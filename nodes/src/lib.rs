@@ -9,6 +9,7 @@
 pub mod control;
 pub mod net;
 pub mod reference;
+pub mod sql;
 pub mod system;
 
 use weir_engine::Scheme;
@@ -24,5 +25,6 @@ pub fn scheme() -> Scheme {
 pub fn register_all(scheme: &mut Scheme) {
     control::register(scheme);
     net::register(scheme);
+    sql::register(scheme);
     system::register(scheme);
 }

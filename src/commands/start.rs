@@ -5,7 +5,8 @@
 //! in the binary: [`crate::system`]) and makes sure the API has a token,
 //! then `-f` spec files (the bundled examples, say), so one command brings
 //! a fresh machine up. The database is migrated on the way, and handed to
-//! the kinds that need it (the `system` family) as a scheme resource.
+//! the kinds that need it (the `system` family, `sql` nodes that name no
+//! connection) as scheme resources.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +73,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let namespaces = (!namespaces.is_empty()).then_some(namespaces);
     let mut scheme = weir_nodes::scheme();
     scheme.provide(Arc::new(store.clone()));
+    // `sql` specs that name no connection use the engine's own database.
+    scheme.provide(Arc::new(weir_nodes::sql::Pools::with_engine_database(
+        args.database.url(),
+    )));
     let progress = Arc::new(Mutex::new(Progress::new("loading specs")));
     let shown = progress.clone();
     let loader = Loader::new(store, Arc::new(scheme), namespaces, Limits::default()).with_progress(

@@ -37,6 +37,9 @@ pub fn unique(prefix: &str) -> PathBuf {
     std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()))
 }
 
+/// The `Content-Type` header of a JSON body.
+pub const JSON: (&str, &str) = ("Content-Type", "application/json");
+
 /// The read-only token every test server accepts (`WEIR_READ_TOKEN`).
 pub const READ_TOKEN: &str = "read-only-test-token";
 
@@ -355,6 +358,13 @@ impl Client {
             }
         }
         Ok((status, headers))
+    }
+
+    /// Sends `body` as JSON and reads the response.
+    pub fn send_json(&mut self, method: &str, path: &str, body: &serde_json::Value) -> Reply {
+        let text = body.to_string();
+        self.send(method, path, Some(text.as_bytes()), &[JSON])
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     /// Reads one response (with a `Content-Length` body).

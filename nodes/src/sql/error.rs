@@ -1,0 +1,193 @@
+//! Database failures as error packets a workflow can branch on.
+//!
+//! Every failure carries a SQLSTATE as its `code`, on both backends (SQLite's
+//! result codes are mapped to the SQLSTATE of the same meaning, and the
+//! native code is kept in `details.sqlite_code`), and an HTTP-like `status`
+//! that says whose fault it is: a unique violation is 409, bad data 400, a
+//! statement timeout 504, an unreachable database 503, anything else 500.
+//! Messages come from the database; a connection URL (or its password)
+//! never appears in one: failures that could quote it are described in our
+//! own words, and every message is scrubbed besides. This module runs
+//! nothing.
+
+use sqlx::error::DatabaseError;
+use sqlx::postgres::PgDatabaseError;
+use weir_codecs::{ErrorValue, Value};
+
+use super::pool::Url;
+
+/// A failure of the `sqlx` driver, described without the URL.
+pub fn from_sqlx(error: &sqlx::Error, url: &Url) -> ErrorValue {
+    let (message, sqlstate, details) = match error {
+        sqlx::Error::Database(db) => database(db.as_ref()),
+        sqlx::Error::PoolTimedOut => (
+            "no database connection became free in time".to_string(),
+            "08000".to_string(),
+            Vec::new(),
+        ),
+        sqlx::Error::PoolClosed => (
+            "the connection pool is closed".to_string(),
+            "08003".to_string(),
+            Vec::new(),
+        ),
+        sqlx::Error::Io(io) => (
+            format!("cannot reach the database: {}", io.kind()),
+            "08006".to_string(),
+            Vec::new(),
+        ),
+        sqlx::Error::Tls(_) => (
+            "the TLS handshake with the database failed".to_string(),
+            "08006".to_string(),
+            Vec::new(),
+        ),
+        // Both may quote parts of the URL: say only what kind of thing failed.
+        sqlx::Error::Configuration(_) => (
+            "the connection URL is not valid".to_string(),
+            "08001".to_string(),
+            Vec::new(),
+        ),
+        sqlx::Error::Protocol(_) => (
+            "the database answered something unexpected".to_string(),
+            "08P01".to_string(),
+            Vec::new(),
+        ),
+        other => (
+            format!("database driver error: {other}"),
+            "XX000".to_string(),
+            Vec::new(),
+        ),
+    };
+    let mut failure = ErrorValue::new(scrub(&message, url))
+        .with_code(&sqlstate)
+        .with_status(status(&sqlstate));
+    if !details.is_empty() {
+        let details = details
+            .into_iter()
+            .map(|(k, v)| (k, Value::string(scrub(&v, url))));
+        failure = failure.with_details(Value::map(details));
+    }
+    failure
+}
+
+/// The message, SQLSTATE and context of an error the database reported.
+fn database(db: &dyn DatabaseError) -> (String, String, Vec<(&'static str, String)>) {
+    if let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() {
+        let mut details = vec![("sqlstate", pg.code().to_string())];
+        let optional = [
+            ("detail", pg.detail()),
+            ("hint", pg.hint()),
+            ("table", pg.table()),
+            ("column", pg.column()),
+            ("constraint", pg.constraint()),
+        ];
+        details.extend(
+            optional
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v.to_string()))),
+        );
+        return (pg.message().to_string(), pg.code().to_string(), details);
+    }
+    let native = db.code().map(|c| c.into_owned()).unwrap_or_default();
+    let sqlstate = native
+        .parse::<i32>()
+        .map_or("HY000", sqlite_sqlstate)
+        .to_string();
+    let details = vec![("sqlstate", sqlstate.clone()), ("sqlite_code", native)];
+    (db.message().to_string(), sqlstate, details)
+}
+
+/// The SQLSTATE of an SQLite (extended) result code.
+fn sqlite_sqlstate(code: i32) -> &'static str {
+    match code {
+        2067 | 1555 => "23505",         // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+        787 => "23503",                 // SQLITE_CONSTRAINT_FOREIGNKEY
+        1299 => "23502",                // SQLITE_CONSTRAINT_NOTNULL
+        275 => "23514",                 // SQLITE_CONSTRAINT_CHECK
+        c if c & 0xff == 19 => "23000", // other SQLITE_CONSTRAINT
+        c if c & 0xff == 5 || c & 0xff == 6 => "55P03", // SQLITE_BUSY, SQLITE_LOCKED
+        9 => "57014",                   // SQLITE_INTERRUPT: our statement timeout
+        c if c & 0xff == 8 => "25006",  // SQLITE_READONLY
+        13 => "53100",                  // SQLITE_FULL
+        c if c & 0xff == 14 => "08001", // SQLITE_CANTOPEN
+        18 => "54000",                  // SQLITE_TOOBIG
+        20 => "22000",                  // SQLITE_MISMATCH
+        25 => "22023",                  // SQLITE_RANGE
+        1 => "42000",                   // SQLITE_ERROR: syntax, unknown table or column
+        _ => "HY000",
+    }
+}
+
+/// The HTTP-like status of a SQLSTATE: who should act, the client (4xx),
+/// or the operator (5xx).
+pub fn status(sqlstate: &str) -> u16 {
+    match sqlstate {
+        "23502" | "23514" => 400,        // a missing or out-of-range value
+        s if s.starts_with("23") => 409, // unique, foreign key, exclusion
+        s if s.starts_with("22") => 400, // data exception: bad input
+        "40001" | "40P01" => 409,        // serialization failure, deadlock: retry
+        "57014" => 504,                  // statement timeout
+        "55P03" => 503,                  // lock not available
+        s if s.starts_with("08") || s.starts_with("53") || s.starts_with("57P") => 503,
+        _ => 500,
+    }
+}
+
+/// `message` with the URL, and the password inside it, replaced.
+pub fn scrub(message: &str, url: &Url) -> String {
+    let full = url.expose();
+    let mut scrubbed = message.replace(full, "<database url>");
+    if let Some(password) = password(full).filter(|p| p.len() >= 3) {
+        scrubbed = scrubbed.replace(password, "<redacted>");
+    }
+    scrubbed
+}
+
+/// The password of `scheme://user:password@host…`, if any.
+fn password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.rsplit_once('@')?.0;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_say_whose_fault_it_is() {
+        assert_eq!(status("23505"), 409);
+        assert_eq!(status("23502"), 400);
+        assert_eq!(status("22P02"), 400);
+        assert_eq!(status("57014"), 504);
+        assert_eq!(status("08006"), 503);
+        assert_eq!(status("42P01"), 500);
+        assert_eq!(sqlite_sqlstate(2067), "23505");
+        assert_eq!(sqlite_sqlstate(517), "55P03");
+        assert_eq!(sqlite_sqlstate(9), "57014");
+        assert_eq!(sqlite_sqlstate(1), "42000");
+    }
+
+    #[test]
+    fn urls_and_passwords_are_scrubbed() {
+        let url = Url::parse("postgres://me:s3cret@db:5432/app").unwrap();
+        assert_eq!(password(url.expose()), Some("s3cret"));
+        let text = scrub(
+            "failed on postgres://me:s3cret@db:5432/app and s3cret",
+            &url,
+        );
+        assert!(!text.contains("s3cret"), "{text}");
+        let io = from_sqlx(
+            &sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+            &url,
+        );
+        assert_eq!((io.code.as_deref(), io.status), (Some("08006"), Some(503)));
+        assert!(io.message.contains("connection refused"), "{}", io.message);
+        let bad = from_sqlx(
+            &sqlx::Error::Configuration("postgres://me:s3cret@db:5432/app".into()),
+            &url,
+        );
+        assert!(!bad.message.contains("s3cret"));
+        assert_eq!(password("sqlite://weir.db"), None);
+    }
+}

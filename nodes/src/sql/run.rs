@@ -1,0 +1,104 @@
+//! Running one statement on a connection of either backend, and what a
+//! run produces or how it fails, before a node shapes it into its answer.
+//!
+//! Which connection (pooled, or the process's transaction) is decided in
+//! `transaction.rs`; the backends' own work is in `postgres/` and
+//! `sqlite.rs`.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::SqliteConnection;
+use weir_codecs::{ErrorValue, Value};
+
+use super::pool::Url;
+use super::{error, postgres, sqlite};
+
+/// One parameter value with the label messages use (`:name` or `$2`).
+#[derive(Clone, Debug)]
+pub struct Bound {
+    /// `:name` or `$n`.
+    pub label: String,
+    /// The value.
+    pub value: Value,
+}
+
+/// What a run reads back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fetch {
+    /// The rows the statement returns.
+    Rows,
+    /// Only how many rows it changed.
+    Count,
+}
+
+/// What a statement produced.
+pub struct Output {
+    /// Each row as a map of column → value, in column order.
+    pub rows: Vec<Value>,
+    /// Rows changed (or returned).
+    pub affected: u64,
+}
+
+/// Why a run failed, before it is told to the workflow.
+pub enum Failure {
+    /// The driver or the database.
+    Sqlx(sqlx::Error),
+    /// A value that does not bind to its parameter.
+    Param { label: String, message: String },
+    /// A column that does not read.
+    Column { column: String, message: String },
+    /// The process's transaction cannot take this statement.
+    Refused { code: &'static str, message: String },
+    /// Something that should not happen; a bug to report.
+    Internal(String),
+}
+
+impl Failure {
+    /// The error packet, its message after `context` (which node, at what
+    /// stage); the URL never appears in it.
+    pub fn into_error(self, context: &str, url: &Url) -> ErrorValue {
+        let (mut error, what) = match self {
+            Failure::Sqlx(e) => {
+                let e = error::from_sqlx(&e, url);
+                let message = e.message.clone();
+                (e, message)
+            }
+            Failure::Param { label, message } => (
+                ErrorValue::new("").with_code("sql_param").with_status(400),
+                format!("parameter `{label}`: {message}"),
+            ),
+            Failure::Column { column, message } => (
+                ErrorValue::new("").with_code("sql_column"),
+                format!("column `{column}` {message}"),
+            ),
+            Failure::Refused { code, message } => (ErrorValue::new("").with_code(code), message),
+            Failure::Internal(message) => (ErrorValue::new("").with_code("sql_internal"), message),
+        };
+        error.message = format!("{context}: {}", error::scrub(&what, url));
+        error
+    }
+}
+
+/// A connection of either backend, borrowed for one statement.
+pub enum Conn<'a> {
+    /// PostgreSQL.
+    Postgres(&'a mut PgConnection),
+    /// SQLite.
+    Sqlite(&'a mut SqliteConnection),
+}
+
+/// Runs `sql` (already in the connection's dialect) with `values`.
+pub async fn run(
+    conn: Conn<'_>,
+    sql: &str,
+    values: &[Bound],
+    fetch: Fetch,
+    timeout: Duration,
+) -> Result<Output, Failure> {
+    match conn {
+        // PostgreSQL enforces the timeout itself (`statement_timeout`).
+        Conn::Postgres(conn) => postgres::run(conn, sql, values, fetch).await,
+        Conn::Sqlite(conn) => sqlite::run(conn, sql, values, fetch, timeout).await,
+    }
+}

@@ -1,0 +1,283 @@
+//! One transaction per process and connection: which connection a
+//! statement runs on, and committing or rolling back when the process ends.
+//!
+//! The first statement of a process that writes (anything but a plain
+//! read, see `statement.rs`) begins a transaction on its pool and keeps it
+//! in the process's typed state; every later statement of the process on
+//! that pool, read or write, runs in it. An exit hook commits it when the
+//! process ends well and rolls it back when it ends with an error or an
+//! error status (the listener counts an answer with status 400 or more as
+//! a failure). Child processes share their root's transactions: a `fork`
+//! branch sees its parent's writes and commits with it, and cannot
+//! deadlock against it.
+//!
+//! A plain read that comes before any write runs on a pooled connection of
+//! its own, outside any transaction: at read committed every statement
+//! sees its own snapshot anyway, so it sees what it would have seen inside
+//! one, and a process that only reads costs one statement instead of
+//! three. A node asking for a stricter isolation level, or (on PostgreSQL)
+//! a timeout other than the session's, always runs in the transaction.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use sqlx::pool::PoolConnection;
+use sqlx::{Postgres, Sqlite};
+use tokio::sync::OwnedMappedMutexGuard;
+use weir_engine::Process;
+use weir_engine::runtime::Outcome;
+
+use super::pool::{DEFAULT_TIMEOUT, Pool, Shared};
+use super::run::{Conn, Failure};
+use super::statement::Dialect;
+use super::{error, postgres, sqlite};
+
+/// A transaction isolation level (PostgreSQL; SQLite is always
+/// serializable).
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Each statement sees what was committed before it began.
+    ReadCommitted,
+    /// Every statement sees the snapshot of the first.
+    RepeatableRead,
+    /// As if the transactions of all processes ran one after another;
+    /// a conflict fails with SQLSTATE 40001 (status 409): retry it.
+    Serializable,
+}
+
+impl Isolation {
+    fn sql(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "READ COMMITTED",
+            Isolation::RepeatableRead => "REPEATABLE READ",
+            Isolation::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+/// What a node asks of the transaction its statement runs in.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// The level, if the node names one.
+    pub isolation: Option<Isolation>,
+    /// How long one statement may run.
+    pub timeout: Duration,
+}
+
+pub(super) enum Tx {
+    Postgres(sqlx::Transaction<'static, Postgres>),
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+}
+
+/// A process's transaction on one pool.
+pub(super) struct Open {
+    tx: Option<Tx>,
+    isolation: Option<Isolation>,
+    timeout: Duration,
+    ended: bool,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Open>>;
+
+/// The transactions a (root) process holds, by pool.
+#[derive(Default)]
+struct Transactions {
+    by_pool: Mutex<Vec<(u64, Slot)>>,
+}
+
+/// A connection held for one statement.
+pub(super) enum Lease {
+    /// A pooled PostgreSQL connection, outside any transaction.
+    Postgres(PoolConnection<Postgres>),
+    /// A pooled SQLite connection, outside any transaction.
+    Sqlite(PoolConnection<Sqlite>),
+    /// The process's transaction, held until the statement is done.
+    InTransaction(OwnedMappedMutexGuard<Open, Tx>),
+}
+
+impl Lease {
+    /// The connection to run the statement on.
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Lease::Postgres(conn) => Conn::Postgres(conn),
+            Lease::Sqlite(conn) => Conn::Sqlite(conn),
+            Lease::InTransaction(tx) => match &mut **tx {
+                Tx::Postgres(tx) => Conn::Postgres(tx),
+                Tx::Sqlite(tx) => Conn::Sqlite(tx),
+            },
+        }
+    }
+}
+
+/// The connection a statement of `process` runs on: the process's
+/// transaction on this pool (begun now if needed), or, for a read that
+/// comes before any write, a pooled connection.
+pub async fn lease(
+    process: &Arc<Process>,
+    shared: &Arc<Shared>,
+    settings: &Settings,
+    reads_only: bool,
+) -> Result<Lease, Failure> {
+    let root = root(process);
+    let transactions = root.state::<Transactions>();
+    let dialect = shared.url.dialect();
+    if reads_only && may_run_alone(settings, dialect) && find(&transactions, shared.id).is_none() {
+        return match &shared.pool {
+            Pool::Postgres(pool) => pool.acquire().await.map(Lease::Postgres),
+            Pool::Sqlite(pool) => pool.acquire().await.map(Lease::Sqlite),
+        }
+        .map_err(Failure::Sqlx);
+    }
+    let slot = slot(root, &transactions, shared);
+    let mut open = slot.lock_owned().await;
+    if open.ended {
+        return Err(Failure::Refused {
+            code: "process_ended",
+            message: "the process has already ended: its transaction is closed".to_string(),
+        });
+    }
+    let (open_isolation, open_timeout) = (open.isolation, open.timeout);
+    match &mut open.tx {
+        None => {
+            open.tx = Some(begin(&shared.pool, settings).await.map_err(Failure::Sqlx)?);
+            open.isolation = settings.isolation;
+            open.timeout = settings.timeout;
+        }
+        Some(tx) => {
+            if settings.isolation.is_some() && settings.isolation != open_isolation {
+                return Err(Failure::Refused {
+                    code: "isolation",
+                    message: format!(
+                        "the process's transaction is already open at {}; this node asks for {}: give the first sql node of the process the same `isolation`",
+                        level(open_isolation),
+                        level(settings.isolation)
+                    ),
+                });
+            }
+            if let Tx::Postgres(tx) = tx
+                && settings.timeout != open_timeout
+            {
+                let statement = postgres::set_timeout(settings.timeout);
+                sqlx::Executor::execute(&mut **tx, sqlx::raw_sql(&statement))
+                    .await
+                    .map_err(Failure::Sqlx)?;
+                open.timeout = settings.timeout;
+            }
+        }
+    }
+    let tx = tokio::sync::OwnedMutexGuard::try_map(open, |open| open.tx.as_mut())
+        .map_err(|_| Failure::Internal("the transaction was not begun".to_string()))?;
+    Ok(Lease::InTransaction(tx))
+}
+
+fn level(isolation: Option<Isolation>) -> String {
+    isolation.map_or("the database's default level".to_string(), |i| {
+        i.sql().to_ascii_lowercase()
+    })
+}
+
+/// Whether a read may run outside the process's transaction: it would see
+/// the same rows inside one (see the module documentation).
+fn may_run_alone(settings: &Settings, dialect: Dialect) -> bool {
+    matches!(settings.isolation, None | Some(Isolation::ReadCommitted))
+        && (dialect == Dialect::Sqlite || settings.timeout == DEFAULT_TIMEOUT)
+}
+
+fn root(process: &Arc<Process>) -> &Arc<Process> {
+    let mut root = process;
+    while let Some(parent) = root.parent() {
+        root = parent;
+    }
+    root
+}
+
+fn find(transactions: &Transactions, pool: u64) -> Option<Slot> {
+    let by_pool = transactions
+        .by_pool
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    by_pool
+        .iter()
+        .find(|(id, _)| *id == pool)
+        .map(|(_, slot)| slot.clone())
+}
+
+/// The process's slot for `shared`'s pool, made (with its exit hook) on
+/// first use.
+fn slot(process: &Arc<Process>, transactions: &Transactions, shared: &Arc<Shared>) -> Slot {
+    let slot = {
+        // Only pushed to: consistent even after a panic.
+        let mut by_pool = transactions
+            .by_pool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some((_, slot)) = by_pool.iter().find(|(id, _)| *id == shared.id) {
+            return slot.clone();
+        }
+        let slot: Slot = Arc::new(tokio::sync::Mutex::new(Open {
+            tx: None,
+            isolation: None,
+            timeout: DEFAULT_TIMEOUT,
+            ended: false,
+        }));
+        by_pool.push((shared.id, slot.clone()));
+        slot
+    };
+    let (hook_slot, shared) = (slot.clone(), shared.clone());
+    process.on_exit(move |outcome| finish(hook_slot, shared, outcome));
+    slot
+}
+
+async fn begin(pool: &Pool, settings: &Settings) -> Result<Tx, sqlx::Error> {
+    match pool {
+        Pool::Postgres(pool) => {
+            let timeout = (settings.timeout != DEFAULT_TIMEOUT).then_some(settings.timeout);
+            let statement =
+                postgres::begin_statement(settings.isolation.map(Isolation::sql), timeout);
+            pool.begin_with(statement).await.map(Tx::Postgres)
+        }
+        // IMMEDIATE takes the write lock at once: the transaction begins at
+        // a write (or for a stable snapshot), and a deferred one would fail
+        // with SQLITE_BUSY when it upgrades from reading to writing.
+        Pool::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+    }
+}
+
+/// The exit hook: commit on success, roll back on failure. A failure here
+/// cannot change the process's answer any more; it is logged, without the
+/// URL.
+async fn finish(slot: Slot, shared: Arc<Shared>, outcome: Outcome) {
+    let mut open = slot.lock().await;
+    open.ended = true;
+    let Some(tx) = open.tx.take() else {
+        return;
+    };
+    let commit = outcome == Outcome::Ok;
+    let result = match tx {
+        Tx::Postgres(tx) => match commit {
+            true => tx.commit().await,
+            false => tx.rollback().await,
+        },
+        Tx::Sqlite(mut tx) => {
+            // A statement dropped half-way (its process cancelled) may have
+            // left its deadline behind.
+            let _ = sqlite::clear_deadline(&mut tx).await;
+            match commit {
+                true => tx.commit().await,
+                false => tx.rollback().await,
+            }
+        }
+    };
+    if let Err(e) = result {
+        let error = error::from_sqlx(&e, &shared.url);
+        tracing::error!(
+            code = error.code.as_deref().unwrap_or(""),
+            error = %error.message,
+            "cannot {} a process's transaction",
+            if commit { "commit" } else { "roll back" }
+        );
+    }
+}
