@@ -182,6 +182,16 @@ impl Ports {
         self
     }
 
+    /// Adds an exact output for each port name a spec chose (a `switch`'s
+    /// cases, a `router`'s routes). A name that does not parse is left
+    /// out: the kind's compile step reports it with its field path.
+    pub fn outputs_named<'a>(self, names: impl IntoIterator<Item = &'a str>) -> Ports {
+        names
+            .into_iter()
+            .filter_map(|name| Port::parse(name).ok())
+            .fold(self, |ports, port| ports.output(PortPattern::Exact(port)))
+    }
+
     /// Whether a link may target `port` on this node.
     pub fn accepts(&self, port: &Port) -> bool {
         self.inputs.iter().any(|p| p.matches(port))

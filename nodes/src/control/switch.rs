@@ -57,11 +57,9 @@ impl Kind for Switch {
     }
 
     fn ports(&self, spec: &SwitchSpec) -> Ports {
-        let ports = Ports::new().input(PortPattern::Exact(Port::input()));
-        spec.matches
-            .iter()
-            .filter_map(|case| Port::parse(&case.port).ok())
-            .fold(ports, |ports, port| ports.output(PortPattern::Exact(port)))
+        Ports::new()
+            .input(PortPattern::Exact(Port::input()))
+            .outputs_named(spec.matches.iter().map(|case| case.port.as_str()))
     }
 
     fn compile(

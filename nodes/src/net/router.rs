@@ -52,11 +52,9 @@ impl Kind for Router {
     }
 
     fn ports(&self, spec: &RouterSpec) -> Ports {
-        let ports = Ports::new().input(PortPattern::Exact(Port::input()));
-        spec.routes
-            .iter()
-            .filter_map(|route| Port::parse(&route.port).ok())
-            .fold(ports, |ports, port| ports.output(PortPattern::Exact(port)))
+        Ports::new()
+            .input(PortPattern::Exact(Port::input()))
+            .outputs_named(spec.routes.iter().map(|route| route.port.as_str()))
     }
 
     fn compile(&self, spec: RouterSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
