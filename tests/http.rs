@@ -286,3 +286,25 @@ fn runaway_javascript_answers_an_error_and_the_server_carries_on() {
         assert_eq!((pong.status, pong.body.as_str()), (200, "pong /ping"));
     }
 }
+
+#[test]
+fn a_listener_given_another_address_rebinds_and_frees_the_old_one() {
+    let server = Server::start();
+    let moved = free_port();
+    server.apply_yaml(
+        "moved.yaml",
+        &format!(
+            "- {{kind: listener, namespace: examples, name: http, host: 127.0.0.1, port: {moved}, ports: {{out: [{{name: routes}}]}}}}\n"
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ping = |port| Client::open(port).and_then(|mut c| c.send("GET", "/ping", None, &[]));
+    while ping(moved).map(|r| r.status).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "the new address never served");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while TcpStream::connect(("127.0.0.1", server.port)).is_ok() {
+        assert!(Instant::now() < deadline, "the old address was never freed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
