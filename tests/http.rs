@@ -308,3 +308,21 @@ fn a_listener_given_another_address_rebinds_and_frees_the_old_one() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let server = Server::start_with(&root().join("tests/fixtures/net/idle.yaml"), &[]);
+    let mut client = server.connect();
+    let first = client.send("GET", "/ping", None, &[]).unwrap();
+    assert_eq!((first.status, first.body.as_str()), (200, "\"pong\""));
+    // Well past the spec's 300 ms: the server has closed the connection,
+    // so the next request on it gets no answer.
+    std::thread::sleep(Duration::from_secs(2));
+    let again = client.send("GET", "/ping", None, &[]);
+    assert!(again.is_err(), "{again:?}");
+    assert_eq!(
+        server.get("/ping").unwrap().status,
+        200,
+        "a new one is served"
+    );
+}

@@ -56,7 +56,9 @@ pub struct ListenerSpec {
     /// Milliseconds a request may take before it answers 504.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
-    /// Milliseconds a client has to send its request headers.
+    /// Milliseconds a client has to send its request headers. The clock
+    /// starts when the connection is ready for a request, so this is also
+    /// how long a keep-alive connection may sit idle before it is closed.
     #[serde(default = "default_header_timeout_ms")]
     pub header_timeout_ms: u64,
     /// Serve HTTPS with this certificate and key.
