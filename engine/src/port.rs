@@ -170,6 +170,15 @@ impl Ports {
         }
     }
 
+    /// `in` → `out[0]` and `out[1]`: a node with two branches (`if`,
+    /// `for`, `pipe`).
+    pub fn two_branches() -> Ports {
+        Ports::new()
+            .input(PortPattern::Exact(Port::input()))
+            .output(PortPattern::Exact(Port::indexed("out", 0)))
+            .output(PortPattern::Exact(Port::indexed("out", 1)))
+    }
+
     /// Adds an input pattern.
     pub fn input(mut self, pattern: PortPattern) -> Ports {
         self.inputs.push(pattern);

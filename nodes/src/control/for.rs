@@ -13,9 +13,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
-use weir_engine::{
-    Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
-};
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Ports, scheme::Context};
 
 /// The fields of a `for` spec.
 ///
@@ -49,10 +47,7 @@ impl Kind for For {
     }
 
     fn ports(&self, _: &ForSpec) -> Ports {
-        Ports::new()
-            .input(PortPattern::Exact(Port::input()))
-            .output(PortPattern::Exact(Port::indexed("out", 0)))
-            .output(PortPattern::Exact(Port::indexed("out", 1)))
+        Ports::two_branches()
     }
 
     fn compile(&self, spec: ForSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {

@@ -6,9 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::{ErrorValue, Expression};
 use weir_engine::runtime::BoxFuture;
-use weir_engine::{
-    Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
-};
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Ports, scheme::Context};
 
 use super::duration::Duration;
 use super::expr;
@@ -43,10 +41,7 @@ impl Kind for If {
     }
 
     fn ports(&self, _: &IfSpec) -> Ports {
-        Ports::new()
-            .input(PortPattern::Exact(Port::input()))
-            .output(PortPattern::Exact(Port::indexed("out", 0)))
-            .output(PortPattern::Exact(Port::indexed("out", 1)))
+        Ports::two_branches()
     }
 
     fn compile(&self, spec: IfSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {

@@ -8,9 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::ErrorValue;
 use weir_engine::runtime::BoxFuture;
-use weir_engine::{
-    Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
-};
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Ports, scheme::Context};
 
 /// The fields of a `pipe` spec (it has none of its own).
 ///
@@ -34,10 +32,7 @@ impl Kind for Pipe {
     }
 
     fn ports(&self, _: &PipeSpec) -> Ports {
-        Ports::new()
-            .input(PortPattern::Exact(Port::input()))
-            .output(PortPattern::Exact(Port::indexed("out", 0)))
-            .output(PortPattern::Exact(Port::indexed("out", 1)))
+        Ports::two_branches()
     }
 
     fn compile(&self, _: PipeSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
