@@ -10,53 +10,85 @@
 //! own words, and every message is scrubbed besides. This module runs
 //! nothing.
 
+use deadpool_postgres::{PoolError, TimeoutType};
 use sqlx::error::DatabaseError;
-use sqlx::postgres::PgDatabaseError;
+use tokio_postgres::error::DbError;
 use weir_codecs::{ErrorValue, Value};
 
 use super::pool::Url;
 
-/// A failure of the `sqlx` driver, described without the URL.
+/// What every failure is told as: a message, its SQLSTATE, and context.
+type Told = (String, String, Vec<(&'static str, String)>);
+
+fn told(message: &str, sqlstate: &str) -> Told {
+    (message.to_string(), sqlstate.to_string(), Vec::new())
+}
+
+/// A failure of the SQLite driver (`sqlx`), described without the URL.
 pub fn from_sqlx(error: &sqlx::Error, url: &Url) -> ErrorValue {
-    let (message, sqlstate, details) = match error {
-        sqlx::Error::Database(db) => database(db.as_ref()),
-        sqlx::Error::PoolTimedOut => (
-            "no database connection became free in time".to_string(),
-            "08000".to_string(),
-            Vec::new(),
-        ),
-        sqlx::Error::PoolClosed => (
-            "the connection pool is closed".to_string(),
-            "08003".to_string(),
-            Vec::new(),
-        ),
-        sqlx::Error::Io(io) => (
-            format!("cannot reach the database: {}", io.kind()),
-            "08006".to_string(),
-            Vec::new(),
-        ),
-        sqlx::Error::Tls(_) => (
-            "the TLS handshake with the database failed".to_string(),
-            "08006".to_string(),
-            Vec::new(),
-        ),
+    let told = match error {
+        sqlx::Error::Database(db) => sqlite_database(db.as_ref()),
+        sqlx::Error::PoolTimedOut => told("no database connection became free in time", "08000"),
+        sqlx::Error::PoolClosed => told("the connection pool is closed", "08003"),
+        sqlx::Error::Io(io) => unreachable_database(io),
+        sqlx::Error::Tls(_) => told("the TLS handshake with the database failed", "08006"),
         // Both may quote parts of the URL: say only what kind of thing failed.
-        sqlx::Error::Configuration(_) => (
-            "the connection URL is not valid".to_string(),
-            "08001".to_string(),
-            Vec::new(),
-        ),
-        sqlx::Error::Protocol(_) => (
-            "the database answered something unexpected".to_string(),
-            "08P01".to_string(),
-            Vec::new(),
-        ),
-        other => (
-            format!("database driver error: {other}"),
-            "XX000".to_string(),
-            Vec::new(),
-        ),
+        sqlx::Error::Configuration(_) => told("the connection URL is not valid", "08001"),
+        sqlx::Error::Protocol(_) => told("the database answered something unexpected", "08P01"),
+        other => told(&format!("database driver error: {other}"), "XX000"),
     };
+    failure(told, url)
+}
+
+/// A failure of the PostgreSQL driver (`tokio-postgres`), described
+/// without the URL.
+pub fn from_postgres(error: &tokio_postgres::Error, url: &Url) -> ErrorValue {
+    let io = std::error::Error::source(error).and_then(|s| s.downcast_ref::<std::io::Error>());
+    let told = match (error.as_db_error(), io) {
+        (Some(db), _) => postgres_database(db),
+        (None, Some(io)) => unreachable_database(io),
+        _ if error.is_closed() => told("the database connection is closed", "08006"),
+        // Its text may quote parts of the URL: say only what failed.
+        _ if error.to_string().starts_with("invalid configuration") => {
+            told("the connection URL is not valid", "08001")
+        }
+        _ => told(&format!("database driver error: {error}"), "XX000"),
+    };
+    failure(told, url)
+}
+
+/// A PostgreSQL connection the pool could not lend.
+pub fn from_pool(error: &PoolError, url: &Url) -> ErrorValue {
+    match error {
+        PoolError::Backend(e) => from_postgres(e, url),
+        PoolError::Timeout(TimeoutType::Wait) => failure(
+            told("no database connection became free in time", "08000"),
+            url,
+        ),
+        PoolError::Timeout(_) => failure(
+            told(
+                "cannot reach the database: it did not answer in time",
+                "08006",
+            ),
+            url,
+        ),
+        PoolError::Closed => failure(told("the connection pool is closed", "08003"), url),
+        other => failure(
+            told(&format!("connection pool error: {other}"), "XX000"),
+            url,
+        ),
+    }
+}
+
+fn unreachable_database(io: &std::io::Error) -> Told {
+    told(
+        &format!("cannot reach the database: {}", io.kind()),
+        "08006",
+    )
+}
+
+/// The error packet of `told`, scrubbed of the URL.
+fn failure((message, sqlstate, details): Told, url: &Url) -> ErrorValue {
     let mut failure = ErrorValue::new(scrub(&message, url))
         .with_code(&sqlstate)
         .with_status(status(&sqlstate));
@@ -69,24 +101,27 @@ pub fn from_sqlx(error: &sqlx::Error, url: &Url) -> ErrorValue {
     failure
 }
 
-/// The message, SQLSTATE and context of an error the database reported.
-fn database(db: &dyn DatabaseError) -> (String, String, Vec<(&'static str, String)>) {
-    if let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() {
-        let mut details = vec![("sqlstate", pg.code().to_string())];
-        let optional = [
-            ("detail", pg.detail()),
-            ("hint", pg.hint()),
-            ("table", pg.table()),
-            ("column", pg.column()),
-            ("constraint", pg.constraint()),
-        ];
-        details.extend(
-            optional
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k, v.to_string()))),
-        );
-        return (pg.message().to_string(), pg.code().to_string(), details);
-    }
+/// The message, SQLSTATE and context of an error PostgreSQL reported.
+fn postgres_database(db: &DbError) -> Told {
+    let code = db.code().code().to_string();
+    let mut details = vec![("sqlstate", code.clone())];
+    let optional = [
+        ("detail", db.detail()),
+        ("hint", db.hint()),
+        ("table", db.table()),
+        ("column", db.column()),
+        ("constraint", db.constraint()),
+    ];
+    details.extend(
+        optional
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v.to_string()))),
+    );
+    (db.message().to_string(), code, details)
+}
+
+/// The message, SQLSTATE and context of an error SQLite reported.
+fn sqlite_database(db: &dyn DatabaseError) -> Told {
     let native = db.code().map(|c| c.into_owned()).unwrap_or_default();
     let sqlstate = native
         .parse::<i32>()

@@ -96,9 +96,8 @@ impl SqlNode {
             match &shared.pool {
                 Pool::Postgres(pool) => {
                     let begin = postgres::begin_statement(None, Some(self.settings.timeout));
-                    let mut tx = pool.begin_with(begin).await.map_err(Failure::Sqlx)?;
-                    postgres::run_ddl(&mut tx, ddl).await?;
-                    tx.commit().await.map_err(Failure::Sqlx)
+                    let client = pool.get().await.map_err(Failure::Pool)?;
+                    postgres::run_ddl(&mut postgres::Session::new(client), begin, ddl).await
                 }
                 Pool::Sqlite(pool) => {
                     let mut tx = pool

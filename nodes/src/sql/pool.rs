@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -31,7 +31,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Connections per PostgreSQL pool. A process holds one for the length of
 /// its transaction, so this bounds the transactions in flight per URL.
-const POSTGRES_CONNECTIONS: u32 = 16;
+const POSTGRES_CONNECTIONS: usize = 16;
 /// Connections per SQLite pool: one writer at a time, readers alongside.
 const SQLITE_CONNECTIONS: u32 = 8;
 /// How long a writer waits for SQLite's write lock.
@@ -83,7 +83,7 @@ fn dialect_of(url: &str) -> Option<Dialect> {
 /// One pool, of either backend.
 pub enum Pool {
     /// A PostgreSQL pool.
-    Postgres(PgPool),
+    Postgres(deadpool_postgres::Pool),
     /// An SQLite pool.
     Sqlite(SqlitePool),
 }
@@ -135,7 +135,7 @@ impl Pools {
         if let Some(shared) = open.get(url) {
             return Ok(shared.clone());
         }
-        let pool = connect_lazy(url).map_err(|e| error::from_sqlx(&e, url))?;
+        let pool = connect_lazy(url)?;
         let shared = Arc::new(Shared {
             id: NEXT_POOL.fetch_add(1, Ordering::Relaxed),
             url: url.clone(),
@@ -146,34 +146,55 @@ impl Pools {
     }
 }
 
-fn connect_lazy(url: &Url) -> Result<Pool, sqlx::Error> {
+fn connect_lazy(url: &Url) -> Result<Pool, ErrorValue> {
     match url.dialect() {
-        Dialect::Postgres => {
-            let timeout = DEFAULT_TIMEOUT.as_millis().to_string();
-            let options = PgConnectOptions::from_str(url.expose())?
-                .options([("statement_timeout", timeout.as_str())]);
-            Ok(Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(POSTGRES_CONNECTIONS)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_lazy_with(options),
-            ))
-        }
-        Dialect::Sqlite => {
-            let options = SqliteConnectOptions::from_str(url.expose())?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                .foreign_keys(true);
-            Ok(Pool::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(SQLITE_CONNECTIONS)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_lazy_with(options),
-            ))
-        }
+        Dialect::Postgres => postgres_pool(url),
+        Dialect::Sqlite => sqlite_pool(url).map_err(|e| error::from_sqlx(&e, url)),
     }
+}
+
+fn postgres_pool(url: &Url) -> Result<Pool, ErrorValue> {
+    let invalid = |e: tokio_postgres::Error| error::from_postgres(&e, url);
+    let mut config = tokio_postgres::Config::from_str(url.expose()).map_err(invalid)?;
+    let timeout = format!("-c statement_timeout={}", DEFAULT_TIMEOUT.as_millis());
+    let options = match config.get_options() {
+        Some(given) => format!("{given} {timeout}"),
+        None => timeout,
+    };
+    config.options(options);
+    config.connect_timeout(ACQUIRE_TIMEOUT);
+    let manager = Manager::from_config(
+        config,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            // A connection comes back outside any transaction (see
+            // `postgres::Session`); one that closed is replaced.
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    deadpool_postgres::Pool::builder(manager)
+        .max_size(POSTGRES_CONNECTIONS)
+        .wait_timeout(Some(ACQUIRE_TIMEOUT))
+        .create_timeout(Some(ACQUIRE_TIMEOUT))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map(Pool::Postgres)
+        .map_err(|e| ErrorValue::new(format!("cannot make a connection pool: {e}")))
+}
+
+fn sqlite_pool(url: &Url) -> Result<Pool, sqlx::Error> {
+    let options = SqliteConnectOptions::from_str(url.expose())?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .foreign_keys(true);
+    Ok(Pool::Sqlite(
+        SqlitePoolOptions::new()
+            .max_connections(SQLITE_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options),
+    ))
 }
 
 #[cfg(test)]

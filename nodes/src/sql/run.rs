@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 use weir_codecs::{ErrorValue, Value};
 
@@ -42,8 +41,12 @@ pub struct Output {
 
 /// Why a run failed, before it is told to the workflow.
 pub enum Failure {
-    /// The driver or the database.
+    /// The SQLite driver or database.
     Sqlx(sqlx::Error),
+    /// The PostgreSQL driver or database.
+    Postgres(tokio_postgres::Error),
+    /// No PostgreSQL connection to be had.
+    Pool(deadpool_postgres::PoolError),
     /// A value that does not bind to its parameter.
     Param { label: String, message: String },
     /// A column that does not read.
@@ -59,11 +62,9 @@ impl Failure {
     /// stage); the URL never appears in it.
     pub fn into_error(self, context: &str, url: &Url) -> ErrorValue {
         let (mut error, what) = match self {
-            Failure::Sqlx(e) => {
-                let e = error::from_sqlx(&e, url);
-                let message = e.message.clone();
-                (e, message)
-            }
+            Failure::Sqlx(e) => driver(error::from_sqlx(&e, url)),
+            Failure::Postgres(e) => driver(error::from_postgres(&e, url)),
+            Failure::Pool(e) => driver(error::from_pool(&e, url)),
             Failure::Param { label, message } => (
                 ErrorValue::new("").with_code("sql_param").with_status(400),
                 format!("parameter `{label}`: {message}"),
@@ -80,10 +81,16 @@ impl Failure {
     }
 }
 
+/// A driver's error and its message, which the context goes before.
+fn driver(error: ErrorValue) -> (ErrorValue, String) {
+    let message = error.message.clone();
+    (error, message)
+}
+
 /// A connection of either backend, borrowed for one statement.
 pub enum Conn<'a> {
     /// PostgreSQL.
-    Postgres(&'a mut PgConnection),
+    Postgres(&'a mut postgres::Session),
     /// SQLite.
     Sqlite(&'a mut SqliteConnection),
 }

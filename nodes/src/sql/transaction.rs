@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
-use sqlx::{Postgres, Sqlite};
 use tokio::sync::OwnedMappedMutexGuard;
 use weir_engine::Process;
 use weir_engine::runtime::Outcome;
@@ -32,7 +32,7 @@ use weir_engine::runtime::Outcome;
 use super::pool::{DEFAULT_TIMEOUT, Pool, Shared};
 use super::run::{Conn, Failure};
 use super::statement::Dialect;
-use super::{error, postgres, sqlite};
+use super::{postgres, sqlite};
 
 /// A transaction isolation level (PostgreSQL; SQLite is always
 /// serializable).
@@ -68,7 +68,7 @@ pub struct Settings {
 }
 
 pub(super) enum Tx {
-    Postgres(sqlx::Transaction<'static, Postgres>),
+    Postgres(postgres::Session),
     Sqlite(sqlx::Transaction<'static, Sqlite>),
 }
 
@@ -91,7 +91,7 @@ struct Transactions {
 /// A connection held for one statement.
 pub(super) enum Lease {
     /// A pooled PostgreSQL connection, outside any transaction.
-    Postgres(PoolConnection<Postgres>),
+    Postgres(postgres::Session),
     /// A pooled SQLite connection, outside any transaction.
     Sqlite(PoolConnection<Sqlite>),
     /// The process's transaction, held until the statement is done.
@@ -126,10 +126,17 @@ pub async fn lease(
     let dialect = shared.url.dialect();
     if reads_only && may_run_alone(settings, dialect) && find(&transactions, shared.id).is_none() {
         return match &shared.pool {
-            Pool::Postgres(pool) => pool.acquire().await.map(Lease::Postgres),
-            Pool::Sqlite(pool) => pool.acquire().await.map(Lease::Sqlite),
-        }
-        .map_err(Failure::Sqlx);
+            Pool::Postgres(pool) => pool
+                .get()
+                .await
+                .map(|client| Lease::Postgres(postgres::Session::new(client)))
+                .map_err(Failure::Pool),
+            Pool::Sqlite(pool) => pool
+                .acquire()
+                .await
+                .map(Lease::Sqlite)
+                .map_err(Failure::Sqlx),
+        };
     }
     let slot = slot(root, &transactions, shared);
     let mut open = slot.lock_owned().await;
@@ -142,7 +149,7 @@ pub async fn lease(
     let (open_isolation, open_timeout) = (open.isolation, open.timeout);
     match &mut open.tx {
         None => {
-            open.tx = Some(begin(&shared.pool, settings).await.map_err(Failure::Sqlx)?);
+            open.tx = Some(begin(&shared.pool, settings).await?);
             open.isolation = settings.isolation;
             open.timeout = settings.timeout;
         }
@@ -160,10 +167,7 @@ pub async fn lease(
             if let Tx::Postgres(tx) = tx
                 && settings.timeout != open_timeout
             {
-                let statement = postgres::set_timeout(settings.timeout);
-                sqlx::Executor::execute(&mut **tx, sqlx::raw_sql(&statement))
-                    .await
-                    .map_err(Failure::Sqlx)?;
+                tx.defer(&postgres::set_timeout(settings.timeout));
                 open.timeout = settings.timeout;
             }
         }
@@ -231,18 +235,27 @@ fn slot(process: &Arc<Process>, transactions: &Transactions, shared: &Arc<Shared
     slot
 }
 
-async fn begin(pool: &Pool, settings: &Settings) -> Result<Tx, sqlx::Error> {
+/// Begins a transaction. On PostgreSQL the `BEGIN` is only owed: it goes
+/// out with the transaction's first statement (see `postgres::Session`).
+async fn begin(pool: &Pool, settings: &Settings) -> Result<Tx, Failure> {
     match pool {
         Pool::Postgres(pool) => {
+            let mut session = postgres::Session::new(pool.get().await.map_err(Failure::Pool)?);
             let timeout = (settings.timeout != DEFAULT_TIMEOUT).then_some(settings.timeout);
-            let statement =
-                postgres::begin_statement(settings.isolation.map(Isolation::sql), timeout);
-            pool.begin_with(statement).await.map(Tx::Postgres)
+            session.begin(postgres::begin_statement(
+                settings.isolation.map(Isolation::sql),
+                timeout,
+            ));
+            Ok(Tx::Postgres(session))
         }
         // IMMEDIATE takes the write lock at once: the transaction begins at
         // a write (or for a stable snapshot), and a deferred one would fail
         // with SQLITE_BUSY when it upgrades from reading to writing.
-        Pool::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+        Pool::Sqlite(pool) => pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map(Tx::Sqlite)
+            .map_err(Failure::Sqlx),
     }
 }
 
@@ -257,10 +270,7 @@ async fn finish(slot: Slot, shared: Arc<Shared>, outcome: Outcome) {
     };
     let commit = outcome == Outcome::Ok;
     let result = match tx {
-        Tx::Postgres(tx) => match commit {
-            true => tx.commit().await,
-            false => tx.rollback().await,
-        },
+        Tx::Postgres(mut session) => session.finish(commit).await,
         Tx::Sqlite(mut tx) => {
             // A statement dropped half-way (its process cancelled) may have
             // left its deadline behind.
@@ -269,15 +279,15 @@ async fn finish(slot: Slot, shared: Arc<Shared>, outcome: Outcome) {
                 true => tx.commit().await,
                 false => tx.rollback().await,
             }
+            .map_err(Failure::Sqlx)
         }
     };
-    if let Err(e) = result {
-        let error = error::from_sqlx(&e, &shared.url);
-        tracing::error!(
-            code = error.code.as_deref().unwrap_or(""),
-            error = %error.message,
-            "cannot {} a process's transaction",
-            if commit { "commit" } else { "roll back" }
+    if let Err(failure) = result {
+        let action = if commit { "commit" } else { "roll back" };
+        let error = failure.into_error(
+            &format!("cannot {action} a process's transaction"),
+            &shared.url,
         );
+        tracing::error!(code = error.code.as_deref().unwrap_or(""), error = %error.message);
     }
 }

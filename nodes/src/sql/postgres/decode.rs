@@ -7,7 +7,7 @@
 //! to cast it in the query, never guessed at.
 
 use bytes::Bytes;
-use sqlx::postgres::PgTypeInfo;
+use tokio_postgres::types::Type;
 use weir_codecs::Value;
 
 use super::numeric;
@@ -15,7 +15,7 @@ use super::oid::{self, Shape};
 use crate::sql::time;
 
 /// The value of one non-NULL column of type `ty`, from its binary form.
-pub fn decode(bytes: &[u8], ty: &PgTypeInfo) -> Result<Value, String> {
+pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, String> {
     match oid::shape(ty) {
         Shape::Text => text(bytes),
         Shape::Array(element) => array(bytes, element),
@@ -107,7 +107,7 @@ fn json(bytes: &[u8]) -> Result<Value, String> {
 /// An array: `ndim`, a has-nulls flag, the element OID, then per dimension
 /// its length and lower bound, then each element as a length (-1 for
 /// NULL) and its bytes. Several dimensions become nested lists.
-fn array(bytes: &[u8], element: &PgTypeInfo) -> Result<Value, String> {
+fn array(bytes: &[u8], element: &Type) -> Result<Value, String> {
     let mut reader = Reader { bytes, at: 0 };
     let dimensions =
         usize::try_from(reader.i32()?).map_err(|_| "a negative array dimension".to_string())?;

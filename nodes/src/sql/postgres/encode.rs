@@ -9,7 +9,7 @@
 //! binds to an array; any value binds to `json`/`jsonb` as itself. What
 //! does not convert is refused with what was expected and what was found.
 
-use sqlx::postgres::PgTypeInfo;
+use tokio_postgres::types::Type;
 use weir_codecs::Value;
 
 use super::numeric;
@@ -17,7 +17,7 @@ use super::oid::{self, Shape};
 use crate::sql::time;
 
 /// The binary form of `value` as type `ty`; `None` is NULL.
-pub fn encode(value: &Value, ty: &PgTypeInfo) -> Result<Option<Vec<u8>>, String> {
+pub fn encode(value: &Value, ty: &Type) -> Result<Option<Vec<u8>>, String> {
     if value.is_null() {
         return Ok(None);
     }
@@ -30,7 +30,7 @@ pub fn encode(value: &Value, ty: &PgTypeInfo) -> Result<Option<Vec<u8>>, String>
     Ok(Some(bytes))
 }
 
-fn expected(what: &str, ty: &PgTypeInfo, value: &Value) -> String {
+fn expected(what: &str, ty: &Type, value: &Value) -> String {
     format!(
         "expected {what} (PostgreSQL type `{}`), found {}",
         oid::name(ty),
@@ -49,7 +49,7 @@ fn describe(value: &Value) -> String {
     }
 }
 
-fn builtin(value: &Value, oid: u32, ty: &PgTypeInfo) -> Result<Vec<u8>, String> {
+fn builtin(value: &Value, oid: u32, ty: &Type) -> Result<Vec<u8>, String> {
     let bad = |what: &str| expected(what, ty, value);
     Ok(match oid {
         oid::BOOL => vec![u8::from(boolean(value).ok_or_else(|| bad("a boolean"))?)],
@@ -142,7 +142,7 @@ fn builtin(value: &Value, oid: u32, ty: &PgTypeInfo) -> Result<Vec<u8>, String> 
     })
 }
 
-fn not_bound(ty: &PgTypeInfo) -> String {
+fn not_bound(ty: &Type) -> String {
     let name = oid::name(ty);
     format!(
         "PostgreSQL wants type `{name}`, which the sql node does not bind: cast the parameter in the query, e.g. `CAST(CAST(:x AS text) AS {name})`"
@@ -150,7 +150,7 @@ fn not_bound(ty: &PgTypeInfo) -> String {
 }
 
 /// Text types take strings, and numbers and booleans as their text.
-fn text(value: &Value, ty: &PgTypeInfo) -> Result<Vec<u8>, String> {
+fn text(value: &Value, ty: &Type) -> Result<Vec<u8>, String> {
     Ok(match value {
         Value::String(s) => s.as_bytes().to_vec(),
         Value::Int(i) => i.to_string().into_bytes(),
@@ -200,14 +200,11 @@ fn float(value: &Value) -> Option<f64> {
 
 /// A one-dimensional array: `ndim` 1 (0 when empty), a has-nulls flag,
 /// the element OID, the length and lower bound 1, then each element.
-fn array(value: &Value, ty: &PgTypeInfo, element: &PgTypeInfo) -> Result<Vec<u8>, String> {
+fn array(value: &Value, ty: &Type, element: &Type) -> Result<Vec<u8>, String> {
     let items = value
         .as_list()
         .ok_or_else(|| expected("a list", ty, value))?;
-    let element_oid = element
-        .oid()
-        .map(|o| o.0)
-        .ok_or_else(|| format!("the element type of `{}` is not known yet", oid::name(ty)))?;
+    let element_oid = element.oid();
     let mut out = Vec::with_capacity(20 + items.len() * 8);
     let has_nulls = items.iter().any(Value::is_null);
     let length =

@@ -2,46 +2,39 @@
 //! the types PostgreSQL infers for them, rows read back faithfully.
 //!
 //! The statement is prepared with no parameter types, so PostgreSQL infers
-//! each from where it appears; `sqlx` caches the prepared statement per
+//! each from where it appears; the prepared statement is cached per
 //! connection, so only the first run on a connection costs a round trip
 //! more. Each value is then encoded as exactly that type ([`encode`]) and
-//! each column decoded from its binary form ([`decode`]). Transactions are
-//! not this module's business (see `transaction.rs`).
+//! each column decoded from its binary form ([`decode`]). The connection
+//! and its transaction are [`Session`]'s business.
 
 mod decode;
 mod encode;
 mod numeric;
 mod oid;
+mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgConnection, PgRow, PgTypeInfo, Postgres};
-use sqlx::{Arguments, Column, Either, Encode, Executor, Row, Type, ValueRef};
+use bytes::BytesMut;
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use weir_codecs::{Map, Value};
+
+use session::Answer;
+pub use session::Session;
 
 use super::run::{Bound, Failure, Fetch, Output};
 
 /// Runs `sql` with `values` and reads what it answers.
 pub async fn run(
-    conn: &mut PgConnection,
+    session: &mut Session,
     sql: &str,
     values: &[Bound],
     fetch: Fetch,
 ) -> Result<Output, Failure> {
-    // Prepared (and cached) with no parameter types: PostgreSQL infers
-    // them. The statement borrows only `sql`, not the connection.
-    let statement = conn.prepare_with(sql, &[]).await.map_err(Failure::Sqlx)?;
-    let types = match sqlx::Statement::parameters(&statement) {
-        Some(Either::Left(types)) => types,
-        Some(Either::Right(0)) | None => &[],
-        Some(Either::Right(n)) => {
-            return Err(Failure::Internal(format!(
-                "PostgreSQL did not type the statement's {n} parameters"
-            )));
-        }
-    };
+    let statement = session.prepare(sql).await?;
+    let types = statement.params();
     if types.len() != values.len() {
         return Err(Failure::Internal(format!(
             "PostgreSQL counts {} parameters, the node binds {}",
@@ -49,67 +42,52 @@ pub async fn run(
             values.len()
         )));
     }
-    let mut arguments = PgArguments::default();
-    for (bound, ty) in values.iter().zip(types) {
-        let bytes = encode::encode(&bound.value, ty).map_err(|e| Failure::Param {
-            label: bound.label.clone(),
-            message: e,
-        })?;
-        arguments
-            .add(Param {
-                ty: ty.clone(),
-                bytes,
-            })
-            .map_err(|e| Failure::Param {
-                label: bound.label.clone(),
-                message: e.to_string(),
-            })?;
-    }
-    drop(statement);
-    let query = sqlx::query_with(sql, arguments);
-    match fetch {
-        Fetch::Count => {
-            let done = conn.execute(query).await.map_err(Failure::Sqlx)?;
-            Ok(Output {
-                rows: Vec::new(),
-                affected: done.rows_affected(),
-            })
-        }
-        Fetch::Rows => {
-            let rows = conn.fetch_all(query).await.map_err(Failure::Sqlx)?;
-            let affected = rows.len() as u64;
-            Ok(Output {
-                rows: read_rows(&rows)?,
-                affected,
-            })
-        }
+    let params = values
+        .iter()
+        .zip(types)
+        .map(|(bound, ty)| {
+            encode::encode(&bound.value, ty)
+                .map(Param)
+                .map_err(|message| Failure::Param {
+                    label: bound.label.clone(),
+                    message,
+                })
+        })
+        .collect::<Result<Vec<Param>, Failure>>()?;
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+    match session.run(&statement, &refs, fetch == Fetch::Rows).await? {
+        Answer::Count(affected) => Ok(Output {
+            rows: Vec::new(),
+            affected,
+        }),
+        Answer::Rows(rows) => Ok(Output {
+            affected: rows.len() as u64,
+            rows: read_rows(&rows)?,
+        }),
     }
 }
 
-fn read_rows(rows: &[PgRow]) -> Result<Vec<Value>, Failure> {
+fn read_rows(rows: &[tokio_postgres::Row]) -> Result<Vec<Value>, Failure> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let columns: Vec<(Arc<str>, PgTypeInfo)> = first
+    let columns: Vec<(Arc<str>, &Type)> = first
         .columns()
         .iter()
-        .map(|c| (Arc::from(c.name()), c.type_info().clone()))
+        .map(|c| (Arc::from(c.name()), c.type_()))
         .collect();
     rows.iter()
         .map(|row| {
             let mut map = Map::with_capacity(columns.len());
             for (i, (name, ty)) in columns.iter().enumerate() {
-                let raw = row.try_get_raw(i).map_err(Failure::Sqlx)?;
-                let value = match raw.is_null() {
-                    true => Value::Null,
-                    false => raw
-                        .as_bytes()
-                        .map_err(|e| e.to_string())
-                        .and_then(|bytes| decode::decode(bytes, ty))
-                        .map_err(|message| Failure::Column {
-                            column: name.to_string(),
-                            message,
-                        })?,
+                let column = |message| Failure::Column {
+                    column: name.to_string(),
+                    message,
+                };
+                let value = match row.try_get::<_, Option<Raw>>(i) {
+                    Err(e) => return Err(column(e.to_string())),
+                    Ok(None) => Value::Null,
+                    Ok(Some(Raw(bytes))) => decode::decode(bytes, ty).map_err(column)?,
                 };
                 map.insert(name.clone(), value);
             }
@@ -118,8 +96,8 @@ fn read_rows(rows: &[PgRow]) -> Result<Vec<Value>, Failure> {
         .collect()
 }
 
-/// The statement that begins a transaction: the isolation level, and the
-/// statement timeout when it is not the session's, in one round trip.
+/// The statements that begin a transaction: the isolation level, and the
+/// statement timeout when it is not the session's.
 pub fn begin_statement(isolation: Option<&str>, timeout: Option<Duration>) -> String {
     let mut sql = String::from("BEGIN");
     if let Some(level) = isolation {
@@ -140,51 +118,58 @@ pub fn set_timeout(timeout: Duration) -> String {
 
 /// One parameter, already in the binary form of the type PostgreSQL gave
 /// it (`None` is NULL).
-struct Param {
-    ty: PgTypeInfo,
-    bytes: Option<Vec<u8>>,
-}
+#[derive(Debug)]
+struct Param(Option<Vec<u8>>);
 
-impl Type<Postgres> for Param {
-    /// Never used for binding: [`Encode::produces`] names the real type.
-    fn type_info() -> PgTypeInfo {
-        PgTypeInfo::with_name("unknown")
-    }
-}
-
-impl Encode<'_, Postgres> for Param {
-    fn encode_by_ref(
+impl ToSql for Param {
+    fn to_sql(
         &self,
-        buf: &mut PgArgumentBuffer,
-    ) -> Result<sqlx::encode::IsNull, BoxDynError> {
-        match &self.bytes {
-            None => Ok(sqlx::encode::IsNull::Yes),
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match &self.0 {
+            None => Ok(IsNull::Yes),
             Some(bytes) => {
-                buf.extend_from_slice(bytes);
-                Ok(sqlx::encode::IsNull::No)
+                out.extend_from_slice(bytes);
+                Ok(IsNull::No)
             }
         }
     }
 
-    fn produces(&self) -> Option<PgTypeInfo> {
-        Some(self.ty.clone())
+    /// Encoded for the very type the statement asked for.
+    fn accepts(_: &Type) -> bool {
+        true
     }
 
-    fn size_hint(&self) -> usize {
-        self.bytes.as_ref().map_or(0, Vec::len)
+    to_sql_checked!();
+}
+
+/// A column's value in binary form, whatever its type: [`decode`] reads it.
+struct Raw<'a>(&'a [u8]);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(
+        _: &Type,
+        raw: &'a [u8],
+    ) -> Result<Raw<'a>, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
     }
 }
 
-/// Runs `ddl` (one or more statements, no parameters) in the open
-/// transaction `conn`, for a node's `on_load`. Loads of the same DDL by
-/// several engines at once are serialised by an advisory lock: `CREATE
-/// TABLE IF NOT EXISTS` is not safe against itself running concurrently.
-pub async fn run_ddl(conn: &mut PgConnection, ddl: &str) -> Result<(), Failure> {
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext('weir.sql.on_load'))")
-        .await
-        .map_err(Failure::Sqlx)?;
-    conn.execute(sqlx::raw_sql(ddl))
-        .await
-        .map_err(Failure::Sqlx)?;
-    Ok(())
+/// Runs `ddl` (one or more statements, no parameters) for a node's
+/// `on_load`, in one transaction that begins with `begin`. Loads of the
+/// same DDL by several engines at once are serialised by an advisory lock:
+/// `CREATE TABLE IF NOT EXISTS` is not safe against itself running
+/// concurrently.
+pub async fn run_ddl(session: &mut Session, begin: String, ddl: &str) -> Result<(), Failure> {
+    session.begin(begin);
+    session.defer("SELECT pg_advisory_xact_lock(hashtext('weir.sql.on_load'))");
+    let ran = session.batch(ddl).await;
+    let commit = ran.is_ok();
+    let ended = session.finish(commit).await;
+    ran.and(ended)
 }

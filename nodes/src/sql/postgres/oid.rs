@@ -2,8 +2,7 @@
 //! (the OIDs of `pg_type.dat`, stable across versions), and how a type is
 //! named in messages.
 
-use sqlx::TypeInfo;
-use sqlx::postgres::{PgTypeInfo, PgTypeKind};
+use tokio_postgres::types::{Kind, Type};
 
 pub const BOOL: u32 = 16;
 pub const BYTEA: u32 = 17;
@@ -40,26 +39,24 @@ pub enum Shape<'a> {
     /// Sent as UTF-8 text: enums and the `citext` extension.
     Text,
     /// A one-dimensional array of the element type.
-    Array(&'a PgTypeInfo),
+    Array(&'a Type),
     /// Anything else: the node neither reads nor binds it.
     Other,
 }
 
 /// The shape of `ty`, looking through domains.
-pub fn shape(ty: &PgTypeInfo) -> Shape<'_> {
+pub fn shape(ty: &Type) -> Shape<'_> {
     match ty.kind() {
-        PgTypeKind::Domain(base) => shape(base),
-        PgTypeKind::Enum(_) => Shape::Text,
-        PgTypeKind::Array(element) => Shape::Array(element),
+        Kind::Domain(base) => shape(base),
+        Kind::Enum(_) => Shape::Text,
+        Kind::Array(element) => Shape::Array(element),
         _ if ty.name().eq_ignore_ascii_case("citext") => Shape::Text,
-        _ => match ty.oid() {
-            Some(oid) => Shape::Builtin(oid.0),
-            None => Shape::Other,
-        },
+        Kind::Simple | Kind::Pseudo => Shape::Builtin(ty.oid()),
+        _ => Shape::Other,
     }
 }
 
 /// The type's name as PostgreSQL spells it, lower-case.
-pub fn name(ty: &PgTypeInfo) -> String {
+pub fn name(ty: &Type) -> String {
     ty.name().to_ascii_lowercase()
 }

@@ -1,0 +1,166 @@
+//! A pooled PostgreSQL connection as a `sql` node uses it: the statements
+//! still owed to the server (`BEGIN`, `SET LOCAL …`), and whether a
+//! transaction is open on it.
+//!
+//! Owed statements are not sent on their own: they go out in the same
+//! write as the next statement, and the server answers both in one go
+//! (the driver, `tokio-postgres`, pipelines requests polled together). A
+//! process that writes therefore pays two round trips (its statement with
+//! the `BEGIN` ahead of it, then `COMMIT`) where a driver that waits for
+//! each answer pays three.
+//!
+//! Pipelining `BEGIN` is safe because the server runs requests in order on
+//! one connection: the statement runs after the `BEGIN`, inside the
+//! transaction it opened. `BEGIN` itself fails only when the connection
+//! does, and then so does the statement behind it; should it ever fail
+//! alone, the run reports the failure and the connection is discarded.
+//!
+//! A session dropped with a transaction open (its process vanished without
+//! an exit) is not returned to the pool: its connection is closed, and the
+//! server rolls the transaction back. This module reads no rows and binds
+//! no values: see `mod.rs`.
+
+use deadpool_postgres::Object;
+use futures_util::future;
+use tokio_postgres::Statement;
+use tokio_postgres::types::ToSql;
+
+use crate::sql::run::Failure;
+
+/// One connection and its transaction state; see the module documentation.
+pub struct Session {
+    /// `None` only once dropped or discarded.
+    client: Option<Object>,
+    /// Simple statements (`;`-separated) to send ahead of the next one.
+    owed: String,
+    /// A `BEGIN` has reached the server, and no `COMMIT` or `ROLLBACK`.
+    open: bool,
+}
+
+/// What a statement answered: its rows, or only how many it changed.
+pub enum Answer {
+    /// The rows, in binary form.
+    Rows(Vec<tokio_postgres::Row>),
+    /// Rows changed.
+    Count(u64),
+}
+
+impl Session {
+    /// A session on a connection from the pool, outside any transaction.
+    pub fn new(client: Object) -> Session {
+        Session {
+            client: Some(client),
+            owed: String::new(),
+            open: false,
+        }
+    }
+
+    /// Begins a transaction with `begin` (`BEGIN …`), sent with the next
+    /// statement.
+    pub fn begin(&mut self, begin: String) {
+        self.owed = begin;
+    }
+
+    /// Sends `statement` (a `SET LOCAL`, say) with the next statement.
+    pub fn defer(&mut self, statement: &str) {
+        if !self.owed.is_empty() {
+            self.owed.push_str("; ");
+        }
+        self.owed.push_str(statement);
+    }
+
+    /// `sql` prepared on this connection: a round trip the first time, then
+    /// from the connection's cache.
+    pub async fn prepare(&self, sql: &str) -> Result<Statement, Failure> {
+        self.client()?
+            .prepare_cached(sql)
+            .await
+            .map_err(Failure::Postgres)
+    }
+
+    /// Runs `statement` with `params`, the owed statements ahead of it in
+    /// the same write.
+    pub async fn run(
+        &mut self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+        rows: bool,
+    ) -> Result<Answer, Failure> {
+        let owed = std::mem::take(&mut self.owed);
+        self.open |= owed.starts_with("BEGIN");
+        let client = self.client()?;
+        let run = async {
+            match rows {
+                true => client.query(statement, params).await.map(Answer::Rows),
+                false => client.execute(statement, params).await.map(Answer::Count),
+            }
+        };
+        if owed.is_empty() {
+            return run.await.map_err(Failure::Postgres);
+        }
+        // `join` polls the owed statements first, so they are sent first.
+        match future::join(client.batch_execute(&owed), run).await {
+            (Ok(()), answer) => answer.map_err(Failure::Postgres),
+            (Err(error), _) => {
+                self.discard();
+                Err(Failure::Postgres(error))
+            }
+        }
+    }
+
+    /// Runs `sql`, one or more statements without parameters, the owed
+    /// statements ahead of it.
+    pub async fn batch(&mut self, sql: &str) -> Result<(), Failure> {
+        let owed = std::mem::take(&mut self.owed);
+        self.open |= owed.starts_with("BEGIN");
+        let text = match owed.is_empty() {
+            true => sql.to_string(),
+            false => format!("{owed}; {sql}"),
+        };
+        self.client()?
+            .batch_execute(&text)
+            .await
+            .map_err(Failure::Postgres)
+    }
+
+    /// Ends the transaction: `COMMIT` or `ROLLBACK`. Nothing is sent when
+    /// the transaction never reached the server.
+    pub async fn finish(&mut self, commit: bool) -> Result<(), Failure> {
+        self.owed.clear();
+        if !std::mem::take(&mut self.open) {
+            return Ok(());
+        }
+        let end = if commit { "COMMIT" } else { "ROLLBACK" };
+        let result = self
+            .client()?
+            .batch_execute(end)
+            .await
+            .map_err(Failure::Postgres);
+        if result.is_err() {
+            // The transaction's state is unknown: do not lend it out again.
+            self.discard();
+        }
+        result
+    }
+
+    fn client(&self) -> Result<&Object, Failure> {
+        self.client.as_ref().ok_or_else(|| {
+            Failure::Internal("the connection was discarded after a failure".to_string())
+        })
+    }
+
+    /// Closes the connection instead of returning it to the pool.
+    fn discard(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(Object::take(client));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.open {
+            self.discard();
+        }
+    }
+}
