@@ -73,6 +73,7 @@ on_both_backends!(
     twenty_concurrent_creates_of_one_name_make_one_prompt,
     pages_follow_the_cursor_and_the_prefix,
     a_workflow_failing_after_its_insert_leaves_no_row,
+    a_commit_the_database_refuses_answers_its_error,
 );
 
 fn the_whole_crud_cycle(db: Option<&TestDb>) {
@@ -399,7 +400,9 @@ fn pages_follow_the_cursor_and_the_prefix(db: Option<&TestDb>) {
     assert_eq!(page(&mut client, "prefix=gamma"), (vec![], None));
 }
 
-fn a_workflow_failing_after_its_insert_leaves_no_row(db: Option<&TestDb>) {
+/// The examples, with tests/fixtures/sql/rollback.yaml beside them, and a
+/// client of the fixture's listener.
+fn serve_fixture(db: Option<&TestDb>) -> (Server, Client) {
     let fixture_port = support::free_port();
     let server = Server::launch(Options {
         files: vec![
@@ -412,15 +415,19 @@ fn a_workflow_failing_after_its_insert_leaves_no_row(db: Option<&TestDb>) {
         ..Options::default()
     });
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut fixture = loop {
+    loop {
         match Client::open(fixture_port) {
-            Ok(client) => break client,
+            Ok(client) => break (server, client),
             Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => panic!("the fixture never listened: {e}"),
         }
-    };
+    }
+}
+
+fn a_workflow_failing_after_its_insert_leaves_no_row(db: Option<&TestDb>) {
+    let (server, mut fixture) = serve_fixture(db);
     for _ in 0..3 {
-        let failed = fixture.send_json("POST", "/", &json!({"name": "ghost"}));
+        let failed = fixture.send_json("POST", "/fail", &json!({"name": "ghost"}));
         assert_eq!(failed.status, 500, "{}", failed.body);
         assert!(
             failed.body.contains("the last node fails"),
@@ -435,4 +442,19 @@ fn a_workflow_failing_after_its_insert_leaves_no_row(db: Option<&TestDb>) {
         .json();
     assert_eq!(list["items"], json!([]), "no row left behind");
     create(&mut client, &pair("ghost"));
+}
+
+fn a_commit_the_database_refuses_answers_its_error(db: Option<&TestDb>) {
+    let (_server, mut fixture) = serve_fixture(db);
+    // The INSERT itself succeeds; the foreign key is checked at COMMIT.
+    let refused = fixture.send_json("POST", "/orphan", &json!({"parent": 7}));
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(code(&refused), "23503", "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("cannot commit the process's transaction"),
+        "{}",
+        refused.body
+    );
 }

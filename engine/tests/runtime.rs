@@ -251,10 +251,12 @@ async fn exit_hooks_release_what_a_process_held() {
     let (tx, rx) = tokio::sync::oneshot::channel();
     process.on_exit(move |outcome| async move {
         let _ = tx.send(outcome);
+        Ok(())
     });
-    process
+    let exit = process
         .exit(Outcome::Failed(weir_codecs::ErrorValue::new("boom")))
         .await;
+    assert_eq!(exit, Ok(()), "no hook failed");
     assert!(matches!(rx.await, Ok(Outcome::Failed(e)) if e.message == "boom"));
 }
 

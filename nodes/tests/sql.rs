@@ -65,12 +65,15 @@ fn errors(yaml: &str, engine_database: &str) -> Vec<String> {
 }
 
 /// Sends `input` to `node` in a new process and ends the process as a
-/// listener would: well unless the answer is an error.
+/// listener would: well unless the answer is an error; a commit that fails
+/// is the answer then.
 async fn call(table: &SymbolTable, node: &str, input: Value) -> Value {
     let process = Process::new();
     let answer = table.send(node, process.clone(), Packet::new(input)).await;
-    process.exit(outcome(&answer)).await;
-    answer.into_payload()
+    match process.exit(outcome(&answer)).await {
+        Ok(()) => answer.into_payload(),
+        Err(error) => Value::from(error),
+    }
 }
 
 fn outcome(answer: &Packet) -> Outcome {
@@ -120,6 +123,7 @@ on_both_backends!(
     answers_take_the_shape_asked,
     on_load_creates_tables_and_a_failing_one_keeps_the_node_down,
     text_is_stored_verbatim,
+    a_commit_the_database_refuses_is_the_answer,
 );
 
 const NOTES: &str = "
@@ -144,9 +148,10 @@ async fn a_process_commits_or_rolls_back_as_it_ends(db: &TestDb) {
     table
         .send("insert", dropped.clone(), Packet::new(body("dropped")))
         .await;
-    dropped
+    let rolled_back = dropped
         .exit(Outcome::Failed(ErrorValue::new("a later node failed")))
         .await;
+    assert_eq!(rolled_back, Ok(()));
     assert_eq!(
         count(&call(&table, "count", Value::Null).await),
         1,
@@ -180,8 +185,68 @@ async fn a_process_commits_or_rolls_back_as_it_ends(db: &TestDb) {
         2,
         "not committed yet"
     );
-    process.exit(Outcome::Ok).await;
+    assert_eq!(process.exit(Outcome::Ok).await, Ok(()));
     assert_eq!(count(&call(&table, "count", Value::Null).await), 4);
+}
+
+/// A foreign key checked only at COMMIT, on both backends.
+const DEFERRED: &str = "
+- kind: sql
+  name: schema
+  on_load: >-
+    CREATE TABLE IF NOT EXISTS parents (id INTEGER PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS children (
+      parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)
+- {kind: sql, name: parent, query: 'INSERT INTO parents (id) VALUES (:id)', answer: count}
+- {kind: sql, name: child, query: 'INSERT INTO children (parent) VALUES (:id)', answer: count}
+- {kind: sql, name: children, query: 'SELECT count(*) AS n FROM children', answer: one}
+";
+
+async fn a_commit_the_database_refuses_is_the_answer(db: &TestDb) {
+    let table = start(&db.url, DEFERRED).await;
+    let id = |id: i64| Value::map([("id", Value::Int(id))]);
+    assert_eq!(call(&table, "parent", id(1)).await, Value::Int(1));
+    assert_eq!(call(&table, "child", id(1)).await, Value::Int(1));
+
+    // The statement succeeds; its COMMIT does not: that is the answer.
+    let answer = call(&table, "child", id(2)).await;
+    let error = failure(&answer);
+    assert_eq!(error.code.as_deref(), Some("23503"), "{error}");
+    assert_eq!(error.status, Some(409));
+    assert!(
+        error
+            .message
+            .starts_with("cannot commit the process's transaction: "),
+        "{error}"
+    );
+    assert_eq!(count(&call(&table, "children", Value::Null).await), 1);
+}
+
+/// PostgreSQL aborts a transaction at its first failed statement and
+/// answers a later COMMIT by rolling back: a process that recovered from
+/// the failure and ended well is told so, not that its writes were kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_after_a_failed_statement_fails_on_postgres() {
+    let db = TestDb::postgres().await;
+    let table = start(&db.url, NOTES).await;
+    let body = |text: &str| json(&format!(r#"{{"body": "{text}"}}"#));
+    assert_eq!(call(&table, "insert", body("taken")).await, Value::Int(1));
+    let process = Process::new();
+    let first = table
+        .send("insert", process.clone(), Packet::new(body("new")))
+        .await;
+    assert_eq!(first.payload(), &Value::Int(1));
+    let duplicate = table
+        .send("insert", process.clone(), Packet::new(body("taken")))
+        .await;
+    assert_eq!(
+        duplicate.as_error().and_then(|e| e.code.as_deref()),
+        Some("23505")
+    );
+    let error = process.exit(Outcome::Ok).await.unwrap_err();
+    assert_eq!(error.code.as_deref(), Some("25P02"), "{error}");
+    assert!(error.message.contains("nothing the process wrote was kept"));
+    assert_eq!(count(&call(&table, "count", Value::Null).await), 1);
 }
 
 async fn errors_carry_a_sqlstate_a_status_and_never_the_url(db: &TestDb) {
@@ -582,7 +647,7 @@ async fn a_process_keeps_one_isolation_level() {
             .contains("already open at serializable; this node asks for read committed"),
         "{error}"
     );
-    process.exit(Outcome::Failed(error.clone())).await;
+    let _ = process.exit(Outcome::Failed(error.clone())).await;
     assert_eq!(count(&call(&table, "count", Value::Null).await), 0);
 }
 

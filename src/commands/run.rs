@@ -50,7 +50,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(error) => Outcome::Failed(error.clone()),
         None => Outcome::Ok,
     };
-    process.exit(outcome).await;
+    // A success whose exit failed (its transaction did not commit) is that
+    // failure.
+    let answer = match process.exit(outcome).await {
+        Ok(()) => answer,
+        Err(error) => Packet::error(error),
+    };
     for table in tables.values() {
         table.shutdown().await;
     }

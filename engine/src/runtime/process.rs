@@ -30,7 +30,9 @@ pub enum Outcome {
 /// A boxed future, as exit hooks and node calls return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-type ExitHook = Box<dyn FnOnce(Outcome) -> BoxFuture<'static, ()> + Send>;
+/// What an exit hook does with the outcome: release what it holds, and
+/// fail if it could not (a transaction that would not commit).
+type ExitHook = Box<dyn FnOnce(Outcome) -> BoxFuture<'static, Result<(), ErrorValue>> + Send>;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -141,34 +143,52 @@ impl Process {
 
     /// Registers a hook run once when the process exits, with its outcome.
     /// Hooks run in reverse order of registration (last acquired, first
-    /// released). A hook added after exit runs at once.
+    /// released). A hook may fail (a commit the database refused): the
+    /// hooks after it are then told the process failed, and
+    /// [`Process::exit`] returns the failure, so the process's answer can
+    /// say so. A hook added after exit runs at once, told the process
+    /// failed.
     pub fn on_exit<F, Fut>(&self, hook: F)
     where
         F: FnOnce(Outcome) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        Fut: Future<Output = Result<(), ErrorValue>> + Send + 'static,
     {
         let hook: ExitHook = Box::new(move |outcome| Box::pin(hook(outcome)));
         if self.exited.load(Ordering::Acquire) {
-            tokio::spawn(hook(Outcome::Failed(ErrorValue::new(
-                "process had already exited",
-            ))));
+            let late = Outcome::Failed(ErrorValue::new("process had already exited"));
+            tokio::spawn(run_hooks(vec![hook], late));
             return;
         }
         lock(&self.exit_hooks).push(hook);
     }
 
     /// Ends the process: cancels what still runs for it, then runs the exit
-    /// hooks in reverse order. Calling it twice runs the hooks once.
-    pub async fn exit(&self, outcome: Outcome) {
+    /// hooks in reverse order. Calling it twice runs the hooks once. The
+    /// first hook failure is returned: the process did not end as its
+    /// outcome said (its answer was a success, its commit failed).
+    pub async fn exit(&self, outcome: Outcome) -> Result<(), ErrorValue> {
         if self.exited.swap(true, Ordering::AcqRel) {
-            return;
+            return Ok(());
         }
         self.cancel.cancel();
         let hooks = std::mem::take(&mut *lock(&self.exit_hooks));
-        for hook in hooks.into_iter().rev() {
-            hook(outcome.clone()).await;
+        run_hooks(hooks, outcome).await
+    }
+}
+
+/// Runs `hooks` last first; after a failure the rest are told the process
+/// failed with it, and the first failure is returned.
+async fn run_hooks(hooks: Vec<ExitHook>, mut outcome: Outcome) -> Result<(), ErrorValue> {
+    let mut result = Ok(());
+    for hook in hooks.into_iter().rev() {
+        if let Err(error) = hook(outcome.clone()).await
+            && result.is_ok()
+        {
+            outcome = Outcome::Failed(error.clone());
+            result = Err(error);
         }
     }
+    result
 }
 
 impl Drop for Process {
@@ -181,10 +201,9 @@ impl Drop for Process {
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let outcome = Outcome::Failed(ErrorValue::new("process dropped without exit"));
+            // Nobody is left to tell of a failure: the hooks log their own.
             runtime.spawn(async move {
-                for hook in hooks.into_iter().rev() {
-                    hook(outcome.clone()).await;
-                }
+                let _ = run_hooks(hooks, outcome).await;
             });
         }
     }
@@ -248,14 +267,37 @@ mod tests {
             let seen = seen.clone();
             process.on_exit(move |outcome| async move {
                 lock(&seen).push((i, outcome));
+                Ok(())
             });
         }
-        process.exit(Outcome::Ok).await;
-        process.exit(Outcome::Ok).await;
+        assert_eq!(process.exit(Outcome::Ok).await, Ok(()));
+        assert_eq!(process.exit(Outcome::Ok).await, Ok(()));
         let seen = lock(&seen).clone();
         assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), [2, 1, 0]);
         assert!(seen.iter().all(|s| s.1 == Outcome::Ok));
         assert!(process.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn a_failed_hook_fails_the_exit_and_the_hooks_after_it() {
+        let process = Process::new();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        for i in 0..3 {
+            let seen = seen.clone();
+            process.on_exit(move |outcome| async move {
+                lock(&seen).push((i, outcome));
+                match i {
+                    1 => Err(ErrorValue::new("commit refused").with_code("23505")),
+                    _ => Ok(()),
+                }
+            });
+        }
+        let failed = process.exit(Outcome::Ok).await.unwrap_err();
+        assert_eq!(failed.code.as_deref(), Some("23505"));
+        let seen = lock(&seen).clone();
+        assert_eq!(seen[0], (2, Outcome::Ok));
+        assert_eq!(seen[1], (1, Outcome::Ok));
+        assert_eq!(seen[2], (0, Outcome::Failed(failed)), "told of the failure");
     }
 
     #[tokio::test]
@@ -264,6 +306,7 @@ mod tests {
         let process = Process::new();
         process.on_exit(move |outcome| async move {
             let _ = tx.send(outcome);
+            Ok(())
         });
         drop(process);
         assert!(matches!(rx.await, Ok(Outcome::Failed(_))));

@@ -79,7 +79,9 @@ impl Node for ForkNode {
                     }
                     None => Outcome::Ok,
                 };
-                child.exit(outcome).await;
+                if let Err(error) = child.exit(outcome).await {
+                    tracing::debug!(node = %node, process = child.id(), %error, "forked branch did not end well");
+                }
             });
             Ok(input)
         })

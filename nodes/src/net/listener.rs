@@ -268,9 +268,11 @@ struct ProcessGuard {
 }
 
 impl ProcessGuard {
-    async fn exit(mut self, outcome: Outcome) {
+    /// Ends the process; a failed exit hook (a commit refused) is the
+    /// error to answer instead.
+    async fn exit(mut self, outcome: Outcome) -> Result<(), ErrorValue> {
         self.outcome = None;
-        self.process.exit(outcome).await;
+        self.process.exit(outcome).await
     }
 }
 
@@ -279,7 +281,10 @@ impl Drop for ProcessGuard {
         self.process.cancel();
         if let Some(outcome) = self.outcome.take() {
             let process = self.process.clone();
-            tokio::spawn(async move { process.exit(outcome).await });
+            // Too late to answer otherwise: the hooks log their failures.
+            tokio::spawn(async move {
+                let _ = process.exit(outcome).await;
+            });
         }
     }
 }
@@ -385,11 +390,13 @@ async fn respond(
             *response.headers_mut() = reply.headers;
             Ok(response)
         }
-        // A failed answer's stream is dropped: its writer stops.
-        _ => {
-            guard.exit(outcome).await;
-            Ok(response(reply))
-        }
+        // A failed answer's stream is dropped: its writer stops. A success
+        // whose exit failed (its transaction did not commit) answers that
+        // failure instead.
+        _ => match guard.exit(outcome).await {
+            Ok(()) => Ok(response(reply)),
+            Err(error) => Ok(response(message::error_reply(&error))),
+        },
     }
 }
 

@@ -73,7 +73,12 @@ impl Failure {
                 ErrorValue::new("").with_code("sql_column"),
                 format!("column `{column}` {message}"),
             ),
-            Failure::Refused { code, message } => (ErrorValue::new("").with_code(code), message),
+            Failure::Refused { code, message } => (
+                ErrorValue::new("")
+                    .with_code(code)
+                    .with_status(error::status(code)),
+                message,
+            ),
             Failure::Internal(message) => (ErrorValue::new("").with_code("sql_internal"), message),
         };
         error.message = format!("{context}: {}", error::scrub(&what, url));

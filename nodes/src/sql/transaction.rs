@@ -26,6 +26,7 @@ use serde::Deserialize;
 use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
 use tokio::sync::OwnedMappedMutexGuard;
+use weir_codecs::ErrorValue;
 use weir_engine::Process;
 use weir_engine::runtime::Outcome;
 
@@ -259,14 +260,17 @@ async fn begin(pool: &Pool, settings: &Settings) -> Result<Tx, Failure> {
     }
 }
 
-/// The exit hook: commit on success, roll back on failure. A failure here
-/// cannot change the process's answer any more; it is logged, without the
-/// URL.
-async fn finish(slot: Slot, shared: Arc<Shared>, outcome: Outcome) {
+/// The exit hook: commit on success, roll back on failure. A commit the
+/// database refuses (a serialization failure, a deferred constraint) fails
+/// the hook, and the process answers that error instead of its success. A
+/// failed rollback is only logged: the process has failed already, and a
+/// connection whose transaction is in doubt is closed, which rolls it back.
+/// Neither message holds the URL.
+async fn finish(slot: Slot, shared: Arc<Shared>, outcome: Outcome) -> Result<(), ErrorValue> {
     let mut open = slot.lock().await;
     open.ended = true;
     let Some(tx) = open.tx.take() else {
-        return;
+        return Ok(());
     };
     let commit = outcome == Outcome::Ok;
     let result = match tx {
@@ -282,12 +286,17 @@ async fn finish(slot: Slot, shared: Arc<Shared>, outcome: Outcome) {
             .map_err(Failure::Sqlx)
         }
     };
-    if let Err(failure) = result {
-        let action = if commit { "commit" } else { "roll back" };
-        let error = failure.into_error(
-            &format!("cannot {action} a process's transaction"),
-            &shared.url,
-        );
-        tracing::error!(code = error.code.as_deref().unwrap_or(""), error = %error.message);
+    let Err(failure) = result else {
+        return Ok(());
+    };
+    let action = if commit { "commit" } else { "roll back" };
+    let error = failure.into_error(
+        &format!("cannot {action} the process's transaction"),
+        &shared.url,
+    );
+    tracing::warn!(code = error.code.as_deref().unwrap_or(""), error = %error.message, "transaction not ended as asked");
+    match commit {
+        true => Err(error),
+        false => Ok(()),
     }
 }

@@ -15,6 +15,12 @@
 //! does, and then so does the statement behind it; should it ever fail
 //! alone, the run reports the failure and the connection is discarded.
 //!
+//! A statement that fails inside a transaction aborts it: PostgreSQL then
+//! refuses every later statement, and answers `COMMIT` by rolling back,
+//! without an error. A process that recovered from the failure and ended
+//! well would be told its writes were kept; so a session remembers the
+//! failure, and its commit fails instead (SQLSTATE 25P02).
+//!
 //! A session dropped with a transaction open (its process vanished without
 //! an exit) is not returned to the pool: its connection is closed, and the
 //! server rolls the transaction back. This module reads no rows and binds
@@ -35,6 +41,8 @@ pub struct Session {
     owed: String,
     /// A `BEGIN` has reached the server, and no `COMMIT` or `ROLLBACK`.
     open: bool,
+    /// A statement failed in the open transaction: it can only roll back.
+    aborted: bool,
 }
 
 /// What a statement answered: its rows, or only how many it changed.
@@ -52,6 +60,7 @@ impl Session {
             client: Some(client),
             owed: String::new(),
             open: false,
+            aborted: false,
         }
     }
 
@@ -95,17 +104,19 @@ impl Session {
                 false => client.execute(statement, params).await.map(Answer::Count),
             }
         };
-        if owed.is_empty() {
-            return run.await.map_err(Failure::Postgres);
-        }
-        // `join` polls the owed statements first, so they are sent first.
-        match future::join(client.batch_execute(&owed), run).await {
-            (Ok(()), answer) => answer.map_err(Failure::Postgres),
-            (Err(error), _) => {
-                self.discard();
-                Err(Failure::Postgres(error))
-            }
-        }
+        let answer = match owed.is_empty() {
+            true => run.await,
+            // `join` polls the owed statements first, so they are sent first.
+            false => match future::join(client.batch_execute(&owed), run).await {
+                (Ok(()), answer) => answer,
+                (Err(error), _) => {
+                    self.discard();
+                    return Err(Failure::Postgres(error));
+                }
+            },
+        };
+        self.aborted |= self.open && answer.is_err();
+        answer.map_err(Failure::Postgres)
     }
 
     /// Runs `sql`, one or more statements without parameters, the owed
@@ -117,20 +128,25 @@ impl Session {
             true => sql.to_string(),
             false => format!("{owed}; {sql}"),
         };
-        self.client()?
-            .batch_execute(&text)
-            .await
-            .map_err(Failure::Postgres)
+        let ran = self.client()?.batch_execute(&text).await;
+        self.aborted |= self.open && ran.is_err();
+        ran.map_err(Failure::Postgres)
     }
 
     /// Ends the transaction: `COMMIT` or `ROLLBACK`. Nothing is sent when
-    /// the transaction never reached the server.
+    /// the transaction never reached the server; a commit of an aborted
+    /// one rolls back and fails.
     pub async fn finish(&mut self, commit: bool) -> Result<(), Failure> {
         self.owed.clear();
         if !std::mem::take(&mut self.open) {
             return Ok(());
         }
-        let end = if commit { "COMMIT" } else { "ROLLBACK" };
+        let aborted = std::mem::take(&mut self.aborted);
+        let end = if commit && !aborted {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
         let result = self
             .client()?
             .batch_execute(end)
@@ -140,7 +156,13 @@ impl Session {
             // The transaction's state is unknown: do not lend it out again.
             self.discard();
         }
-        result
+        match commit && aborted {
+            true => result.and(Err(Failure::Refused {
+                code: "25P02",
+                message: "a statement failed inside it, so PostgreSQL rolled it back: nothing the process wrote was kept".to_string(),
+            })),
+            false => result,
+        }
     }
 
     fn client(&self) -> Result<&Object, Failure> {
