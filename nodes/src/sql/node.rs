@@ -103,9 +103,9 @@ impl SqlNode {
                     let mut tx = pool
                         .begin_with("BEGIN IMMEDIATE")
                         .await
-                        .map_err(Failure::Sqlx)?;
+                        .map_err(Failure::Sqlite)?;
                     sqlite::run_ddl(&mut tx, ddl).await?;
-                    tx.commit().await.map_err(Failure::Sqlx)
+                    tx.commit().await.map_err(Failure::Sqlite)
                 }
             }
         }

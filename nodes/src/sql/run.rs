@@ -41,8 +41,8 @@ pub struct Output {
 
 /// Why a run failed, before it is told to the workflow.
 pub enum Failure {
-    /// The SQLite driver or database.
-    Sqlx(sqlx::Error),
+    /// The SQLite driver (sqlx) or database.
+    Sqlite(sqlx::Error),
     /// The PostgreSQL driver or database.
     Postgres(tokio_postgres::Error),
     /// No PostgreSQL connection to be had.
@@ -62,7 +62,7 @@ impl Failure {
     /// stage); the URL never appears in it.
     pub fn into_error(self, context: &str, url: &Url) -> ErrorValue {
         let (mut error, what) = match self {
-            Failure::Sqlx(e) => driver(error::from_sqlx(&e, url)),
+            Failure::Sqlite(e) => driver(error::from_sqlx(&e, url)),
             Failure::Postgres(e) => driver(error::from_postgres(&e, url)),
             Failure::Pool(e) => driver(error::from_pool(&e, url)),
             Failure::Param { label, message } => (

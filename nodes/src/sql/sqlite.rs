@@ -39,7 +39,7 @@ pub async fn run(
     let deadline = Instant::now() + timeout;
     conn.lock_handle()
         .await
-        .map_err(Failure::Sqlx)?
+        .map_err(Failure::Sqlite)?
         .set_progress_handler(STEPS_PER_CHECK, move || Instant::now() < deadline);
     let query = sqlx::query_with(sql, arguments);
     let result = match fetch {
@@ -53,7 +53,7 @@ pub async fn run(
         }),
     };
     clear_deadline(conn).await?;
-    let (rows, affected) = result.map_err(Failure::Sqlx)?;
+    let (rows, affected) = result.map_err(Failure::Sqlite)?;
     Ok(Output {
         rows: read_rows(&rows)?,
         affected,
@@ -66,7 +66,7 @@ pub async fn run(
 pub async fn clear_deadline(conn: &mut SqliteConnection) -> Result<(), Failure> {
     conn.lock_handle()
         .await
-        .map_err(Failure::Sqlx)?
+        .map_err(Failure::Sqlite)?
         .remove_progress_handler();
     Ok(())
 }
@@ -98,7 +98,7 @@ fn read_rows(rows: &[SqliteRow]) -> Result<Vec<Value>, Failure> {
         .map(|row| {
             let mut map = Map::with_capacity(columns.len());
             for (i, (name, boolean)) in columns.iter().enumerate() {
-                let raw = row.try_get_raw(i).map_err(Failure::Sqlx)?;
+                let raw = row.try_get_raw(i).map_err(Failure::Sqlite)?;
                 let value = read(raw, *boolean).map_err(|message| Failure::Column {
                     column: name.to_string(),
                     message,
@@ -137,6 +137,6 @@ fn read(raw: SqliteValueRef<'_>, boolean: bool) -> Result<Value, String> {
 pub async fn run_ddl(conn: &mut SqliteConnection, ddl: &str) -> Result<(), Failure> {
     conn.execute(sqlx::raw_sql(ddl))
         .await
-        .map_err(Failure::Sqlx)?;
+        .map_err(Failure::Sqlite)?;
     Ok(())
 }

@@ -136,7 +136,7 @@ pub async fn lease(
                 .acquire()
                 .await
                 .map(Lease::Sqlite)
-                .map_err(Failure::Sqlx),
+                .map_err(Failure::Sqlite),
         };
     }
     let slot = slot(root, &transactions, shared);
@@ -256,7 +256,7 @@ async fn begin(pool: &Pool, settings: &Settings) -> Result<Tx, Failure> {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map(Tx::Sqlite)
-            .map_err(Failure::Sqlx),
+            .map_err(Failure::Sqlite),
     }
 }
 
@@ -283,7 +283,7 @@ async fn finish(slot: Slot, shared: Arc<Shared>, outcome: Outcome) -> Result<(),
                 true => tx.commit().await,
                 false => tx.rollback().await,
             }
-            .map_err(Failure::Sqlx)
+            .map_err(Failure::Sqlite)
         }
     };
     let Err(failure) = result else {
