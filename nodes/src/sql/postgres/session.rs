@@ -33,6 +33,11 @@ use tokio_postgres::types::ToSql;
 
 use crate::sql::run::Failure;
 
+/// Prepared statements a connection keeps. Specs edited live leave their
+/// old statements behind; past this many the cache starts over, as a
+/// statement not run for a while costs one round trip to prepare again.
+const CACHED_STATEMENTS: usize = 256;
+
 /// One connection and its transaction state; see the module documentation.
 pub struct Session {
     /// `None` only once dropped or discarded.
@@ -81,10 +86,11 @@ impl Session {
     /// `sql` prepared on this connection: a round trip the first time, then
     /// from the connection's cache.
     pub async fn prepare(&self, sql: &str) -> Result<Statement, Failure> {
-        self.client()?
-            .prepare_cached(sql)
-            .await
-            .map_err(Failure::Postgres)
+        let client = self.client()?;
+        if client.statement_cache.size() >= CACHED_STATEMENTS {
+            client.statement_cache.clear();
+        }
+        client.prepare_cached(sql).await.map_err(Failure::Postgres)
     }
 
     /// Runs `statement` with `params`, the owed statements ahead of it in
