@@ -249,6 +249,24 @@ async fn a_commit_after_a_failed_statement_fails_on_postgres() {
     assert_eq!(count(&call(&table, "count", Value::Null).await), 1);
 }
 
+/// PostgreSQL sessions say who they are and start with the default
+/// statement timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_sessions_are_named_and_timed() {
+    let db = TestDb::postgres().await;
+    let yaml = "
+- kind: sql
+  name: session
+  query: SELECT current_setting('application_name') AS name, current_setting('statement_timeout') AS timeout
+  answer: one
+";
+    let table = start(&db.url, yaml).await;
+    assert_eq!(
+        call(&table, "session", Value::Null).await,
+        json(r#"{"name": "weir", "timeout": "30s"}"#)
+    );
+}
+
 async fn errors_carry_a_sqlstate_a_status_and_never_the_url(db: &TestDb) {
     // PostgreSQL on trust auth ignores the password: it is there to be hunted.
     let secret = db.url.replacen("postgres@", "postgres:s3cretpw@", 1);

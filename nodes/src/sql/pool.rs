@@ -162,6 +162,10 @@ fn postgres_pool(url: &Url) -> Result<Pool, ErrorValue> {
         None => timeout,
     };
     config.options(options);
+    // Named in `pg_stat_activity`, unless the URL names itself.
+    if config.get_application_name().is_none() {
+        config.application_name("weir");
+    }
     config.connect_timeout(ACQUIRE_TIMEOUT);
     let manager = Manager::from_config(
         config,
