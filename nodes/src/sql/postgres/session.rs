@@ -44,6 +44,8 @@ pub struct Session {
     client: Option<Object>,
     /// Simple statements (`;`-separated) to send ahead of the next one.
     owed: String,
+    /// `owed` begins a transaction.
+    owes_begin: bool,
     /// A `BEGIN` has reached the server, and no `COMMIT` or `ROLLBACK`.
     open: bool,
     /// A statement failed in the open transaction: it can only roll back.
@@ -64,6 +66,7 @@ impl Session {
         Session {
             client: Some(client),
             owed: String::new(),
+            owes_begin: false,
             open: false,
             aborted: false,
         }
@@ -73,6 +76,7 @@ impl Session {
     /// statement.
     pub fn begin(&mut self, begin: String) {
         self.owed = begin;
+        self.owes_begin = true;
     }
 
     /// Sends `statement` (a `SET LOCAL`, say) with the next statement.
@@ -101,8 +105,7 @@ impl Session {
         params: &[&(dyn ToSql + Sync)],
         rows: bool,
     ) -> Result<Answer, Failure> {
-        let owed = std::mem::take(&mut self.owed);
-        self.open |= owed.starts_with("BEGIN");
+        let owed = self.take_owed();
         let client = self.client()?;
         let run = async {
             match rows {
@@ -128,8 +131,7 @@ impl Session {
     /// Runs `sql`, one or more statements without parameters, the owed
     /// statements ahead of it.
     pub async fn batch(&mut self, sql: &str) -> Result<(), Failure> {
-        let owed = std::mem::take(&mut self.owed);
-        self.open |= owed.starts_with("BEGIN");
+        let owed = self.take_owed();
         let text = match owed.is_empty() {
             true => sql.to_string(),
             false => format!("{owed}; {sql}"),
@@ -144,6 +146,7 @@ impl Session {
     /// one rolls back and fails.
     pub async fn finish(&mut self, commit: bool) -> Result<(), Failure> {
         self.owed.clear();
+        self.owes_begin = false;
         if !std::mem::take(&mut self.open) {
             return Ok(());
         }
@@ -169,6 +172,13 @@ impl Session {
             })),
             false => result,
         }
+    }
+
+    /// The owed statements, about to be sent: from here on a transaction
+    /// they begin counts as open (a run cancelled half-way still ends it).
+    fn take_owed(&mut self) -> String {
+        self.open |= std::mem::take(&mut self.owes_begin);
+        std::mem::take(&mut self.owed)
     }
 
     fn client(&self) -> Result<&Object, Failure> {
