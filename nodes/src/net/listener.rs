@@ -8,9 +8,12 @@
 //! 413 before it is read; a client that disconnects cancels its process. A
 //! node may stream the response body ([`super::stream`]): the process then
 //! lives until the client goes or the listener stops. The socket is shared
-//! across versions ([`super::socket`]), so a hot swap of the listener or of
-//! anything behind it never closes it; unloading stops accepting, ends
-//! streamed responses and drains in-flight requests.
+//! across activations ([`super::socket`]), so a hot swap of the listener or
+//! of anything behind it never closes it; each activation runs its own
+//! accept loop with its own out-links, and unloading one stops only that
+//! loop, ends its streamed responses and drains its in-flight requests. A
+//! listener is a source: while its downstream is missing or inactive it
+//! keeps serving and answers 503 naming the missing node.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -33,7 +36,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use weir_codecs::ErrorValue;
-use weir_engine::runtime::{BoxFuture, Outcome, Outputs};
+use weir_engine::runtime::{Activate, BoxFuture, Outcome, Outputs};
 use weir_engine::scheme::Context;
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Process};
 
@@ -99,14 +102,16 @@ impl Kind for Listener {
     }
 
     fn ports(&self, _: &ListenerSpec) -> Ports {
-        Ports::new().output(PortPattern::Exact(Port::output()))
+        Ports::new()
+            .output(PortPattern::Exact(Port::output()))
+            .source()
     }
 
     fn compile(
         &self,
         spec: ListenerSpec,
         cx: &Context<'_>,
-    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut errors = Vec::new();
         if spec.port == 0 {
             errors.push(FieldError::new("port", "0 is not a port to serve on"));
@@ -119,7 +124,7 @@ impl Kind for Listener {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Arc::new(ListenerNode {
+        Ok(Arc::new(ListenerActivate {
             name: cx.name(),
             address: format!("{}:{}", spec.host, spec.port),
             settings: Settings {
@@ -127,9 +132,41 @@ impl Kind for Listener {
                 timeout: Duration::from_millis(spec.timeout_ms),
                 header_timeout: Duration::from_millis(spec.header_timeout_ms.max(1)),
             },
-            running: Mutex::new(None),
             tls,
         }))
+    }
+}
+
+/// A compiled listener: each activation serves with its own out-links.
+struct ListenerActivate {
+    name: String,
+    address: String,
+    settings: Settings,
+    tls: Option<Tls>,
+}
+
+impl Activate for ListenerActivate {
+    fn activate<'a>(
+        &'a self,
+        outputs: &'a Arc<Outputs>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Node>, ErrorValue>> {
+        let outputs = outputs.clone();
+        Box::pin(async move {
+            let tls = self.tls.as_ref().map(Tls::acceptor).transpose()?;
+            let socket = socket::acquire(&self.address).await.map_err(|e| {
+                ErrorValue::new(format!("cannot listen on {}: {e}", self.address))
+                    .with_code("listen")
+            })?;
+            let stop = CancellationToken::new();
+            let task = tokio::spawn(serve(socket, outputs, self.settings, tls, stop.clone()));
+            tracing::info!(node = %self.name, address = %self.address, "listening");
+            let node: Arc<dyn Node> = Arc::new(ListenerNode {
+                name: self.name.clone(),
+                address: self.address.clone(),
+                running: Mutex::new(Some(Running { stop, task })),
+            });
+            Ok(node)
+        })
     }
 }
 
@@ -140,12 +177,11 @@ struct Settings {
     header_timeout: Duration,
 }
 
+/// One activation of a listener: its own accept loop on the shared socket.
 struct ListenerNode {
     name: String,
     address: String,
-    settings: Settings,
     running: Mutex<Option<Running>>,
-    tls: Option<Tls>,
 }
 
 struct Running {
@@ -159,25 +195,6 @@ impl Node for ListenerNode {
             Err(ErrorValue::new(
                 "a listener takes no packets: it starts them",
             ))
-        })
-    }
-
-    fn load(&self, outputs: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
-        let outputs = outputs.clone();
-        Box::pin(async move {
-            let tls = self.tls.as_ref().map(Tls::acceptor).transpose()?;
-            let socket = socket::acquire(&self.address).await.map_err(|e| {
-                ErrorValue::new(format!("cannot listen on {}: {e}", self.address))
-                    .with_code("listen")
-            })?;
-            let stop = CancellationToken::new();
-            let task = tokio::spawn(serve(socket, outputs, self.settings, tls, stop.clone()));
-            tracing::info!(node = %self.name, address = %self.address, "listening");
-            let previous = self.lock().replace(Running { stop, task });
-            if let Some(previous) = previous {
-                previous.stop.cancel();
-            }
-            Ok(())
         })
     }
 
