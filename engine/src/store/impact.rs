@@ -16,14 +16,16 @@ use uuid::Uuid;
 use super::Row;
 use crate::spec::Spec;
 
-/// The specs of `after` that link up in `before` but not in `after`, as
-/// `namespace/name`, sorted. A listener counts: it would keep running, but
-/// answer 503. Rows that do not decode link to nothing.
-pub fn deactivated(before: &[Row], after: &[Row]) -> Vec<String> {
+/// The specs of `after`, other than those `written`, that link up in
+/// `before` but not in `after`, as `namespace/name`, sorted. A listener
+/// counts: it would keep running, but answer 503. Rows that do not decode
+/// link to nothing.
+pub fn deactivated(before: &[Row], after: &[Row], written: &HashSet<Uuid>) -> Vec<String> {
     let was = linked_up(before);
     let is = linked_up(after);
     let lost: BTreeSet<String> = after
         .iter()
+        .filter(|row| !written.contains(&row.id))
         .filter(|row| was.contains(&row.id) && !is.contains(&row.id))
         .map(|row| format!("{}/{}", row.namespace, row.name))
         .collect();

@@ -344,9 +344,10 @@ impl Store {
         Ok(stored)
     }
 
-    /// The specs a transaction's writes take down, read inside it: the rows
-    /// of the namespaces it touched now, against the same rows with what it
-    /// replaced put back.
+    /// The other specs a transaction's writes take down, read inside it:
+    /// the rows of the namespaces it touched now, against the same rows
+    /// with what it replaced put back. The specs it writes are the
+    /// caller's own intent, so they are not listed.
     async fn takes_down(
         &self,
         tx: &mut Transaction,
@@ -369,7 +370,7 @@ impl Store {
             .cloned()
             .collect();
         before.extend(replaced.rows);
-        Ok(super::impact::deactivated(&before, &after))
+        Ok(super::impact::deactivated(&before, &after, &replaced.ids))
     }
 
     /// The row with `id`, checked against the revision the caller expects.

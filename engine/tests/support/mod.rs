@@ -40,6 +40,9 @@ pub enum Behave {
     Hang,
     /// Writes to `out[0]`, `out[1]`, … in turn, `count` times.
     Scatter,
+    /// Answers `[answer, …what out answers]`: its own version followed by
+    /// the chain of versions behind it (just `[answer]` when unlinked).
+    Chain,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -221,6 +224,17 @@ impl Node for ProbeNode {
                     let _guard = DropGuard(self.shared.clone(), self.name.clone());
                     std::future::pending::<()>().await;
                     Ok(answer)
+                }
+                Behave::Chain => {
+                    let mut chain = vec![self.answer.clone()];
+                    if call.is_linked(&Port::output()) {
+                        let behind = call.write(&Port::output(), input).await;
+                        if behind.is_error() {
+                            return Ok(behind);
+                        }
+                        chain.extend(behind.payload().as_list().into_iter().flatten().cloned());
+                    }
+                    Ok(Packet::new(Value::list(chain)))
                 }
                 Behave::Scatter => {
                     let n = self.answer.as_i64().unwrap_or(2) as u32;
