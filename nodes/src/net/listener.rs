@@ -17,7 +17,9 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+
+use arc_swap::ArcSwap;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
@@ -133,16 +135,54 @@ impl Kind for Listener {
                 header_timeout: Duration::from_millis(spec.header_timeout_ms.max(1)),
             },
             tls,
+            server: Arc::default(),
         }))
     }
 }
 
-/// A compiled listener: each activation serves with its own out-links.
+/// A compiled listener. Its activations share one server (accept loop and
+/// connections), which each new activation points at its own out-links, so
+/// a change behind the listener keeps every connection open; a changed
+/// listener spec is another compiled listener with a server of its own
+/// (on the same socket), and the old one drains when its last activation
+/// unloads.
 struct ListenerActivate {
     name: String,
     address: String,
     settings: Settings,
     tls: Option<Tls>,
+    server: Arc<Mutex<Weak<Server>>>,
+}
+
+/// One server: where requests go now, and how to stop it.
+struct Server {
+    outputs: Arc<ArcSwap<Outputs>>,
+    stop: CancellationToken,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl ListenerActivate {
+    async fn start(&self, outputs: &Arc<Outputs>) -> Result<Arc<Server>, ErrorValue> {
+        let tls = self.tls.as_ref().map(Tls::acceptor).transpose()?;
+        let socket = socket::acquire(&self.address).await.map_err(|e| {
+            ErrorValue::new(format!("cannot listen on {}: {e}", self.address)).with_code("listen")
+        })?;
+        let stop = CancellationToken::new();
+        let shared = Arc::new(ArcSwap::new(outputs.clone()));
+        let task = tokio::spawn(serve(
+            socket,
+            shared.clone(),
+            self.settings,
+            tls,
+            stop.clone(),
+        ));
+        tracing::info!(node = %self.name, address = %self.address, "listening");
+        Ok(Arc::new(Server {
+            outputs: shared,
+            stop,
+            task: Mutex::new(Some(task)),
+        }))
+    }
 }
 
 impl Activate for ListenerActivate {
@@ -150,20 +190,24 @@ impl Activate for ListenerActivate {
         &'a self,
         outputs: &'a Arc<Outputs>,
     ) -> BoxFuture<'a, Result<Arc<dyn Node>, ErrorValue>> {
-        let outputs = outputs.clone();
         Box::pin(async move {
-            let tls = self.tls.as_ref().map(Tls::acceptor).transpose()?;
-            let socket = socket::acquire(&self.address).await.map_err(|e| {
-                ErrorValue::new(format!("cannot listen on {}: {e}", self.address))
-                    .with_code("listen")
-            })?;
-            let stop = CancellationToken::new();
-            let task = tokio::spawn(serve(socket, outputs, self.settings, tls, stop.clone()));
-            tracing::info!(node = %self.name, address = %self.address, "listening");
+            let running = lock(&self.server).upgrade();
+            let server = match running {
+                Some(server) => {
+                    server.outputs.store(outputs.clone());
+                    server
+                }
+                None => {
+                    let server = self.start(outputs).await?;
+                    *lock(&self.server) = Arc::downgrade(&server);
+                    server
+                }
+            };
             let node: Arc<dyn Node> = Arc::new(ListenerNode {
                 name: self.name.clone(),
                 address: self.address.clone(),
-                running: Mutex::new(Some(Running { stop, task })),
+                server,
+                shared: self.server.clone(),
             });
             Ok(node)
         })
@@ -177,16 +221,12 @@ struct Settings {
     header_timeout: Duration,
 }
 
-/// One activation of a listener: its own accept loop on the shared socket.
+/// One activation of a listener: a hold on its compiled listener's server.
 struct ListenerNode {
     name: String,
     address: String,
-    running: Mutex<Option<Running>>,
-}
-
-struct Running {
-    stop: CancellationToken,
-    task: JoinHandle<()>,
+    server: Arc<Server>,
+    shared: Arc<Mutex<Weak<Server>>>,
 }
 
 impl Node for ListenerNode {
@@ -198,31 +238,41 @@ impl Node for ListenerNode {
         })
     }
 
+    /// The last activation holding the server stops it (under the lock a
+    /// new activation takes to reuse it, so none reuses a stopping one).
     fn unload(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let running = self.lock().take();
-            if let Some(running) = running {
-                running.stop.cancel();
-                let _ = running.task.await;
+            let task = {
+                let mut shared = lock(&self.shared);
+                match Arc::strong_count(&self.server) {
+                    1 => {
+                        *shared = Weak::new();
+                        self.server.stop.cancel();
+                        lock(&self.server.task).take()
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(task) = task {
+                let _ = task.await;
                 tracing::info!(node = %self.name, address = %self.address, "stopped listening");
             }
         })
     }
 }
 
-impl ListenerNode {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
-        // Only ever replaced or taken whole: consistent after a panic.
-        self.running
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+/// Locks a mutex whose content is only ever replaced or taken whole, so it
+/// is consistent after a panic.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Accepts connections until `stop`, then drains them.
 async fn serve(
     socket: Arc<TcpListener>,
-    outputs: Arc<Outputs>,
+    outputs: Arc<ArcSwap<Outputs>>,
     settings: Settings,
     tls: Option<Acceptor>,
     stop: CancellationToken,
@@ -339,7 +389,7 @@ impl Body for Streamed {
 
 async fn respond(
     request: Request<Incoming>,
-    outputs: Arc<Outputs>,
+    outputs: Arc<ArcSwap<Outputs>>,
     settings: Settings,
     stop: CancellationToken,
 ) -> Result<Response<ResponseBody>, Infallible> {
@@ -377,6 +427,7 @@ async fn respond(
         process: process.clone(),
         outcome: None,
     };
+    let outputs = outputs.load_full();
     let mut answer = outputs
         .write_watched(&process, &Port::output(), Packet::new(payload))
         .await;
