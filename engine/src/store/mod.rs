@@ -10,6 +10,7 @@
 //! a password).
 
 mod document;
+pub mod jobs;
 mod listing;
 mod migrate;
 mod sql;
