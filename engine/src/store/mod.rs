@@ -11,6 +11,7 @@
 
 mod document;
 pub mod impact;
+pub mod jobs;
 mod listing;
 mod migrate;
 mod sql;
