@@ -412,6 +412,13 @@ void Tokenizer::c_errortoken(const Line &l, uint32_t lnum, size_t pos) {
     return;
   }
   if (c == '\r') return;
+  // A combining mark continues the identifier before it for the compiler, though
+  // tokenize's \w stops there.
+  if (is_id_continue(c) && !out_.tokens.empty()) {
+    const Token &p = out_.tokens.back();
+    if ((p.type == Tok::NAME || p.type == Tok::ERRORTOKEN) && p.erow == lnum && p.ecol == pos)
+      return;
+  }
   if (c < 0x80 && is_printable(c)) {
     issue("invalid syntax", lnum, long(pos) + 1);
     return;

@@ -38,19 +38,20 @@ def decoded_text(data):
 
 
 def code_qualnames(code):
-    """(name, first line) -> [co_qualname, ...] for every function and class body."""
+    """(name, first line) -> [co_qualname, ...] in compilation (source) order."""
     found = {}
-    stack = [code]
-    while stack:
-        c = stack.pop()
+
+    def walk(c):
         for k in c.co_consts:
             if hasattr(k, "co_qualname"):
                 found.setdefault((k.co_name, k.co_firstlineno), []).append(k.co_qualname)
-                stack.append(k)
+                walk(k)
+    walk(code)
     return found
 
 
-BODIES = ("body", "orelse", "handlers", "finalbody", "cases")
+# Statement lists in source order (ast field order puts Try.orelse before handlers).
+BODIES = ("body", "handlers", "orelse", "finalbody", "cases")
 
 
 def expected_outline(tree, text, qualnames):
@@ -60,20 +61,15 @@ def expected_outline(tree, text, qualnames):
     def qualname(node, parents):
         first = min([node.lineno] + [d.lineno for d in node.decorator_list])
         key = (node.name, first)
-        options = qualnames.get(key)
-        if options:
-            i = used.get(key, 0)
-            used[key] = i + 1
-            # code objects are found depth-first from the end; order by suffix match
-            options = sorted(options)
-            if i < len(options):
-                cands = [q for q in options if q.endswith(node.name)]
-                return cands[min(i, len(cands) - 1)] if cands else options[i]
-        q = node.name
-        for p, is_func in reversed(parents):
-            q = p + (".<locals>." if is_func else ".") + q
-            break
-        return q
+        options = qualnames.get(key, [])
+        i = used.get(key, 0)
+        used[key] = i + 1
+        if i < len(options):
+            return options[i]
+        if not parents:
+            return node.name
+        parent, is_func = parents[-1]
+        return parent + (".<locals>." if is_func else ".") + node.name
 
     def visit(stmts, parents):
         for node in stmts:
