@@ -264,8 +264,11 @@ private:
 
   Response finish(const std::string &input_sha) {
     // Artifacts of passes that did not complete now must not linger from an earlier run.
-    for (const PassRun &r : runs_)
-      if (!r.sink) remove((req_.out_dir + "/" + r.info->artifact).c_str());
+    for (const PassInfo &p : kPasses) {
+      bool produced = false;
+      for (const PassRun &r : runs_) produced |= r.info == &p && r.sink;
+      if (!produced) remove((req_.out_dir + "/" + p.artifact).c_str());
+    }
     for (PassRun &r : runs_)
       if (r.sink) r.sink->commit();
     bool failed = false;

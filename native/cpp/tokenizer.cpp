@@ -566,7 +566,7 @@ bool Tokenizer::run() {
           const Open &o = parens_.back();
           issue("'" + std::string(1, char(o.c)) + "' was never closed", o.line, o.col + 1);
         } else {
-          issue("unexpected EOF while parsing", long(lnum) - 1, long(last_line.n) + 1);
+          issue("unexpected EOF while parsing", long(lnum) - 1, long(last_line.n));
         }
         return true;
       }
