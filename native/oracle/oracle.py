@@ -124,6 +124,8 @@ def first_diff(a, b):
 
 
 def compare(out_root, listfile, manifests_file):
+    import warnings
+    warnings.simplefilter("ignore")  # the stdlib's own SyntaxWarnings are not ours
     files = [l for l in open(listfile, encoding="utf-8").read().split("\n") if l]
     manifests = [json.loads(l) for l in open(manifests_file, encoding="utf-8") if l.strip()]
     c = {k: 0 for k in ("files", "tok_cpython", "tok_equal", "tok_both_refuse",
