@@ -123,86 +123,102 @@ def first_diff(a, b):
     return f"lengths ours {len(a)} cpython {len(b)}"
 
 
-def compare(out_root, listfile, manifests_file):
+KEYS = ("files", "tok_cpython", "tok_equal", "tok_both_refuse", "tok_refuse_mismatch",
+        "ast_cpython", "outline_equal", "strip_equal", "ours_failed_cpython_parses",
+        "cpython_rejects_ours_succeeds")
+
+
+def check_one(job):
+    """Compares one file; returns (counts, problems)."""
     import warnings
     warnings.simplefilter("ignore")  # the stdlib's own SyntaxWarnings are not ours
+    i, path, out_root, m = job
+    c = dict.fromkeys(KEYS, 0)
+    problems = []
+    c["files"] += 1
+    data = open(path, "rb").read()
+    d = os.path.join(out_root, str(i))
+    tok_status = {p["name"]: p["status"] for p in m["passes"]}
+    try:
+        want = cpython_tokens(data)
+    except Exception:
+        want = None
+    if want is None:
+        if tok_status.get("tokenize") == "ok":
+            c["tok_refuse_mismatch"] += 1
+            problems.append(f"{path}: tokenize refuses, we produced tokens")
+        else:
+            c["tok_both_refuse"] += 1
+    else:
+        c["tok_cpython"] += 1
+        try:
+            got = [json.loads(l) for l in open(os.path.join(d, "tokens.jsonl"), encoding="utf-8")]
+        except OSError:
+            got = None
+        if got == want:
+            c["tok_equal"] += 1
+        else:
+            problems.append(f"{path}: tokens differ "
+                            + (first_diff(got, want) if got is not None else "(no tokens.jsonl)"))
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is None:
+        if m["status"] == "success":
+            c["cpython_rejects_ours_succeeds"] += 1
+        return c, problems
+    c["ast_cpython"] += 1
+    if m["status"] != "success":
+        c["ours_failed_cpython_parses"] += 1
+        problems.append(f"{path}: CPython parses, ours failed: {m['diagnostics'][:1]}")
+        return c, problems
+    text = decoded_text(data)
+    try:
+        qualnames = code_qualnames(compile(tree, path, "exec"))
+    except SyntaxError:
+        qualnames = {}
+    want_outline = expected_outline(tree, text, qualnames)
+    try:
+        got_outline = json.load(open(os.path.join(d, "outline.json"), encoding="utf-8"))
+    except OSError:
+        got_outline = None
+    if got_outline == want_outline:
+        c["outline_equal"] += 1
+    else:
+        detail = "(no outline.json)"
+        if got_outline is not None:
+            for key in ("module_docstring", "imports", "definitions"):
+                if got_outline.get(key) != want_outline[key]:
+                    g, w = got_outline.get(key), want_outline[key]
+                    detail = f"{key}: " + (first_diff(g, w) if isinstance(w, list) and isinstance(g, list) else f"ours {g!r} cpython {w!r}")
+                    break
+        problems.append(f"{path}: outline differs {detail}"[:600])
+    try:
+        stripped = open(os.path.join(d, "stripped.py"), "rb").read()
+        ok = ast.dump(ast.parse(stripped)) == ast.dump(without_docstrings(ast.parse(data)))
+    except (OSError, SyntaxError, ValueError) as e:
+        ok = False
+        problems.append(f"{path}: stripped.py does not parse: {e}")
+    if ok:
+        c["strip_equal"] += 1
+    else:
+        problems.append(f"{path}: stripped AST differs")
+    return c, problems
+
+
+def compare(out_root, listfile, manifests_file):
+    import multiprocessing
     files = [l for l in open(listfile, encoding="utf-8").read().split("\n") if l]
     manifests = [json.loads(l) for l in open(manifests_file, encoding="utf-8") if l.strip()]
-    c = {k: 0 for k in ("files", "tok_cpython", "tok_equal", "tok_both_refuse",
-                        "tok_refuse_mismatch", "ast_cpython", "outline_equal", "strip_equal",
-                        "ours_failed_cpython_parses", "cpython_rejects_ours_succeeds")}
+    jobs = [(i, p, out_root, manifests[i]) for i, p in enumerate(files)]
+    c = dict.fromkeys(KEYS, 0)
     problems = []
-    for i, path in enumerate(files):
-        c["files"] += 1
-        data = open(path, "rb").read()
-        d = os.path.join(out_root, str(i))
-        m = manifests[i]
-        tok_status = {p["name"]: p["status"] for p in m["passes"]}
-        try:
-            want = cpython_tokens(data)
-        except Exception:
-            want = None
-        if want is None:
-            if tok_status.get("tokenize") == "ok":
-                c["tok_refuse_mismatch"] += 1
-                problems.append(f"{path}: tokenize refuses, we produced tokens")
-            else:
-                c["tok_both_refuse"] += 1
-        else:
-            c["tok_cpython"] += 1
-            try:
-                got = [json.loads(l) for l in open(os.path.join(d, "tokens.jsonl"), encoding="utf-8")]
-            except OSError:
-                got = None
-            if got == want:
-                c["tok_equal"] += 1
-            else:
-                problems.append(f"{path}: tokens differ "
-                                + (first_diff(got, want) if got is not None else "(no tokens.jsonl)"))
-        try:
-            tree = ast.parse(data)
-        except (SyntaxError, ValueError):
-            tree = None
-        if tree is None:
-            if m["status"] == "success":
-                c["cpython_rejects_ours_succeeds"] += 1
-            continue
-        c["ast_cpython"] += 1
-        if m["status"] != "success":
-            c["ours_failed_cpython_parses"] += 1
-            problems.append(f"{path}: CPython parses, ours failed: {m['diagnostics'][:1]}")
-            continue
-        text = decoded_text(data)
-        try:
-            qualnames = code_qualnames(compile(tree, path, "exec"))
-        except SyntaxError:
-            qualnames = {}
-        want_outline = expected_outline(tree, text, qualnames)
-        try:
-            got_outline = json.load(open(os.path.join(d, "outline.json"), encoding="utf-8"))
-        except OSError:
-            got_outline = None
-        if got_outline == want_outline:
-            c["outline_equal"] += 1
-        else:
-            detail = "(no outline.json)"
-            if got_outline is not None:
-                for key in ("module_docstring", "imports", "definitions"):
-                    if got_outline.get(key) != want_outline[key]:
-                        g, w = got_outline.get(key), want_outline[key]
-                        detail = f"{key}: " + (first_diff(g, w) if isinstance(w, list) and isinstance(g, list) else f"ours {g!r} cpython {w!r}")
-                        break
-            problems.append(f"{path}: outline differs {detail}"[:600])
-        try:
-            stripped = open(os.path.join(d, "stripped.py"), "rb").read()
-            ok = ast.dump(ast.parse(stripped)) == ast.dump(without_docstrings(ast.parse(data)))
-        except (OSError, SyntaxError, ValueError) as e:
-            ok = False
-            problems.append(f"{path}: stripped.py does not parse: {e}")
-        if ok:
-            c["strip_equal"] += 1
-        else:
-            problems.append(f"{path}: stripped AST differs")
+    with multiprocessing.Pool(os.cpu_count() or 1) as pool:
+        for counts, probs in pool.imap(check_one, jobs, chunksize=8):
+            for k, v in counts.items():
+                c[k] += v
+            problems.extend(probs)
     for p in problems[:40]:
         print("MISMATCH", p)
     print(json.dumps(c))
