@@ -15,7 +15,7 @@ use weir_native::{Cancel, Input, Pass, Script, Settings, compile_blocking};
 
 const REPEATS: usize = 3;
 
-fn stdlib_files(python: &str, root: &PathBuf) -> Vec<String> {
+fn stdlib_files(python: &str, root: &std::path::Path) -> Vec<String> {
     let out = Command::new(python)
         .arg(root.join("native/oracle/oracle.py"))
         .arg("stdlib")
@@ -48,7 +48,11 @@ fn run(sources: &[(String, Vec<u8>)], passes: &[Pass], dir: &std::path::Path) ->
             };
             let m = compile_blocking(&input, dir, &Cancel::new()).expect("compile");
             front_us += m.frontend_us + m.passes.iter().map(|p| p.time_us).sum::<u64>()
-                - m.passes.iter().filter(|p| p.name == "tokenize").map(|p| p.time_us).sum::<u64>();
+                - m.passes
+                    .iter()
+                    .filter(|p| p.name == "tokenize")
+                    .map(|p| p.time_us)
+                    .sum::<u64>();
         }
         best_wall = best_wall.min(t.elapsed().as_secs_f64());
         best_front = best_front.min(front_us as f64 / 1e6);
@@ -57,7 +61,10 @@ fn run(sources: &[(String, Vec<u8>)], passes: &[Pass], dir: &std::path::Path) ->
 }
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("root").to_owned();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("root")
+        .to_owned();
     let python = std::env::var("WEIR_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let files = stdlib_files(&python, &root);
     let sources: Vec<(String, Vec<u8>)> = files
@@ -85,13 +92,24 @@ fn main() {
         .output()
         .expect("python bench");
     let _ = std::fs::remove_file(&list);
-    let py: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("bench.py: {e}: {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let py: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bench.py: {e}: {}", String::from_utf8_lossy(&out.stderr)));
     let f = |k: &str| py[k].as_f64();
-    println!("stdlib: {} files, {:.1} MB, best of {REPEATS}", sources.len(), mb);
-    println!("weir-native tokenize            end to end {:8.1} MB/s   front end {:8.1} MB/s", mb / tok_wall, mb / tok_front.max(1e-9));
-    println!("weir-native tokenize+outline    end to end {:8.1} MB/s   front end {:8.1} MB/s", mb / both_wall, mb / both_front.max(1e-9));
+    println!(
+        "stdlib: {} files, {:.1} MB, best of {REPEATS}",
+        sources.len(),
+        mb
+    );
+    println!(
+        "weir-native tokenize            end to end {:8.1} MB/s   front end {:8.1} MB/s",
+        mb / tok_wall,
+        mb / tok_front.max(1e-9)
+    );
+    println!(
+        "weir-native tokenize+outline    end to end {:8.1} MB/s   front end {:8.1} MB/s",
+        mb / both_wall,
+        mb / both_front.max(1e-9)
+    );
     for (label, key) in [
         ("CPython tokenize.tokenize", "tokenize_mbs"),
         ("CPython ast.parse", "ast_parse_mbs"),

@@ -69,9 +69,10 @@ impl Compiler {
             .await
             .map_err(|e| NativeError::Pool(e.to_string()))?;
         let mut guard = CancelOnDrop(Some(cancel.clone()));
-        let result = tokio::task::spawn_blocking(move || compile_blocking(&input, &out_dir, &cancel))
-            .await
-            .map_err(|e| NativeError::Pool(e.to_string()))?;
+        let result =
+            tokio::task::spawn_blocking(move || compile_blocking(&input, &out_dir, &cancel))
+                .await
+                .map_err(|e| NativeError::Pool(e.to_string()))?;
         guard.0 = None;
         result
     }
@@ -79,9 +80,7 @@ impl Compiler {
 
 fn default_compiler() -> &'static Compiler {
     static POOL: OnceLock<Compiler> = OnceLock::new();
-    POOL.get_or_init(|| {
-        Compiler::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-    })
+    POOL.get_or_init(|| Compiler::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
 }
 
 /// Compiles on the process-wide pool (one compile per core at a time).

@@ -30,22 +30,40 @@ fn syntax_errors_match_cpython() {
     let mut cases: Vec<(&str, Vec<u8>)> = vec![
         ("unterminated string", b"x = 1\ny = 'abc\n".to_vec()),
         ("unterminated prefixed string", b"y = rb'abc\n".to_vec()),
-        ("unterminated continued string", b"x = 'abc\\\ndef\n".to_vec()),
-        ("unterminated triple-quoted string", b"x = 1\ny = \"\"\"abc\n\n".to_vec()),
+        (
+            "unterminated continued string",
+            b"x = 'abc\\\ndef\n".to_vec(),
+        ),
+        (
+            "unterminated triple-quoted string",
+            b"x = 1\ny = \"\"\"abc\n\n".to_vec(),
+        ),
         ("bad dedent", b"if x:\n        a\n    b\n".to_vec()),
         ("unclosed bracket", b"x = (1,\n2\n".to_vec()),
         ("unmatched bracket", b"x = 1)\n".to_vec()),
         ("mismatched bracket", b"x = (1]\n".to_vec()),
         ("mismatched bracket across lines", b"x = (1,\n2]\n".to_vec()),
         ("tabs and spaces", b"if x:\n\tif y:\n        a\n".to_vec()),
-        ("invalid character", "x = 1 \u{20ac} 2\n".as_bytes().to_vec()),
-        ("non-printable character", "x = \u{a0}1\n".as_bytes().to_vec()),
+        (
+            "invalid character",
+            "x = 1 \u{20ac} 2\n".as_bytes().to_vec(),
+        ),
+        (
+            "non-printable character",
+            "x = \u{a0}1\n".as_bytes().to_vec(),
+        ),
         ("invalid ascii character", b"x = $\n".to_vec()),
         ("unexpected indent", b"x = 1\n    y = 2\n".to_vec()),
         ("expected block after if", b"if x:\ny = 2\n".to_vec()),
         ("expected block after def", b"def f():\nreturn 1\n".to_vec()),
-        ("expected block after class", b"class C:\n\nx = 1\n".to_vec()),
-        ("expected block after else", b"if x:\n  pass\nelse:\nx\n".to_vec()),
+        (
+            "expected block after class",
+            b"class C:\n\nx = 1\n".to_vec(),
+        ),
+        (
+            "expected block after else",
+            b"if x:\n  pass\nelse:\nx\n".to_vec(),
+        ),
         ("character after continuation", b"x = 1 \\ y\n".to_vec()),
         ("EOF after continuation", b"x = 1 + \\\n".to_vec()),
     ];
@@ -94,8 +112,15 @@ fn non_utf8_without_a_coding_line_fails_on_the_line_cpython_names() {
     assert_eq!(m.status, Status::Failed);
     let d = m.first_error().expect("diagnostic");
     let (err, line) = cpython_run_error_line(src, &scratch);
-    assert!(err.contains("Non-UTF-8 code starting with '\\xe9'"), "{err}");
-    assert!(d.message.starts_with("Non-UTF-8 code starting with '\\xe9' on line 2"), "{d:?}");
+    assert!(
+        err.contains("Non-UTF-8 code starting with '\\xe9'"),
+        "{err}"
+    );
+    assert!(
+        d.message
+            .starts_with("Non-UTF-8 code starting with '\\xe9' on line 2"),
+        "{d:?}"
+    );
     assert_eq!((d.line, d.col), (line, 6));
     assert!(m.artifacts.is_empty(), "{:?}", m.artifacts);
     assert_eq!(m.input.encoding, None);
@@ -134,7 +159,10 @@ fn nul_bytes_fail_on_the_line_cpython_names_and_tokens_still_match_tokenize() {
     assert_eq!(m.status, Status::Failed);
     let d = m.first_error().expect("diagnostic");
     let (err, line) = cpython_run_error_line(src, &scratch);
-    assert!(err.contains("source code cannot contain null bytes"), "{err}");
+    assert!(
+        err.contains("source code cannot contain null bytes"),
+        "{err}"
+    );
     assert_eq!(d.message, "source code cannot contain null bytes");
     assert_eq!((d.line, d.col), (line, 2));
     // tokenize.py accepts NUL (an ERRORTOKEN), so tokens.jsonl is complete; the
@@ -142,7 +170,10 @@ fn nul_bytes_fail_on_the_line_cpython_names_and_tokens_still_match_tokenize() {
     let names: Vec<&str> = m.artifacts.iter().map(|a| a.path.as_str()).collect();
     assert_eq!(names, ["tokens.jsonl"]);
     let tokens = std::fs::read_to_string(scratch.path().join("out/tokens.jsonl")).expect("tokens");
-    assert!(tokens.contains(r#"{"type":"ERRORTOKEN","string":"\u0000","start":[2,1],"end":[2,2]}"#), "{tokens}");
+    assert!(
+        tokens.contains(r#"{"type":"ERRORTOKEN","string":"\u0000","start":[2,1],"end":[2,2]}"#),
+        "{tokens}"
+    );
 }
 
 #[test]
@@ -200,7 +231,10 @@ fn a_lower_depth_limit_is_reported_where_it_is_crossed() {
     i.settings.max_depth = 3;
     let m = compile_blocking(&i, scratch.path(), &Cancel::new()).expect("compile");
     let d = m.first_error().expect("diagnostic");
-    assert_eq!((d.message.as_str(), d.line, d.col), ("nesting deeper than the limit (3)", 1, 8));
+    assert_eq!(
+        (d.message.as_str(), d.line, d.col),
+        ("nesting deeper than the limit (3)", 1, 8)
+    );
 }
 
 fn big_source() -> Vec<u8> {
@@ -241,7 +275,12 @@ fn the_wall_time_limit_fails_the_compile_without_artifacts() {
     i.settings.max_wall_ms = 1;
     let m = compile_blocking(&i, scratch.path(), &Cancel::new()).expect("compile");
     assert_eq!(m.status, Status::Failed);
-    assert!(m.first_error().expect("d").message.contains("wall-time limit of 1 ms"));
+    assert!(
+        m.first_error()
+            .expect("d")
+            .message
+            .contains("wall-time limit of 1 ms")
+    );
     assert!(m.artifacts.is_empty());
     assert_eq!(artifacts_in(scratch.path()), ["manifest.json"]);
 }
@@ -249,7 +288,11 @@ fn the_wall_time_limit_fails_the_compile_without_artifacts() {
 #[test]
 fn an_artifact_directory_that_cannot_be_written_is_an_error_naming_it() {
     // /proc exists but nobody, root included, can create files in it.
-    let r = compile_blocking(&input("a.py", b"x = 1\n"), Path::new("/proc"), &Cancel::new());
+    let r = compile_blocking(
+        &input("a.py", b"x = 1\n"),
+        Path::new("/proc"),
+        &Cancel::new(),
+    );
     match r {
         Err(NativeError::Io(m)) => assert!(m.contains("/proc/"), "{m}"),
         other => panic!("expected Io, got {other:?}"),
@@ -258,7 +301,11 @@ fn an_artifact_directory_that_cannot_be_written_is_an_error_naming_it() {
     let scratch = Scratch::new("unwritable");
     let file = scratch.path().join("file");
     std::fs::write(&file, b"").expect("write");
-    let r = compile_blocking(&input("a.py", b"x = 1\n"), &file.join("sub"), &Cancel::new());
+    let r = compile_blocking(
+        &input("a.py", b"x = 1\n"),
+        &file.join("sub"),
+        &Cancel::new(),
+    );
     assert!(matches!(r, Err(NativeError::OutDir { .. })), "{r:?}");
 }
 
@@ -272,13 +319,27 @@ fn artifacts_are_listed_with_their_size_and_sha256_and_stale_ones_go() {
     let names: Vec<&str> = m.artifacts.iter().map(|a| a.path.as_str()).collect();
     assert_eq!(
         names,
-        ["tokens.jsonl", "outline.json", "metrics.json", "stripped.py", "callgraph.dot"]
+        [
+            "tokens.jsonl",
+            "outline.json",
+            "metrics.json",
+            "stripped.py",
+            "callgraph.dot"
+        ]
     );
     for a in &m.artifacts {
         let path = scratch.path().join(&a.path);
-        let out = std::process::Command::new("sha256sum").arg(&path).output().expect("sha256sum");
+        let out = std::process::Command::new("sha256sum")
+            .arg(&path)
+            .output()
+            .expect("sha256sum");
         let digest = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(digest.split_whitespace().next(), Some(a.sha256.as_str()), "{}", a.path);
+        assert_eq!(
+            digest.split_whitespace().next(),
+            Some(a.sha256.as_str()),
+            "{}",
+            a.path
+        );
         assert_eq!(std::fs::metadata(&path).expect("meta").len(), a.size);
     }
     let on_disk: serde_json::Value =
@@ -298,14 +359,20 @@ fn artifacts_are_listed_with_their_size_and_sha256_and_stale_ones_go() {
     assert_eq!(outline["definitions"][0]["decorators"][0], "dec");
     assert_eq!(outline["definitions"][0]["end_line"], 9);
     let dot = std::fs::read_to_string(scratch.path().join("callgraph.dot")).expect("dot");
-    assert!(dot.contains("\"C.m.<locals>.g\" -> \"os.getcwd\";"), "{dot}");
+    assert!(
+        dot.contains("\"C.m.<locals>.g\" -> \"os.getcwd\";"),
+        "{dot}"
+    );
     assert!(dot.contains("\"C.m\" -> \"g\";"), "{dot}");
 
     // A later compile with fewer passes leaves no artifact of the earlier one behind.
     let mut only = input("t.py", src);
     only.settings.passes = vec![Pass::Tokenize];
     compile_blocking(&only, scratch.path(), &Cancel::new()).expect("compile");
-    assert_eq!(artifacts_in(scratch.path()), ["manifest.json", "tokens.jsonl"]);
+    assert_eq!(
+        artifacts_in(scratch.path()),
+        ["manifest.json", "tokens.jsonl"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,7 +385,8 @@ async fn compiles_run_concurrently_on_a_bounded_pool() {
         let dir = scratch.path().join(i.to_string());
         let src = format!("def f{i}():\n    return {i}\n");
         tasks.push(tokio::spawn(async move {
-            c.compile(input("p.py", src.as_bytes()), dir, Cancel::new()).await
+            c.compile(input("p.py", src.as_bytes()), dir, Cancel::new())
+                .await
         }));
     }
     for t in tasks {

@@ -60,11 +60,10 @@ pub fn repo_root() -> PathBuf {
 
 /// Runs python3 with `args`; panics with its stderr if it cannot run.
 pub fn python(args: &[&str]) -> std::process::Output {
-    let out = Command::new("python3")
+    Command::new("python3")
         .args(args)
         .output()
-        .expect("python3 (CPython 3.11) must be installed: it is the oracle");
-    out
+        .expect("python3 (CPython 3.11) must be installed: it is the oracle")
 }
 
 /// What `compile(source, "f", "exec")` raises: (msg, lineno, offset), or None.
