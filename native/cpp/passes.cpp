@@ -13,6 +13,16 @@ void check(const Unit &u, size_t i) {
   if ((i & 4095) == 0 && u.interrupted && u.interrupted()) throw Interrupted{};
 }
 
+void append_uint(std::string &out, uint32_t v) {
+  char buf[12];
+  int n = 0;
+  do {
+    buf[n++] = char('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) out.push_back(buf[--n]);
+}
+
 void json_text(std::string &out, const Text &t) { json_string(out, t.data(), t.size()); }
 void json_opt(std::string &out, bool has, const Text &t) {
   if (has)
@@ -35,6 +45,7 @@ bool is_keyword(const std::string &w) {
 
 void write_tokens(const Unit &u, Sink &out) {
   std::string buf;
+  buf.reserve(kFlush + 4096);
   const Text &text = u.source.text;
   for (size_t i = 0; i < u.tokens.size(); i++) {
     check(u, i);
@@ -46,8 +57,15 @@ void write_tokens(const Unit &u, Sink &out) {
       json_string(buf, u.source.encoding);
     else
       json_string(buf, text.data() + t.off, t.len);
-    buf += ",\"start\":[" + std::to_string(t.srow) + "," + std::to_string(t.scol) + "],\"end\":[" +
-           std::to_string(t.erow) + "," + std::to_string(t.ecol) + "]}\n";
+    buf += ",\"start\":[";
+    append_uint(buf, t.srow);
+    buf.push_back(',');
+    append_uint(buf, t.scol);
+    buf += "],\"end\":[";
+    append_uint(buf, t.erow);
+    buf.push_back(',');
+    append_uint(buf, t.ecol);
+    buf += "]}\n";
     if (buf.size() >= kFlush) {
       out.write(buf);
       buf.clear();

@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace weir {
 namespace {
 const uint32_t K[64] = {
@@ -16,6 +20,55 @@ const uint32_t K[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
     0xc67178f2};
 inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+void portable_block(uint32_t *h_, const uint8_t *p);
+
+#if defined(__x86_64__)
+// The SHA extensions (SHA-NI): four rounds per pair of sha256rnds2, the message
+// schedule by sha256msg1/sha256msg2.
+__attribute__((target("sha,sse4.1,ssse3"))) void ni_blocks(uint32_t *state, const uint8_t *p,
+                                                            size_t n) {
+  const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i *>(&state[0]));
+  __m128i s1 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(&state[4]));
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);
+  s1 = _mm_shuffle_epi32(s1, 0x1B);
+  __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);
+  s1 = _mm_blend_epi16(s1, tmp, 0xF0);
+  for (; n > 0; n--, p += 64) {
+    __m128i save0 = s0, save1 = s1;
+    __m128i m[4];
+    for (int g = 0; g < 16; g++) {
+      if (g < 4)
+        m[g] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 16 * g)),
+                                mask);
+      __m128i w = _mm_add_epi32(m[g & 3], _mm_loadu_si128(reinterpret_cast<const __m128i *>(&K[4 * g])));
+      s1 = _mm_sha256rnds2_epu32(s1, s0, w);
+      w = _mm_shuffle_epi32(w, 0x0E);
+      s0 = _mm_sha256rnds2_epu32(s0, s1, w);
+      if (g >= 3 && g < 15) {
+        __m128i next = _mm_sha256msg1_epu32(m[(g + 1) & 3], m[(g + 2) & 3]);
+        next = _mm_add_epi32(next, _mm_alignr_epi8(m[g & 3], m[(g + 3) & 3], 4));
+        m[(g + 1) & 3] = _mm_sha256msg2_epu32(next, m[g & 3]);
+      }
+    }
+    s0 = _mm_add_epi32(s0, save0);
+    s1 = _mm_add_epi32(s1, save1);
+  }
+  tmp = _mm_shuffle_epi32(s0, 0x1B);
+  s1 = _mm_shuffle_epi32(s1, 0xB1);
+  s0 = _mm_blend_epi16(tmp, s1, 0xF0);
+  s1 = _mm_alignr_epi8(s1, tmp, 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i *>(&state[0]), s0);
+  _mm_storeu_si128(reinterpret_cast<__m128i *>(&state[4]), s1);
+}
+
+bool have_ni() {
+  static const bool yes = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
+                          __builtin_cpu_supports("ssse3");
+  return yes;
+}
+#endif
 } // namespace
 
 Sha256::Sha256() {
@@ -24,7 +77,19 @@ Sha256::Sha256() {
   memcpy(h_, init, sizeof h_);
 }
 
-void Sha256::block(const uint8_t *p) {
+void Sha256::blocks(const uint8_t *p, size_t n) {
+#if defined(__x86_64__)
+  if (have_ni()) {
+    ni_blocks(h_, p, n);
+    return;
+  }
+#endif
+  for (size_t i = 0; i < n; i++) portable_block(h_, p + 64 * i);
+}
+
+namespace {
+
+void portable_block(uint32_t *h_, const uint8_t *p) {
   uint32_t w[64];
   for (int i = 0; i < 16; i++)
     w[i] = uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 |
@@ -48,16 +113,28 @@ void Sha256::block(const uint8_t *p) {
   h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
 }
 
+} // namespace
+
 void Sha256::update(const void *data, size_t n) {
   const uint8_t *p = static_cast<const uint8_t *>(data);
   total_ += n;
+  if (used_ == 0 && n >= 64) {
+    blocks(p, n / 64);
+    p += n / 64 * 64;
+    n %= 64;
+  }
   while (n > 0) {
     size_t take = 64 - used_ < n ? 64 - used_ : n;
     memcpy(buf_ + used_, p, take);
     used_ += take, p += take, n -= take;
     if (used_ == 64) {
-      block(buf_);
+      blocks(buf_, 1);
       used_ = 0;
+      if (n >= 64) {
+        blocks(p, n / 64);
+        p += n / 64 * 64;
+        n %= 64;
+      }
     }
   }
 }

@@ -352,6 +352,10 @@ void json_string(std::string &out, const char32_t *p, size_t n) {
   out.push_back('"');
   for (size_t i = 0; i < n; i++) {
     char32_t c = p[i];
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      out.push_back(char(c));
+      continue;
+    }
     switch (c) {
     case '"': out += "\\\""; break;
     case '\\': out += "\\\\"; break;
