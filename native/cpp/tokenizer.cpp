@@ -257,6 +257,20 @@ bool pseudo(const Line &l, size_t pos, size_t &start, size_t &end) {
     return end = e, true;
   }
   size_t e;
+  char32_t c = l.at(s);
+  // Fast paths with the same outcome as the ordered alternatives below: a word
+  // character that is no digit can only start a string (after a prefix) or a name,
+  // and a quote only a string.
+  if ((c != '.' && !digit(c) && is_word(c)) || c == '\'' || c == '"') {
+    if (c == '\'' || c == '"' || prefix_char(c)) {
+      if ((e = triple(l, s)) != kNo) return end = e, true;
+      if ((e = contstr(l, s)) != kNo) return end = e, true;
+    }
+    if (!is_word(c)) return false;
+    e = s;
+    while (l.has(e) && is_word(l.at(e))) e++;
+    return end = e, true;
+  }
   if ((e = triple(l, s)) != kNo) return end = e, true;
   if ((e = number(l, s)) != kNo) return end = e, true;
   if ((e = funny(l, s)) != kNo) return end = e, true;
