@@ -334,7 +334,60 @@ private:
   void c_bracket(char32_t c, uint32_t lnum, uint32_t col);
   void c_errortoken(const Line &l, uint32_t lnum, size_t pos);
   void c_name(const Line &l, uint32_t lnum, size_t start, size_t end);
+  void c_after_number(const Token &tok);
 };
+
+// The C tokenizer refuses a number run into a name or another number, except before
+// the keywords it lets through with a warning.
+void Tokenizer::c_after_number(const Token &tok) {
+  if (out_.tokens.size() < 2) return;
+  const Token &num = out_.tokens[out_.tokens.size() - 2];
+  if (num.type != Tok::NUMBER || num.erow != tok.srow || num.ecol != tok.scol) return;
+  const char32_t *n = text_.data() + num.off;
+  const char32_t *t = text_.data() + tok.off;
+  auto starts = [&](const char *kw) {
+    size_t k = 0;
+    for (; kw[k]; k++)
+      if (k >= tok.len || t[k] != char32_t((unsigned char)kw[k])) return false;
+    return true;
+  };
+  bool zeros = true;
+  for (size_t k = 0; k < num.len; k++) zeros &= n[k] == '0' || n[k] == '_';
+  char32_t last = n[num.len - 1] | 0x20;
+  if (tok.type == Tok::NUMBER) {
+    if (zeros && digit(t[0]))
+      issue("leading zeros in decimal integer literals are not permitted; use an 0o prefix "
+            "for octal integers",
+            tok.srow, long(num.scol) + 1);
+    else if (last == 'j' && digit(t[0]))
+      issue("invalid imaginary literal", tok.srow, long(tok.scol));
+    return;
+  }
+  if (tok.type != Tok::NAME) return;
+  for (const char *kw : {"and", "else", "for", "if", "in", "is", "not", "or"})
+    if (starts(kw)) return;
+  std::string kind = "decimal";
+  char32_t x = num.len > 1 ? n[1] | 0x20 : 0;
+  if (num.len > 1 && n[0] == '0' && x == 'x') kind = "hexadecimal";
+  else if (num.len > 1 && n[0] == '0' && x == 'o') kind = "octal";
+  else if (num.len > 1 && n[0] == '0' && x == 'b') kind = "binary";
+  else if (last == 'j') kind = "imaginary";
+  if (zeros && num.len == 1 && tok.len >= 1) {
+    char32_t p = t[0] | 0x20;
+    if (p == 'x') {
+      issue("invalid hexadecimal literal", tok.srow, long(tok.scol) + 1);
+      return;
+    }
+    if ((p == 'o' || p == 'b') && tok.len >= 2 && digit(t[1])) {
+      std::string d(1, char(t[1]));
+      issue("invalid digit '" + d + "' in " + (p == 'o' ? "octal" : "binary") + " literal",
+            tok.srow, long(tok.scol) + 2);
+      return;
+    }
+  }
+  long col = long(tok.scol) + (t[0] == '_' ? 1 : 0);
+  issue("invalid " + kind + " literal", tok.srow, col);
+}
 
 void Tokenizer::c_indent(const Line &l, uint32_t lnum) {
   uint32_t col = 0, alt = 0;
@@ -607,6 +660,7 @@ bool Tokenizer::run() {
       if (digit(initial) || (initial == '.' && !is_dots())) {
         emit(Tok::NUMBER, line_off, lnum, uint32_t(start), lnum, uint32_t(end), line_off + start,
              tlen);
+        c_after_number(out_.tokens.back());
       } else if (initial == '\r' || initial == '\n') {
         emit(parenlev > 0 ? Tok::NL : Tok::NEWLINE, line_off, lnum, uint32_t(start), lnum,
              uint32_t(end), line_off + start, tlen);
@@ -649,6 +703,7 @@ bool Tokenizer::run() {
         c_name(line, lnum, start, end);
         emit(Tok::NAME, line_off, lnum, uint32_t(start), lnum, uint32_t(end), line_off + start,
              tlen);
+        c_after_number(out_.tokens.back());
       } else if (initial == '\\') {
         continued = true;
       } else {

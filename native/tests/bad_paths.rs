@@ -66,6 +66,15 @@ fn syntax_errors_match_cpython() {
         ),
         ("character after continuation", b"x = 1 \\ y\n".to_vec()),
         ("EOF after continuation", b"x = 1 + \\\n".to_vec()),
+        ("invalid decimal literal", b"x = 1abc\n".to_vec()),
+        ("invalid decimal literal after _", b"x = 1_\n".to_vec()),
+        ("invalid exponent literal", b"x = 12e5q\n".to_vec()),
+        ("invalid hexadecimal literal", b"x = 0x1g\n".to_vec()),
+        ("empty hexadecimal literal", b"x = 0x\n".to_vec()),
+        ("invalid octal digit", b"x = 0o8\n".to_vec()),
+        ("invalid binary digit", b"x = 0b2\n".to_vec()),
+        ("invalid imaginary literal", b"x = 1.5j2\n".to_vec()),
+        ("leading zeros", b"x = 0777\n".to_vec()),
     ];
     let mut deep = b"x = ".to_vec();
     deep.extend(std::iter::repeat_n(b'(', 10_000));
