@@ -385,7 +385,8 @@ void Tokenizer::c_after_number(const Token &tok) {
       return;
     }
   }
-  long col = long(tok.scol) + (t[0] == '_' ? 1 : 0);
+  // After a digit, '_' is a separator that must be followed by a digit.
+  long col = long(tok.scol) + (t[0] == '_' && digit(n[num.len - 1]) ? 1 : 0);
   issue("invalid " + kind + " literal", tok.srow, col);
 }
 

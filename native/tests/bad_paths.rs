@@ -75,6 +75,8 @@ fn syntax_errors_match_cpython() {
         ("invalid binary digit", b"x = 0b2\n".to_vec()),
         ("invalid imaginary literal", b"x = 1.5j2\n".to_vec()),
         ("leading zeros", b"x = 0777\n".to_vec()),
+        ("attribute of a float literal", b"1.__class__\n".to_vec()),
+        ("attribute of an int literal", b"x = 1.real\n".to_vec()),
     ];
     let mut deep = b"x = ".to_vec();
     deep.extend(std::iter::repeat_n(b'(', 10_000));
