@@ -8,3 +8,5 @@ scripts/ensure-postgres.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# CPython 3.11 as the oracle over the whole standard library (docs/native.md).
+scripts/oracle-native.sh
