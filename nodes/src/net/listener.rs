@@ -66,6 +66,10 @@ pub struct ListenerSpec {
     /// how long a keep-alive connection may sit idle before it is closed.
     #[serde(default = "default_header_timeout_ms")]
     pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send the whole request body once its
+    /// headers are in; a slower one gets 408 and the connection closes.
+    #[serde(default = "default_body_timeout_ms")]
+    pub body_timeout_ms: u64,
     /// Serve HTTPS with this certificate and key.
     #[serde(default)]
     pub tls: Option<TlsSpec>,
@@ -81,6 +85,10 @@ fn default_body_limit() -> u64 {
 
 fn default_timeout_ms() -> u64 {
     30_000
+}
+
+fn default_body_timeout_ms() -> u64 {
+    10_000
 }
 
 fn default_header_timeout_ms() -> u64 {
@@ -133,6 +141,7 @@ impl Kind for Listener {
                 body_limit: spec.body_limit,
                 timeout: Duration::from_millis(spec.timeout_ms),
                 header_timeout: Duration::from_millis(spec.header_timeout_ms.max(1)),
+                body_timeout: Duration::from_millis(spec.body_timeout_ms.max(1)),
             },
             tls,
             server: Arc::default(),
@@ -219,6 +228,7 @@ struct Settings {
     body_limit: u64,
     timeout: Duration,
     header_timeout: Duration,
+    body_timeout: Duration,
 }
 
 /// One activation of a listener: a hold on its compiled listener's server.
@@ -405,7 +415,17 @@ async fn respond(
         ))));
     }
     let limit = usize::try_from(settings.body_limit).unwrap_or(usize::MAX);
-    let body = match Limited::new(body, limit).collect().await {
+    let collected =
+        tokio::time::timeout(settings.body_timeout, Limited::new(body, limit).collect());
+    let Ok(collected) = collected.await else {
+        let mut reply = message::error_reply(&too_slow(settings.body_timeout));
+        reply.headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        return Ok(response(reply));
+    };
+    let body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return Ok(response(message::error_reply(&too_large(
@@ -475,6 +495,15 @@ fn is_failure_status(answer: &weir_codecs::Value) -> bool {
         .get("status")
         .and_then(weir_codecs::Value::as_i64)
         .is_some_and(|s| s >= 400)
+}
+
+fn too_slow(limit: Duration) -> ErrorValue {
+    ErrorValue::new(format!(
+        "the request body did not arrive within {} ms",
+        limit.as_millis()
+    ))
+    .with_code("body_timeout")
+    .with_status(StatusCode::REQUEST_TIMEOUT.as_u16())
 }
 
 fn too_large(limit: u64) -> ErrorValue {
