@@ -622,9 +622,20 @@ impl Types {
             }
             Op::Ready => {
                 let ready = self.schema::<Ready>();
-                responses.insert("200".into(), self.json("The store answers.", ready));
-                responses.insert("503".into(), self.error("The store does not answer."));
-                "Whether the engine's store answers.".to_string()
+                let error = self.schema::<Error>();
+                responses.insert(
+                    "200".into(),
+                    self.json("The store answers and every spec runs.", ready.clone()),
+                );
+                responses.insert(
+                    "503".into(),
+                    self.json(
+                        "The store does not answer (an error), or some spec's activation failed (`ready: false`, with `failed`).",
+                        json!({"oneOf": [ready, error]}),
+                    ),
+                );
+                "Whether the engine's store answers and every spec's activation succeeded."
+                    .to_string()
             }
         };
         operation.insert("summary".into(), json!(summary));

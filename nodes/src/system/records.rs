@@ -150,10 +150,23 @@ pub struct Listing {
 /// The answer of `ready`.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Ready {
-    /// Always true when answered with 200.
+    /// False (with 503) while some spec's activation failed: it does not
+    /// serve (a listener whose port is taken, say).
     pub ready: bool,
     /// The change stream's head.
     pub head: i64,
+    /// The specs whose activation failed, with why (`id`, `message`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<Failed>,
+}
+
+/// A spec that does not run, as `/readyz` lists it.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+pub struct Failed {
+    /// The spec's id.
+    pub id: uuid::Uuid,
+    /// Why it does not run.
+    pub message: String,
 }
 
 /// The `specs` kind (`R` = [`Spec`]) or the `values` kind ([`NamedValue`]).
@@ -462,5 +475,26 @@ fn flag(query: &[(&str, &str)], name: &str) -> bool {
 
 async fn ready(store: &Store) -> Result<Value, ErrorValue> {
     let head = store.head().await.map_err(store_error)?;
-    Ok(answer(200, &[], json(&Ready { ready: true, head })))
+    let failed: Vec<Failed> = store
+        .statuses()
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .filter(|s| s.status == "failed" && s.message.starts_with("activation failed"))
+        .map(|s| Failed {
+            id: s.id,
+            message: s.message,
+        })
+        .collect();
+    let ready = failed.is_empty();
+    let status = if ready { 200 } else { 503 };
+    Ok(answer(
+        status,
+        &[],
+        json(&Ready {
+            ready,
+            head,
+            failed,
+        }),
+    ))
 }
