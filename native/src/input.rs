@@ -153,3 +153,33 @@ fn de_source<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         Source::Bytes(b) => b,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_takes_text_or_bytes_and_defaults_the_settings() {
+        let text: Input =
+            serde_json::from_str(r#"{"script": {"name": "a.py", "source": "x = 1\n"}}"#)
+                .expect("text source");
+        assert_eq!(text.script.source, b"x = 1\n");
+        assert_eq!(text.settings, Settings::default());
+        let bytes: Input = serde_json::from_str(
+            r#"{"script": {"name": "a.py", "source": [120, 233]},
+                "settings": {"passes": ["outline", "tokenize"], "strip_comments": false}}"#,
+        )
+        .expect("byte source");
+        assert_eq!(bytes.script.source, [120, 233]);
+        assert_eq!(bytes.settings.passes, [Pass::Outline, Pass::Tokenize]);
+        assert!(!bytes.settings.strip_comments && bytes.settings.strip_docstrings);
+        // Round trip: non-UTF-8 sources serialize as byte arrays.
+        let again: Input =
+            serde_json::from_value(serde_json::to_value(&bytes).expect("ser")).expect("de");
+        assert_eq!(again, bytes);
+        let unknown = serde_json::from_str::<Input>(
+            r#"{"script": {"name": "a.py", "source": ""}, "settings": {"pases": []}}"#,
+        );
+        assert!(unknown.is_err());
+    }
+}
