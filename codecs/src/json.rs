@@ -31,6 +31,13 @@ impl From<serde_json::Error> for JsonError {
         let full = e.to_string();
         let suffix = format!(" at line {line} column {column}");
         let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
+        let message = match crate::limits::is_recursion_limit(&message) {
+            true => format!(
+                "lists and maps nest deeper than {} levels",
+                crate::limits::MAX_DEPTH
+            ),
+            false => message,
+        };
         JsonError {
             line,
             column,
@@ -99,6 +106,8 @@ pub fn to_json(v: &Value) -> serde_json::Value {
 }
 
 /// Parses JSON text straight into a [`Value`] (no intermediate document).
+/// A map that repeats a key is refused, naming the key; nesting deeper than
+/// [`crate::limits::MAX_DEPTH`] is refused.
 pub fn from_str(s: &str) -> Result<Value, JsonError> {
     Ok(serde_json::from_str(s)?)
 }
@@ -293,5 +302,25 @@ mod tests {
 
         let err = from_str("[1, 2").err();
         assert!(err.is_some_and(|e| e.line == 1 && e.message.contains("EOF")));
+    }
+
+    #[test]
+    fn duplicate_keys_and_deep_nesting_are_refused() {
+        let err = from_str(r#"{"a": 1, "b": {"c": 1, "c": 2}}"#).err();
+        assert!(
+            err.as_ref()
+                .is_some_and(|e| e.message == "duplicate key `c`" && e.line == 1),
+            "{err:?}"
+        );
+        let depth = crate::limits::MAX_DEPTH;
+        let deep = "[".repeat(depth + 1) + &"]".repeat(depth + 1);
+        let err = from_str(&deep).err();
+        assert!(
+            err.as_ref()
+                .is_some_and(|e| e.message == "lists and maps nest deeper than 127 levels"),
+            "{err:?}"
+        );
+        let fits = "[".repeat(depth) + &"]".repeat(depth);
+        assert!(from_str(&fits).is_ok());
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod expression;
 pub mod json;
+pub mod limits;
 pub mod template;
 pub mod value;
 pub mod yaml;

@@ -344,7 +344,8 @@ impl Serialize for ErrorValue {
 /// Reads any self-describing format. Integers that fit an `i64` stay
 /// integers, larger ones become floats (losing precision rather than
 /// failing); map keys that are not strings (YAML allows `1:` or `true:`)
-/// become their JSON text. Nothing deserialises into [`Value::Error`]: an
+/// become their JSON text. A map that repeats a key is refused, naming it
+/// (keeping either value would silently drop the other). Nothing deserialises into [`Value::Error`]: an
 /// error is something the engine produces, never a shape data happens to
 /// have, so `{"error": ...}` read back stays a map.
 impl<'de> Deserialize<'de> for Value {
@@ -433,7 +434,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
         let mut map = Map::with_capacity(access.size_hint().unwrap_or(0).min(4096));
         while let Some(key) = access.next_key::<Value>()? {
             let value = access.next_value::<Value>()?;
-            map.insert(key_text(key), value);
+            match map.entry(key_text(key)) {
+                indexmap::map::Entry::Occupied(taken) => {
+                    let key = taken.key();
+                    return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+                }
+                indexmap::map::Entry::Vacant(free) => _ = free.insert(value),
+            }
         }
         Ok(Value::Map(Arc::new(map)))
     }

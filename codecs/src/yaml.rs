@@ -8,6 +8,7 @@
 //! anything but YAML.
 
 use crate::json::JsonView;
+use crate::limits::{LimitError, MAX_DEPTH, check_yaml, is_recursion_limit};
 use crate::value::Value;
 
 /// YAML text that failed to parse or a value that failed to serialise.
@@ -29,9 +30,36 @@ fn display(line: &Option<usize>, column: &Option<usize>, message: &str) -> Strin
     }
 }
 
+impl From<LimitError> for YamlError {
+    fn from(e: LimitError) -> Self {
+        let line = match e {
+            LimitError::TooDeep { line, .. } => Some(line),
+            LimitError::TooLarge { .. } => None,
+        };
+        let message = match e {
+            LimitError::TooDeep { limit, .. } => too_deep(limit),
+            other => other.to_string(),
+        };
+        YamlError {
+            line,
+            column: None,
+            message,
+        }
+    }
+}
+
+/// The message for nesting beyond [`MAX_DEPTH`], however it was found.
+fn too_deep(limit: usize) -> String {
+    format!("lists and maps nest deeper than {limit} levels")
+}
+
 impl From<serde_yaml_ng::Error> for YamlError {
     fn from(e: serde_yaml_ng::Error) -> Self {
         let full = e.to_string();
+        let full = match is_recursion_limit(&full) {
+            true => too_deep(MAX_DEPTH),
+            false => full,
+        };
         match e.location() {
             Some(at) => {
                 let (line, column) = (at.line(), at.column());
@@ -56,8 +84,11 @@ impl From<serde_yaml_ng::Error> for YamlError {
 
 /// Parses one YAML document. Non-string keys become their JSON text
 /// (`1: a` gives the key `"1"`), and a tagged node `!tag x` becomes
-/// `{"tag": x}`. An empty document is `null`.
+/// `{"tag": x}`. An empty document is `null`. A map that repeats a key is
+/// refused, naming the key. Text beyond the limits of `limits.rs` is
+/// refused before it is parsed.
 pub fn from_str(s: &str) -> Result<Value, YamlError> {
+    check_yaml(s)?;
     Ok(serde_yaml_ng::from_str(s)?)
 }
 
@@ -168,5 +199,32 @@ limits:
             panic!("expected an error")
         };
         assert!(err.line.is_some(), "{err:?}");
+    }
+
+    #[test]
+    fn duplicate_keys_and_deep_nesting_are_refused() {
+        let err = from_str("a: 1\nb:\n  c: 1\n  c: 2\n").err();
+        assert!(
+            err.as_ref()
+                .is_some_and(|e| e.message == "b: duplicate key `c`"),
+            "{err:?}"
+        );
+        // Flow nesting is refused before parsing, block nesting while
+        // building: the same message either way.
+        let flow = "{a: ".repeat(200_000);
+        let err = from_str(&flow).err();
+        assert!(
+            err.as_ref()
+                .is_some_and(|e| e.line == Some(1)
+                    && e.message == "lists and maps nest deeper than 127 levels"),
+            "{err:?}"
+        );
+        let block: String = (0..200).map(|n| format!("{}k:\n", " ".repeat(n))).collect();
+        let err = from_str(&block).err();
+        assert!(
+            err.as_ref()
+                .is_some_and(|e| e.message.starts_with("lists and maps nest deeper than 127")),
+            "{err:?}"
+        );
     }
 }

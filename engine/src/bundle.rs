@@ -4,7 +4,9 @@
 //! what the system API checks a batch with before storing it. It reports
 //! every error of every spec: unknown kinds, bad fields, names used twice in
 //! a namespace, links to missing nodes, to other namespaces or to ports the
-//! target lacks. It reads no files and touches no database.
+//! target lacks, and cycles that nothing can end (every node on them has
+//! one output, so a packet that enters goes round for ever). It reads no
+//! files and touches no database.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -73,6 +75,9 @@ impl Bundle {
             }
         }
         check_links(&symbols, &failed, &mut problems);
+        if problems.0.is_empty() {
+            check_cycles(&symbols, &mut problems);
+        }
         problems.into_result(Bundle { symbols })
     }
 
@@ -191,6 +196,74 @@ fn check_links(
                     );
                 }
             }
+        }
+    }
+}
+
+/// Reports each cycle of links that no node on it can leave. A node with
+/// more than one output (`if`, `switch`, `router`, `for`) chooses where a
+/// packet goes, so a cycle through one may end; `error` links are taken
+/// only on failure and do not count. A cycle whose every node has a single
+/// output keeps writing it: a request into it is never answered (it waits
+/// for its deadline), so it is refused here, at its first node in input
+/// order. Links are already known to resolve.
+fn check_cycles(symbols: &[(Origin, Symbol)], problems: &mut Diagnostics) {
+    use petgraph::graph::{DiGraph, NodeIndex};
+    let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (_, symbol)) in symbols.iter().enumerate() {
+        by_namespace
+            .entry(symbol.spec().namespace.as_str())
+            .or_default()
+            .push(i);
+    }
+    for (namespace, members) in by_namespace {
+        let mut graph: DiGraph<usize, ()> = DiGraph::new();
+        let mut keys: HashMap<String, NodeIndex> = HashMap::new();
+        let mut ids: HashMap<Uuid, NodeIndex> = HashMap::new();
+        for &i in &members {
+            let symbol = &symbols[i].1;
+            let node = graph.add_node(i);
+            keys.insert(symbol.key(), node);
+            ids.insert(symbol.spec().id, node);
+        }
+        for &i in &members {
+            let symbol = &symbols[i].1;
+            let from = keys[&symbol.key()];
+            let forwarded = symbol
+                .links()
+                .iter()
+                .filter(|(port, _)| *port != crate::port::Port::error());
+            for target in forwarded.flat_map(|(_, targets)| targets) {
+                let to = match (&target.name, target.id) {
+                    (Some(name), _) => keys.get(name),
+                    (None, Some(id)) => ids.get(&id),
+                    (None, None) => None,
+                };
+                if let Some(&to) = to {
+                    graph.add_edge(from, to, ());
+                }
+            }
+        }
+        for component in petgraph::algo::tarjan_scc(&graph) {
+            let looped = component.len() > 1 || graph.contains_edge(component[0], component[0]);
+            let endless = component
+                .iter()
+                .all(|&n| symbols[graph[n]].1.ports().outputs().len() == 1);
+            if !(looped && endless) {
+                continue;
+            }
+            let mut order: Vec<usize> = component.iter().map(|&n| graph[n]).collect();
+            order.sort_unstable();
+            let names: Vec<String> = order
+                .iter()
+                .map(|&i| format!("`{}`", symbols[i].1.key()))
+                .collect();
+            let first = &symbols[order[0]];
+            let message = format!(
+                "a cycle no node can end, in namespace `{namespace}`: {}; each writes its only output on, so a packet that enters is never answered; give it a way out (an `if` or a `switch`)",
+                names.join(", ")
+            );
+            problems.extend(&first.0, [FieldError::new("ports", message)]);
         }
     }
 }

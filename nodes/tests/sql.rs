@@ -124,6 +124,7 @@ on_both_backends!(
     on_load_creates_tables_and_a_failing_one_keeps_the_node_down,
     text_is_stored_verbatim,
     a_commit_the_database_refuses_is_the_answer,
+    text_holding_nul_is_refused_alike,
 );
 
 const NOTES: &str = "
@@ -775,5 +776,100 @@ fn specs_are_checked_when_compiled() {
     assert!(
         check("{kind: sql, name: s, query: 'SELECT 1', isolation: snapshot}")[0]
             .contains("unknown variant `snapshot`")
+    );
+}
+
+async fn text_holding_nul_is_refused_alike(db: &TestDb) {
+    let table = start(&db.url, NOTES).await;
+    for body in ["a\u{0}b", "\u{0}"] {
+        let answer = call(
+            &table,
+            "insert",
+            Value::map([("body", Value::string(body))]),
+        )
+        .await;
+        let error = failure(&answer);
+        assert_eq!(
+            (error.code.as_deref(), error.status, error.message.as_str()),
+            (
+                Some("sql_param"),
+                Some(400),
+                "node `insert`: parameter `:body`: holds a NUL character (U+0000), which text in a database cannot hold"
+            )
+        );
+    }
+    // Nested in a list or a map's key, too.
+    let nested = Value::map([("body", Value::list([Value::map([("k\u{0}", Value::Null)])]))]);
+    let error = failure(&call(&table, "insert", nested).await).clone();
+    assert_eq!(error.code.as_deref(), Some("sql_param"), "{error}");
+    assert_eq!(count(&call(&table, "count", Value::Null).await), 0);
+}
+
+/// A database that cannot be reached, or that ends the session, is a 503
+/// in Weir's words on both backends, never the server's text.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unavailable_database_is_a_503_in_our_words() {
+    let missing = std::env::temp_dir().join(format!("weir-none-{}", uuid::Uuid::now_v7()));
+    let sqlite = format!("sqlite://{}", missing.join("no/such/dir/weir.db").display());
+    for url in [
+        "postgres://postgres:s3cretpw@127.0.0.1:1/nowhere",
+        sqlite.as_str(),
+    ] {
+        let table = start(url, "- {kind: sql, name: q, query: 'SELECT 1 AS n'}").await;
+        let answer = call(&table, "q", Value::Null).await;
+        let error = failure(&answer);
+        assert_eq!(error.status, Some(503), "{url}: {error}");
+        assert!(
+            error.code.as_deref().is_some_and(|c| c.starts_with("08")),
+            "{error}"
+        );
+        assert!(
+            error
+                .message
+                .starts_with("node `q`: cannot reach the database")
+                || error
+                    .message
+                    .starts_with("node `q`: the database is unavailable: "),
+            "{url}: {error}"
+        );
+        assert!(!answer.to_string().contains("s3cretpw"), "{answer}");
+        assert!(!answer.to_string().contains("unable to open"), "{answer}");
+    }
+}
+
+/// A plain read whose connection dies under it runs once more on a fresh
+/// connection; a write never does. The session ends itself on the first
+/// try (`pg_terminate_backend` of its own backend), as a killed backend
+/// would; the sequence counts the tries.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_whose_connection_died_runs_again_and_a_write_never_does() {
+    let db = TestDb::postgres().await;
+    let yaml = "
+- kind: sql
+  name: schema
+  on_load: CREATE SEQUENCE IF NOT EXISTS tries; CREATE SEQUENCE IF NOT EXISTS writes; CREATE TABLE IF NOT EXISTS t (n BIGINT)
+- kind: sql
+  name: read
+  query: SELECT CASE WHEN nextval('tries') = 1 THEN pg_terminate_backend(pg_backend_pid()) END AS killed, currval('tries') AS try
+  answer: one
+- kind: sql
+  name: write
+  query: INSERT INTO t SELECT nextval('writes') + CASE WHEN pg_terminate_backend(pg_backend_pid()) THEN 0 END
+  answer: count
+- {kind: sql, name: tries, query: 'SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM writes) AS writes, (SELECT count(*) FROM t) AS rows', answer: one}
+";
+    let table = start(&db.url, yaml).await;
+    let answer = call(&table, "read", Value::Null).await;
+    assert_eq!(answer.get("try"), Some(&Value::Int(2)), "{answer}");
+    let answer = call(&table, "write", Value::Null).await;
+    let error = failure(&answer);
+    assert_eq!(error.status, Some(503), "{error}");
+    assert!(!error.message.contains("terminating"), "{error}");
+    let tries = call(&table, "tries", Value::Null).await;
+    assert_eq!(tries.get("rows"), Some(&Value::Int(0)), "{tries}");
+    assert_eq!(
+        tries.get("writes"),
+        Some(&Value::Int(1)),
+        "ran once: {tries}"
     );
 }

@@ -31,9 +31,11 @@ pub struct Spec {
     pub kind: String,
     /// The namespace; links never cross it.
     #[serde(default = "default_namespace")]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     pub namespace: String,
     /// Unique within the namespace; links and the CLI refer to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     pub name: Option<String>,
     /// Free-form labels for people and tools; the engine ignores them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -63,6 +65,10 @@ impl Spec {
 fn default_namespace() -> String {
     DEFAULT_NAMESPACE.to_string()
 }
+
+/// What [`check_name`] accepts, as a JSON Schema pattern (for the API's
+/// schemas): at least one character, none of them `/` or a control.
+pub const NAME_PATTERN: &str = "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$";
 
 /// Names and namespaces are how people, links and URLs refer to specs and
 /// values: they must be non-empty, without `/` or control characters (the

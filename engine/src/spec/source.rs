@@ -166,12 +166,13 @@ pub fn sourced(documents: Vec<(Origin, Spec)>) -> Vec<Sourced> {
 type Document = (serde_json::Value, Option<usize>);
 
 fn parse_json(text: &str, file: &Option<Arc<str>>) -> Result<Vec<Document>, Diagnostics> {
-    serde_json::from_str(text)
-        .map(|v| vec![(v, None)])
+    // Through `Value`, which refuses repeated keys; serde_json bounds depth.
+    weir_codecs::json::from_str(text)
+        .map(|v| vec![(weir_codecs::json::to_json(&v), None)])
         .map_err(|e| {
             let origin = Origin {
                 file: file.clone(),
-                line: Some(e.line()),
+                line: Some(e.line),
                 ..Origin::default()
             };
             single(&origin, FieldError::new("", format!("invalid JSON: {e}")))
@@ -179,20 +180,25 @@ fn parse_json(text: &str, file: &Option<Arc<str>>) -> Result<Vec<Document>, Diag
 }
 
 fn parse_yaml(text: &str, file: &Option<Arc<str>>) -> Result<Vec<Document>, Diagnostics> {
+    let refuse = |index, e: weir_codecs::yaml::YamlError| {
+        let origin = Origin {
+            file: file.clone(),
+            index,
+            line: e.line,
+            ..Origin::default()
+        };
+        single(&origin, FieldError::new("", format!("invalid YAML: {e}")))
+    };
+    // Size and flow depth first: libyaml's cost grows with their product.
+    weir_codecs::limits::check_yaml(text).map_err(|e| refuse(0, e.into()))?;
     let starts = document_lines(text);
     let mut documents = Vec::new();
     for (i, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let value: serde_json::Value = serde::Deserialize::deserialize(document).map_err(|e| {
-            let origin = Origin {
-                file: file.clone(),
-                index: i,
-                line: e.location().map(|l| l.line()),
-                ..Origin::default()
-            };
-            single(&origin, FieldError::new("", format!("invalid YAML: {e}")))
-        })?;
+        // Through `Value`, which refuses repeated keys.
+        let value: weir_codecs::Value =
+            serde::Deserialize::deserialize(document).map_err(|e| refuse(i, e.into()))?;
         if !value.is_null() {
-            documents.push((value, starts.get(i).copied()));
+            documents.push((weir_codecs::json::to_json(&value), starts.get(i).copied()));
         }
     }
     Ok(documents)
@@ -355,5 +361,26 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         let missing = read_path(&dir).unwrap_err().to_string();
         assert!(missing.contains("no such file or folder"), "{missing}");
+    }
+
+    #[test]
+    fn repeated_keys_and_deep_nesting_are_refused_in_both_formats() {
+        let err = yaml("- kind: a\n  name: x\n  name: y\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("duplicate key `name`"), "{err}");
+        let err = parse(r#"{"kind": "a", "kind": "b"}"#, Format::Json, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("duplicate key `kind`"), "{err}");
+        let deep = format!("kind: a\nx: {}\n", "{a: ".repeat(100_000));
+        let err = yaml(&deep).unwrap_err().to_string();
+        assert!(
+            err.starts_with("t.yaml:2: ") && err.contains("nest deeper than 127 levels"),
+            "{err}"
+        );
+        let deep = format!(r#"{{"kind": "a", "x": {}}}"#, "[".repeat(1000));
+        let err = parse(&deep, Format::Json, None).unwrap_err().to_string();
+        assert!(err.contains("nest deeper than 127 levels"), "{err}");
     }
 }

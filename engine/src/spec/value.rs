@@ -20,8 +20,10 @@ pub struct NamedValue {
     pub id: Uuid,
     /// The namespace whose specs may bind it.
     #[serde(default = "default_namespace")]
+    #[schemars(regex(pattern = super::NAME_PATTERN))]
     pub namespace: String,
     /// Unique within the namespace.
+    #[schemars(regex(pattern = super::NAME_PATTERN))]
     pub name: String,
     /// Free-form labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

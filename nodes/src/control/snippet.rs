@@ -39,12 +39,15 @@ pub struct SnippetSpec {
     /// The expression, the module (`javascript`), or the constant.
     pub code: String,
     /// The longest one call may run (`cel`: no limit when absent;
-    /// `javascript`: 1s when absent). A call past it answers a `timeout`
-    /// error.
+    /// `javascript`: 1s when absent, and at most the engine's ceiling, 30s
+    /// unless the operator sets `WEIR_JS_MAX_TIMEOUT_MS`). A call past it
+    /// answers a `timeout` error.
     #[serde(default)]
     pub timeout: Option<Duration>,
-    /// The memory one JavaScript call may use, in MiB (default 64); past
-    /// it the call answers a `memory` error. Only for `javascript`.
+    /// The memory one JavaScript call may use, in MiB (default 64, at most
+    /// the engine's ceiling: 512 unless the operator sets
+    /// `WEIR_JS_MAX_MEMORY_MIB`); past it the call answers a `memory`
+    /// error. Only for `javascript`.
     #[serde(default)]
     pub memory_mib: Option<u32>,
 }
@@ -106,11 +109,20 @@ impl Kind for Snippet {
         if spec.memory_mib == Some(0) {
             errors.push(FieldError::new("memory_mib", "must be at least 1"));
         }
+        if spec.language == Language::Javascript {
+            let ceilings = js::ceilings();
+            let memory = spec.memory_mib.and_then(|mib| ceilings.check_memory(mib));
+            let timeout = spec.timeout.and_then(|t| ceilings.check_timeout(t.get()));
+            errors.extend(memory.map(|e| FieldError::new("memory_mib", e)));
+            errors.extend(timeout.map(|e| FieldError::new("timeout", e)));
+        }
         let limits = js::Limits {
             time: spec.timeout.unwrap_or(JS_TIMEOUT).get(),
             memory: (spec.memory_mib.unwrap_or(JS_MEMORY_MIB) as usize) << 20,
         };
         let program = match spec.language {
+            // Over a ceiling, the code is not even checked under the limits.
+            Language::Javascript if !errors.is_empty() => return Err(errors),
             Language::Cel => expr::compile("code", &spec.code).map(Program::Cel),
             Language::Javascript => Script::compile(&name, &spec.code, limits)
                 .map(|script| Program::JavaScript(script, limits))

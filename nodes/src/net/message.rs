@@ -27,10 +27,8 @@ pub fn request(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Value, ErrorValue> {
-    let query = uri
-        .query()
-        .map(form)
-        .unwrap_or_else(|| Value::map(Vec::<(&str, Value)>::new()));
+    let query = form(uri.query().unwrap_or(""))
+        .map_err(|key| bad_request(format!("query parameter `{key}` is repeated")))?;
     Ok(Value::map([
         ("method", Value::string(method.as_str())),
         ("path", Value::string(uri.path())),
@@ -79,7 +77,8 @@ pub fn decode_body(headers: &HeaderMap, body: Bytes) -> Result<Value, String> {
     };
     match essence.as_str() {
         "application/json" => json(&body),
-        "application/x-www-form-urlencoded" => Ok(form(text(&body)?)),
+        "application/x-www-form-urlencoded" => form(text(&body)?)
+            .map_err(|key| format!("not a valid form: the key `{key}` is repeated")),
         t if t.starts_with("text/") => Ok(Value::string(text(&body)?)),
         t if t.ends_with("+json") => json(&body),
         _ => Ok(Value::Bytes(body)),
@@ -107,15 +106,21 @@ pub fn encode_body(value: &Value) -> Option<(&'static str, Bytes)> {
     }
 }
 
-/// Parses `a=1&b=x%20y` into a map (a repeated key keeps its last value).
-pub fn form(text: &str) -> Value {
-    Value::map(text.split('&').filter(|p| !p.is_empty()).map(|pair| {
+/// Parses `a=1&b=x%20y` into a map. A repeated key is refused (the error
+/// is the key), as a repeated key of a JSON body is: keeping one of the
+/// values would silently drop the others.
+pub fn form(text: &str) -> Result<Value, String> {
+    let mut map = weir_codecs::Map::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (
-            percent_decode(key, Plus::Space),
-            Value::string(percent_decode(value, Plus::Space)),
-        )
-    }))
+        let value = Value::string(percent_decode(value, Plus::Space));
+        let key = percent_decode(key, Plus::Space);
+        if map.contains_key(key.as_str()) {
+            return Err(key);
+        }
+        map.insert(key.into(), value);
+    }
+    Ok(Value::Map(std::sync::Arc::new(map)))
 }
 
 /// How `+` reads when decoding: a space in forms and queries, itself in
@@ -286,6 +291,38 @@ mod tests {
         let bad = body_value(&headers("application/json"), Bytes::from("{nope")).unwrap_err();
         assert_eq!(bad.status, Some(400));
         assert!(bad.message.contains("not valid JSON"), "{bad}");
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_naming_the_key() {
+        let bad = body_value(
+            &headers("application/json"),
+            Bytes::from(r#"{"id": 1, "id": 2}"#),
+        )
+        .unwrap_err();
+        assert_eq!(bad.status, Some(400));
+        assert!(bad.message.contains("duplicate key `id`"), "{bad}");
+        let bad = body_value(
+            &headers("application/x-www-form-urlencoded"),
+            Bytes::from("a=1&a%20b=2&a+b=3"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            bad.message,
+            "request body is not a valid form: the key `a b` is repeated"
+        );
+        let uri: http::Uri = "/x?name=a&kind=b&name=c".parse().unwrap();
+        let bad = request(&Method::GET, &uri, &HeaderMap::new(), Bytes::new()).unwrap_err();
+        assert_eq!(
+            (bad.status, bad.message.as_str()),
+            (Some(400), "query parameter `name` is repeated")
+        );
+        let uri: http::Uri = "/x?name=a&kind=b".parse().unwrap();
+        let ok = request(&Method::GET, &uri, &HeaderMap::new(), Bytes::new()).unwrap();
+        assert_eq!(
+            ok.get("query").and_then(|q| q.get("kind")),
+            Some(&Value::string("b"))
+        );
     }
 
     #[test]

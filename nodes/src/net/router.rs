@@ -3,7 +3,10 @@
 //! `params`.
 //!
 //! An unknown path answers 404; a known path with another method answers
-//! 405 with `Allow`. Each version of a router holds its own immutable route
+//! 405 with `Allow`. A path is known by its most specific patterns (a
+//! literal segment before a `:param`, a `:param` before a `*rest`), so
+//! `PUT /v1/specs/apply` with only `POST /v1/specs/apply` and
+//! `PUT /v1/specs/:id` routed is a 405, not an update of the id `apply`. Each version of a router holds its own immutable route
 //! table, so a hot swap replaces the whole table at once.
 
 use std::sync::Arc;
@@ -80,7 +83,12 @@ impl Kind for Router {
                 ));
             }
             match (path, port) {
-                (Ok(path), Ok(port)) => routes.push(Compiled { method, path, port }),
+                (Ok(path), Ok(port)) => routes.push(Compiled {
+                    method,
+                    rank: path.rank(),
+                    path,
+                    port,
+                }),
                 (path, port) => errors.extend(path.err().into_iter().chain(port.err())),
             }
         }
@@ -94,6 +102,8 @@ impl Kind for Router {
 struct Compiled {
     method: String,
     path: Pattern,
+    /// `path.rank()`, kept.
+    rank: Vec<u8>,
     port: Port,
 }
 
@@ -129,6 +139,19 @@ impl Pattern {
             segments.push(segment);
         }
         Ok(Pattern(segments))
+    }
+
+    /// How specific the pattern is, segment by segment: patterns that match
+    /// the same path compare by this, the greatest winning.
+    fn rank(&self) -> Vec<u8> {
+        self.0
+            .iter()
+            .map(|segment| match segment {
+                Segment::Literal(_) => 2,
+                Segment::Param(_) => 1,
+                Segment::Rest(_) => 0,
+            })
+            .collect()
     }
 
     /// The params if `path` matches.
@@ -190,35 +213,64 @@ impl Node for RouterNode {
             let request = input.payload();
             let method = request.get("method").and_then(Value::as_str).unwrap_or("");
             let path = request.get("path").and_then(Value::as_str).unwrap_or("");
-            let mut allowed: Vec<&str> = Vec::new();
-            for route in &self.routes {
-                let Some(params) = route.path.matches(path) else {
-                    continue;
-                };
-                if route.method != "*" && route.method != method {
-                    allowed.push(&route.method);
-                    continue;
+            Ok(match self.choose(method, path) {
+                Choice::Route(route, params) => {
+                    // The listener sends an empty `params`: only add found ones.
+                    let routed = match params.is_empty() {
+                        true => input,
+                        false => Packet::new(with_params(request, params)),
+                    };
+                    call.write(&route.port, routed).await
                 }
-                // The listener sends an empty `params`: only add found ones.
-                let routed = match params.is_empty() {
-                    true => input,
-                    false => Packet::new(with_params(request, params)),
-                };
-                return Ok(call.write(&route.port, routed).await);
-            }
-            Ok(Packet::new(match allowed.is_empty() {
-                true => refusal(404, &format!("no route for {path}"), None),
-                false => {
-                    allowed.sort();
-                    allowed.dedup();
-                    refusal(
-                        405,
-                        &format!("{method} is not allowed on {path}"),
-                        Some(allowed.join(", ")),
-                    )
+                Choice::NotFound => {
+                    Packet::new(refusal(404, &format!("no route for {path}"), None))
                 }
-            }))
+                Choice::NotAllowed(allow) => Packet::new(refusal(
+                    405,
+                    &format!("{method} is not allowed on {path}"),
+                    Some(allow),
+                )),
+            })
         })
+    }
+}
+
+/// Where a request goes.
+enum Choice<'a> {
+    /// This route, with the path's params.
+    Route(&'a Compiled, Vec<(String, Value)>),
+    /// No route knows the path.
+    NotFound,
+    /// Routes know the path, for these methods only (`Allow`).
+    NotAllowed(String),
+}
+
+impl RouterNode {
+    /// The first route for `method` among the most specific that match
+    /// `path`.
+    fn choose(&self, method: &str, path: &str) -> Choice<'_> {
+        let matching: Vec<_> = self
+            .routes
+            .iter()
+            .filter_map(|route| Some((route, route.path.matches(path)?)))
+            .collect();
+        let Some(best) = matching.iter().map(|(route, _)| &route.rank).max().cloned() else {
+            return Choice::NotFound;
+        };
+        let mut allowed: Vec<&str> = Vec::new();
+        for (route, params) in matching {
+            if route.rank != best {
+                continue;
+            }
+            if route.method != "*" && route.method != method {
+                allowed.push(&route.method);
+                continue;
+            }
+            return Choice::Route(route, params);
+        }
+        allowed.sort();
+        allowed.dedup();
+        Choice::NotAllowed(allowed.join(", "))
     }
 }
 
@@ -282,6 +334,35 @@ mod tests {
             params("/files/*rest", "/files"),
             Some(vec![("rest".into(), String::new())])
         );
+    }
+
+    #[test]
+    fn the_most_specific_patterns_own_a_path() {
+        let route = |method: &str, path: &str| Compiled {
+            method: method.to_string(),
+            rank: Pattern::parse(path).unwrap().rank(),
+            path: Pattern::parse(path).unwrap(),
+            port: Port::output(),
+        };
+        let router = RouterNode {
+            routes: vec![
+                route("GET", "/v1/specs/:id"),
+                route("PUT", "/v1/specs/:id"),
+                route("POST", "/v1/specs/apply"),
+                route("GET", "/v1/*rest"),
+            ],
+        };
+        let chosen = |method, path| match router.choose(method, path) {
+            Choice::Route(route, _) => format!("{} {:?}", route.method, route.rank),
+            Choice::NotFound => "404".to_string(),
+            Choice::NotAllowed(allow) => format!("405 {allow}"),
+        };
+        assert_eq!(chosen("PUT", "/v1/specs/apply"), "405 POST");
+        assert_eq!(chosen("POST", "/v1/specs/apply"), "POST [2, 2, 2]");
+        assert_eq!(chosen("PUT", "/v1/specs/x"), "PUT [2, 2, 1]");
+        assert_eq!(chosen("DELETE", "/v1/specs/x"), "405 GET, PUT");
+        assert_eq!(chosen("GET", "/v1/other"), "GET [2, 0]");
+        assert_eq!(chosen("GET", "/v2"), "404");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! native code is kept in `details.sqlite_code`), and an HTTP-like `status`
 //! that says whose fault it is: a unique violation is 409, bad data 400, a
 //! statement timeout 504, an unreachable database 503, anything else 500.
-//! Messages come from the database; a connection URL (or its password)
+//! Messages come from the database, except a database that cannot serve
+//! (503), which is told in our own words with its SQLSTATE; a connection URL (or its password)
 //! never appears in one: failures that could quote it are described in our
 //! own words, and every message is scrubbed besides. This module runs
 //! nothing.
@@ -101,9 +102,52 @@ fn failure((message, sqlstate, details): Told, url: &Url) -> ErrorValue {
     failure
 }
 
+/// A database that cannot serve now (status 503: unreachable, shutting
+/// down, out of resources, locked) is told in our words, naming the
+/// SQLSTATE: the server's own text says nothing a client can act on, and
+/// may say more about the server than a client should read. The log keeps
+/// the server's text.
+fn unavailable(code: &str, server_text: &str) -> Option<Told> {
+    if status(code) != 503 {
+        return None;
+    }
+    let reason = match code {
+        "57P01" | "57P02" => "it closed the connection (it was shut down or restarted)",
+        "57P03" => "it is not accepting connections now (starting up or shutting down)",
+        "55P03" => "another transaction holds a lock the statement needs",
+        c if c.starts_with("08") => "the connection to it failed",
+        c if c.starts_with("53") => "it is out of resources (memory, disk or connections)",
+        _ => "it cannot run the statement now",
+    };
+    tracing::warn!(
+        sqlstate = code,
+        message = server_text,
+        "the database is unavailable"
+    );
+    Some((
+        format!("the database is unavailable: {reason} (SQLSTATE {code})"),
+        code.to_string(),
+        vec![("sqlstate", code.to_string())],
+    ))
+}
+
+/// Whether `error` says the connection was lost (it closed, or the server
+/// ended the session), rather than the statement failing on its own.
+pub fn connection_lost(error: &tokio_postgres::Error) -> bool {
+    let io = std::error::Error::source(error).is_some_and(|s| s.is::<std::io::Error>());
+    let ended = error.as_db_error().is_some_and(|db| {
+        let code = db.code().code();
+        matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08")
+    });
+    error.is_closed() || io || ended
+}
+
 /// The message, SQLSTATE and context of an error PostgreSQL reported.
 fn postgres_database(db: &DbError) -> Told {
     let code = db.code().code().to_string();
+    if let Some(told) = unavailable(&code, db.message()) {
+        return told;
+    }
     let mut details = vec![("sqlstate", code.clone())];
     let optional = [
         ("detail", db.detail()),
@@ -127,6 +171,9 @@ fn sqlite_database(db: &dyn DatabaseError) -> Told {
         .parse::<i32>()
         .map_or("HY000", sqlite_sqlstate)
         .to_string();
+    if let Some(told) = unavailable(&sqlstate, db.message()) {
+        return told;
+    }
     let details = vec![("sqlstate", sqlstate.clone()), ("sqlite_code", native)];
     (db.message().to_string(), sqlstate, details)
 }
@@ -161,7 +208,7 @@ pub fn status(sqlstate: &str) -> u16 {
         s if s.starts_with("22") => 400, // data exception: bad input
         "40001" | "40P01" => 409,        // serialization failure, deadlock: retry
         "57014" => 504,                  // statement timeout
-        "55P03" => 503,                  // lock not available
+        s if s.starts_with("55") => 503, // not in a state to run it now (locked, in use)
         s if s.starts_with("08") || s.starts_with("53") || s.starts_with("57P") => 503,
         _ => 500,
     }
@@ -201,6 +248,22 @@ mod tests {
         assert_eq!(sqlite_sqlstate(517), "55P03");
         assert_eq!(sqlite_sqlstate(9), "57014");
         assert_eq!(sqlite_sqlstate(1), "42000");
+        assert_eq!(status("55000"), 503);
+    }
+
+    #[test]
+    fn an_unavailable_database_is_told_in_our_words() {
+        let (message, code, _) = unavailable("55000", "recovery is in progress").unwrap();
+        assert_eq!(
+            (message.as_str(), code.as_str()),
+            (
+                "the database is unavailable: it cannot run the statement now (SQLSTATE 55000)",
+                "55000"
+            )
+        );
+        let (message, ..) = unavailable("57P01", "terminating connection").unwrap();
+        assert!(!message.contains("terminating"), "{message}");
+        assert!(unavailable("23505", "duplicate key").is_none());
     }
 
     #[test]

@@ -113,6 +113,45 @@ impl SqlNode {
         result.map_err(|f| f.into_error(&format!("node `{}`: on_load", self.name), &shared.url))
     }
 
+    /// Runs the statement on the process's connection. A plain read on a
+    /// pooled connection of its own whose connection was lost (a killed
+    /// backend, a restarted server) runs once more on a fresh connection: a
+    /// plain read changes nothing, so running it again cannot apply
+    /// anything twice. Writes, and anything inside a transaction, are never
+    /// run again. (A `SELECT` calling a function that writes is taken for a
+    /// read; give it an `isolation` to keep it inside the transaction.)
+    async fn statement(
+        &self,
+        call: &Call,
+        shared: &Arc<Shared>,
+        prepared: &Prepared,
+        values: &[run::Bound],
+        fetch: Fetch,
+    ) -> Result<run::Output, Failure> {
+        let reads_only = prepared.statement.reads_only;
+        let mut again = reads_only;
+        loop {
+            let mut lease =
+                transaction::lease(call.process(), shared, &self.settings, reads_only).await?;
+            let ran = run::run(
+                lease.conn(),
+                &prepared.statement.text,
+                values,
+                fetch,
+                self.settings.timeout,
+            )
+            .await;
+            match ran {
+                Err(failure) if again && lease.alone() && failure.connection_lost() => {
+                    tracing::debug!(node = %self.name, "connection lost under a read; running it again");
+                    lease.discard();
+                    again = false;
+                }
+                ran => return ran,
+            }
+        }
+    }
+
     async fn run(&self, call: &Call, input: Packet) -> Result<Packet, ErrorValue> {
         if self.passes_through {
             return Ok(call.write(&Port::output(), input).await);
@@ -132,25 +171,10 @@ impl SqlNode {
             Answer::Count => Fetch::Count,
             Answer::Rows | Answer::One => Fetch::Rows,
         };
-        let output = async {
-            let mut lease = transaction::lease(
-                call.process(),
-                &shared,
-                &self.settings,
-                prepared.statement.reads_only,
-            )
-            .await?;
-            run::run(
-                lease.conn(),
-                &prepared.statement.text,
-                &values,
-                fetch,
-                self.settings.timeout,
-            )
+        let output = self
+            .statement(call, &shared, prepared, &values, fetch)
             .await
-        }
-        .await
-        .map_err(|f| f.into_error(&self.context(), &shared.url))?;
+            .map_err(|f| f.into_error(&self.context(), &shared.url))?;
         let answer = match self.answer {
             Answer::Rows => Value::list(output.rows),
             Answer::Count => Value::Int(i64::try_from(output.affected).unwrap_or(i64::MAX)),

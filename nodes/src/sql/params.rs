@@ -255,6 +255,7 @@ impl Plan {
                     Ok(Value::Error(e)) => {
                         Err((label.clone(), format!("is an error: {}", e.message)))
                     }
+                    Ok(value) if holds_nul(&value) => Err((label.clone(), NUL.to_string())),
                     Ok(value) => Ok(Bound {
                         label: label.clone(),
                         value,
@@ -263,6 +264,21 @@ impl Plan {
                 }
             })
             .collect()
+    }
+}
+
+/// Why text holding NUL is refused. PostgreSQL cannot store it in text
+/// (nor in `jsonb`), while SQLite would: refusing it on both backends alike
+/// keeps a workflow's answers the same whichever database it runs on.
+const NUL: &str = "holds a NUL character (U+0000), which text in a database cannot hold";
+
+/// Whether any text in `value` (keys included) holds NUL.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::List(items) => items.iter().any(holds_nul),
+        Value::Map(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }
 

@@ -58,6 +58,16 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Whether the connection was lost under the statement (it closed, or
+    /// the server ended the session), as opposed to the statement failing.
+    pub fn connection_lost(&self) -> bool {
+        match self {
+            Failure::Postgres(e) => error::connection_lost(e),
+            Failure::Sqlite(sqlx::Error::Io(_)) => true,
+            _ => false,
+        }
+    }
+
     /// The error packet, its message after `context` (which node, at what
     /// stage); the URL never appears in it.
     pub fn into_error(self, context: &str, url: &Url) -> ErrorValue {

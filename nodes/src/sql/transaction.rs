@@ -100,6 +100,22 @@ pub(super) enum Lease {
 }
 
 impl Lease {
+    /// Whether the statement runs on a pooled connection of its own,
+    /// outside any transaction.
+    pub fn alone(&self) -> bool {
+        !matches!(self, Lease::InTransaction(_))
+    }
+
+    /// Closes a pooled connection instead of returning it to the pool
+    /// (it failed); a transaction's connection is left to its exit hook.
+    pub fn discard(self) {
+        match self {
+            Lease::Postgres(mut conn) => conn.discard(),
+            Lease::Sqlite(conn) => drop(conn.detach()),
+            Lease::InTransaction(_) => {}
+        }
+    }
+
     /// The connection to run the statement on.
     pub fn conn(&mut self) -> Conn<'_> {
         match self {

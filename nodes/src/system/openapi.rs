@@ -472,7 +472,7 @@ impl Types {
         let listed = self.schema::<Listed>();
         let if_match = header(
             "If-Match",
-            "The revision replaced, as the ETag answered: a stale one gets 409.",
+            "The revision replaced, as the ETag answered: a stale one gets 409. `*`, or an empty header, expects none.",
         );
         let summary = match op {
             Op::List => {
@@ -515,9 +515,15 @@ impl Types {
             }
             Op::Update => {
                 parameters.push(if_match);
+                // The server takes a body `id` only when it is the URL's,
+                // which a schema cannot say: the schema leaves `id` out.
+                let without_id = json!({"allOf": [document, {"not": {"required": ["id"]}}]});
                 operation.insert(
                     "requestBody".into(),
-                    body(document, "The whole new document."),
+                    body(
+                        without_id,
+                        "The whole new document, without `id` (the URL's; a body `id` other than it is refused).",
+                    ),
                 );
                 responses.insert(
                     "200".into(),
@@ -599,7 +605,7 @@ impl Types {
                 ));
                 parameters.push(header(
                     "Last-Event-ID",
-                    "Resume after this change (wins over `after`).",
+                    "Resume after this change (wins over `after`); an empty header is none.",
                 ));
                 let change = self.schema::<ChangeRow>();
                 responses.insert(

@@ -85,10 +85,16 @@ impl<'a> Request<'a> {
         Ok(filter)
     }
 
-    /// The revision `If-Match` expects: `"3"`, `W/"3"` or `3`; `*` or no
-    /// header expects none.
+    /// A request header, an empty one (or only spaces) read as absent, as
+    /// the OpenAPI document allows any string.
+    pub fn given_header(&self, name: &str) -> Option<&'a str> {
+        self.header(name).filter(|h| !h.trim().is_empty())
+    }
+
+    /// The revision `If-Match` expects: `"3"`, `W/"3"` or `3`; `*`, an
+    /// empty header or none expects none.
     pub fn if_match(&self) -> Result<Option<i64>, ErrorValue> {
-        let Some(header) = self.header("if-match") else {
+        let Some(header) = self.given_header("if-match") else {
             return Ok(None);
         };
         let tag = header.trim();

@@ -32,7 +32,7 @@ pub(super) async fn start(
     call: &Call,
 ) -> Result<Value, ErrorValue> {
     let filter = request.filter(false, &["after"])?;
-    let after = match request.header("last-event-id") {
+    let after = match request.given_header("last-event-id") {
         Some(id) => Some(position("Last-Event-ID", id)?),
         None => request
             .query(&["namespace", "name", "id", "after"])?

@@ -11,7 +11,11 @@
 //!
 //! Limits: the runtime's memory limit is set per call, and its interrupt
 //! handler stops the script when the call's deadline passes or its caller
-//! gives up. An engine whose call was interrupted or ran out of memory is
+//! gives up. QuickJS calls that handler only between bytecodes, so a
+//! built-in that allocates in a loop of its own (`split`, `join`, `map`
+//! over a huge array) would run past the deadline; the runtime's allocator
+//! ([`Watched`]) checks the same deadline, and once the call is stopped it
+//! refuses every allocation, which ends any built-in. An engine whose call was interrupted or ran out of memory is
 //! [`Engine::spent`] and must be dropped, never reused. This module runs
 //! on whatever thread owns the engine; the pool decides which.
 
@@ -19,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use rquickjs::allocator::{Allocator, RustAllocator};
 use rquickjs::context::intrinsic;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Module, Runtime, WriteOptions};
 use weir_codecs::{ErrorValue, Value};
@@ -106,6 +111,74 @@ impl Watch {
     }
 }
 
+/// Allocations between two looks at the clock, for small ones: a look
+/// costs more than most of QuickJS's allocations.
+const CLOCK_EVERY: u32 = 256;
+
+/// An allocation this large always looks at the clock (64 KiB): its own
+/// cost dwarfs the look.
+const CLOCK_ABOVE: usize = 64 << 10;
+
+/// Rust's allocator, refusing to allocate for a call that is past its
+/// deadline, abandoned, or already stopped. QuickJS treats a refusal as
+/// running out of memory, which unwinds the script; [`Engine::run`] then
+/// reports the stop's real cause.
+struct Watched {
+    watch: Arc<Watch>,
+    count: u32,
+}
+
+impl Watched {
+    /// Whether to refuse an allocation of `size` bytes: when a look at the
+    /// clock (every [`CLOCK_EVERY`] allocations, and for every large one)
+    /// finds the call stopped. One refused allocation ends the built-in
+    /// making it; most still succeed after a stop, so QuickJS can make the
+    /// uncatchable error that unwinds the script through `catch`.
+    fn refuse(&mut self, size: usize) -> bool {
+        self.count = self.count.wrapping_add(1);
+        let look = size >= CLOCK_ABOVE || self.count.is_multiple_of(CLOCK_EVERY);
+        look && self.watch.interrupt()
+    }
+}
+
+// SAFETY: every allocation is made by `RustAllocator` (or refused with a
+// null pointer, which the contract allows), and every pointer given back is
+// handed to `RustAllocator` unchanged, so its guarantees hold.
+unsafe impl Allocator for Watched {
+    fn alloc(&mut self, size: usize) -> *mut u8 {
+        match self.refuse(size) {
+            true => std::ptr::null_mut(),
+            false => RustAllocator.alloc(size),
+        }
+    }
+
+    fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
+        match self.refuse(count.saturating_mul(size)) {
+            true => std::ptr::null_mut(),
+            false => RustAllocator.calloc(count, size),
+        }
+    }
+
+    unsafe fn dealloc(&mut self, ptr: *mut u8) {
+        // SAFETY: `ptr` came from `RustAllocator` (see the impl's note).
+        unsafe { RustAllocator.dealloc(ptr) }
+    }
+
+    unsafe fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> *mut u8 {
+        // Shrinking and freeing (size 0) are always let through.
+        if new_size > 0 && self.refuse(new_size) {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: as `dealloc`.
+        unsafe { RustAllocator.realloc(ptr, new_size) }
+    }
+
+    unsafe fn usable_size(ptr: *mut u8) -> usize {
+        // SAFETY: as `dealloc`.
+        unsafe { RustAllocator::usable_size(ptr) }
+    }
+}
+
 /// A mutex guard even after a panic elsewhere: the guarded `Option` is
 /// replaced whole, so it is never half-written.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -124,9 +197,14 @@ pub struct Engine {
 impl Engine {
     /// A fresh runtime.
     pub fn new() -> Result<Engine, String> {
-        let runtime = Runtime::new().map_err(|e| format!("cannot start JavaScript: {e}"))?;
-        runtime.set_max_stack_size(STACK);
         let watch = Arc::new(Watch::default());
+        let allocator = Watched {
+            watch: watch.clone(),
+            count: 0,
+        };
+        let runtime = Runtime::new_with_alloc(allocator)
+            .map_err(|e| format!("cannot start JavaScript: {e}"))?;
+        runtime.set_max_stack_size(STACK);
         let handler = watch.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || handler.interrupt())));
         Ok(Engine {

@@ -197,6 +197,45 @@ async fn javascript_has_no_host_access_and_no_leaks_between_calls() {
     }
 }
 
+#[test]
+fn javascript_limits_above_the_engines_ceilings_do_not_compile() {
+    let e = errors(
+        "{kind: snippet, name: s, language: javascript, code: 'export default () => 1', memory_mib: 100000, timeout: 1h}",
+    );
+    assert_eq!(
+        e,
+        [
+            "memory_mib: 100000 MiB is above the engine's ceiling of 512 MiB (the operator sets it with WEIR_JS_MAX_MEMORY_MIB)",
+            "timeout: 1h is above the engine's ceiling of 30s (the operator sets it with WEIR_JS_MAX_TIMEOUT_MS, in milliseconds)",
+        ]
+    );
+    // At the ceilings, it compiles.
+    let e = errors(
+        "{kind: snippet, name: s, language: javascript, code: 'export default () => 1', memory_mib: 512, timeout: 30s}",
+    );
+    assert_eq!(e, Vec::<String>::new());
+}
+
+/// A built-in that allocates in a loop of its own runs no bytecode, so
+/// QuickJS never calls the interrupt handler during it; the allocator
+/// checks the deadline instead. Without that check this call runs for well
+/// over a minute here (the stringify finishes, then the handler fires), so
+/// the test hangs rather than pass; with it, it stops within milliseconds.
+#[tokio::test]
+async fn the_time_limit_holds_while_a_built_in_allocates() {
+    let yaml = "
+- {kind: snippet, name: alloc, language: javascript, timeout: 10ms, memory_mib: 512, code: 'export default () => JSON.stringify(new Array(1e7).fill({a: [1, 2, 3]})).length'}
+";
+    let specs = parse(yaml, Format::Yaml, None).expect("parses");
+    let bundle = Bundle::compile(&crate::scheme(), specs, &NoValues).expect("compiles");
+    let tables = bundle.start(Limits::default()).await;
+    let answer = tables["default"]
+        .send("alloc", Process::new(), Packet::new(Value::Null))
+        .await;
+    let error = answer.as_error().expect("a timeout, not an answer");
+    assert_eq!(error.code.as_deref(), Some("timeout"), "{error}");
+}
+
 #[tokio::test]
 async fn javascript_limits_stop_runaway_code_and_the_engine_carries_on() {
     let yaml = "

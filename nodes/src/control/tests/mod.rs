@@ -186,3 +186,26 @@ fn an_invalid_schema_is_an_error_of_the_field_schema() {
     let e = errors("{kind: schema, name: s, schema: {$ref: 'https://example.com/s.json'}}");
     assert!(e[0].starts_with("schema"), "{e:?}");
 }
+
+#[test]
+fn a_cycle_nothing_can_end_is_refused_and_one_with_a_way_out_is_not() {
+    let endless = "
+- {kind: snippet, name: a, language: cel, code: 'self', ports: {out: [{name: b}]}}
+- {kind: log, name: b, ports: {out: [{name: a}]}}
+- {kind: snippet, name: c, language: cel, code: 'self', ports: {out: [{name: c}]}}
+";
+    assert_eq!(
+        errors(endless),
+        [
+            "ports: a cycle no node can end, in namespace `default`: `a`, `b`; each writes its only output on, so a packet that enters is never answered; give it a way out (an `if` or a `switch`)",
+            "ports: a cycle no node can end, in namespace `default`: `c`; each writes its only output on, so a packet that enters is never answered; give it a way out (an `if` or a `switch`)",
+        ]
+    );
+    // An `if` on the cycle can leave it; an `error` link is no cycle.
+    let with_exit = "
+- {kind: snippet, name: a, language: cel, code: 'self + 1', ports: {out: [{name: more}]}}
+- {kind: if, name: more, when: 'self < 3', ports: {'out[0]': [{name: a}]}}
+- {kind: snippet, name: e, language: cel, code: 'self', ports: {error: [{name: e}]}}
+";
+    assert_eq!(errors(with_exit), Vec::<String>::new());
+}

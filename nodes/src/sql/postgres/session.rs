@@ -188,7 +188,7 @@ impl Session {
     }
 
     /// Closes the connection instead of returning it to the pool.
-    fn discard(&mut self) {
+    pub fn discard(&mut self) {
         if let Some(client) = self.client.take() {
             drop(Object::take(client));
         }
