@@ -22,8 +22,11 @@ use weir_engine::store::jobs::{NewJob, Queue, QueueConfig, Worker, WorkerConfig}
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).ok_or("usage: bench_jobs <database url> [N] [C] [L]")?;
-    let arg = |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    let url = args
+        .get(1)
+        .ok_or("usage: bench_jobs <database url> [N] [C] [L]")?;
+    let arg =
+        |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     let (count, concurrency, samples) = (arg(2, 5000), arg(3, 16), arg(4, 300));
     let store = Store::connect(url).await?;
     store.migrate().await?;
@@ -74,10 +77,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let enqueued = begin.elapsed();
     loop {
-        let done: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status = 'success'")
-                .fetch_one(&raw)
-                .await?;
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status = 'success'")
+            .fetch_one(&raw)
+            .await?;
         if done as usize >= count {
             break;
         }
@@ -99,7 +101,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = started.lock().unwrap().clone();
     let mut latencies: Vec<f64> = sent
         .iter()
-        .filter_map(|(n, at)| started.get(n).map(|s| s.duration_since(*at).as_secs_f64() * 1e3))
+        .filter_map(|(n, at)| {
+            started
+                .get(n)
+                .map(|s| s.duration_since(*at).as_secs_f64() * 1e3)
+        })
         .collect();
     latencies.sort_by(f64::total_cmp);
     let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
