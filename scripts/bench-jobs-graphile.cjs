@@ -1,5 +1,5 @@
 // The graphile-worker side of scripts/bench-jobs.sh: the same workload as
-// examples/bench_jobs.rs, through graphile-worker's own API (run + addJob,
+// engine/examples/bench_jobs.rs, through graphile-worker's own API (run + addJob,
 // unbatched), on the same PostgreSQL database. Prints one line of JSON.
 //   NODE_PATH=<dir>/node_modules node bench-jobs-graphile.cjs URL [N] [C] [L]
 const { run, makeWorkerUtils } = require("graphile-worker");
@@ -27,7 +27,7 @@ async function main() {
     },
   });
   const utils = await makeWorkerUtils({ connectionString: url });
-  await utils.withPgClient((pg) => pg.query("delete from graphile_worker.jobs"));
+  await utils.withPgClient((pg) => pg.query("delete from graphile_worker._private_jobs"));
   await sleep(300);
 
   // Throughput: 4 producers, one addJob each.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Durable jobs benchmark on PostgreSQL, one run: Weir's queue and worker
-# (examples/bench_jobs.rs, release build) beside graphile-worker (from the
+# (engine/examples/bench_jobs.rs, release build) beside graphile-worker (from the
 # npm registry, cached under ~/.cache/weir) on the same database of the
 # same server, in alternating rounds. Each side: no-op jobs, 4 producers
 # enqueueing one job per call while a worker of concurrency C runs them
@@ -25,7 +25,7 @@ if [ ! -f "$cache/node_modules/graphile-worker/package.json" ] ||
   mkdir -p "$cache"
   (cd "$cache" && npm install --no-audit --no-fund --silent "graphile-worker@$graphile_version")
 fi
-cargo build --release --quiet --example bench_jobs
+cargo build --release --quiet -p weir-engine --example bench_jobs
 sql() { psql -qAtX "$server/$1" -c "$2"; }
 cleanup() { sql postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -35,7 +35,7 @@ sql postgres "CREATE DATABASE $db"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
-  target/release/examples/bench_jobs "$server/$db" "$count" "$concurrency" "$samples" | sed "s/^{/{\"round\":$round,/" >>"$results"
+  "${CARGO_TARGET_DIR:-target}"/release/examples/bench_jobs "$server/$db" "$count" "$concurrency" "$samples" | sed "s/^{/{\"round\":$round,/" >>"$results"
   NODE_PATH="$cache/node_modules" node scripts/bench-jobs-graphile.cjs "$server/$db" "$count" "$concurrency" "$samples" | sed "s/^{/{\"round\":$round,/" >>"$results"
 done
 echo "PostgreSQL $(psql -qAtX "$server/postgres" -c 'SHOW server_version'), graphile-worker $graphile_version, node $(node --version), $(nproc) cores, load before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -160,15 +160,22 @@ impl Queue {
                  ORDER BY scheduled_at, id LIMIT $4) RETURNING {COLUMNS}, DEADLINE_IN"
             ),
         });
-        let mut tx = self.begin().await?;
-        let rows = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(holder.to_string())
             .bind(millis(self.config.lease))
             .bind(namespace.map(str::to_string))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
+            .bind(i64::from(limit));
+        // One statement is atomic on PostgreSQL; SQLite's claim waits for
+        // the write lock up front rather than failing to upgrade.
+        let rows = match self.store.backend() {
+            Backend::Postgres => query.fetch_all(self.pool()).await?,
+            Backend::Sqlite => {
+                let mut tx = self.begin().await?;
+                let rows = query.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
+        };
         let mut claimed = rows
             .iter()
             .map(|r| {

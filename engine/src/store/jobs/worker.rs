@@ -127,7 +127,10 @@ impl Worker {
         let shutdown = CancellationToken::new();
         let mut running = JoinSet::new();
         let mut wakeups = Wakeups::new(&self.queue, self.config.poll);
-        let mut swept = Instant::now() - self.config.sweep;
+        // The first sweep runs at once.
+        let mut swept = Instant::now()
+            .checked_sub(self.config.sweep)
+            .unwrap_or_else(Instant::now);
         let mut trouble = Duration::from_millis(100);
         let me = Arc::new(self);
         while !stop.is_cancelled() {
