@@ -7,6 +7,7 @@
 //! Nothing here reaches into the engine's internals.
 
 pub mod control;
+pub mod llm;
 pub mod net;
 pub mod reference;
 pub mod sql;
@@ -24,6 +25,7 @@ pub fn scheme() -> Scheme {
 /// Registers every family of this build into `scheme`.
 pub fn register_all(scheme: &mut Scheme) {
     control::register(scheme);
+    llm::register(scheme);
     net::register(scheme);
     sql::register(scheme);
     system::register(scheme);
