@@ -13,6 +13,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use weir_engine::env::{NoValues, ValueMap, ValueSource};
+use weir_engine::runtime::Limits;
+use weir_engine::spec::NamedValue;
+use weir_engine::spec::source::{Format, parse};
+use weir_engine::{Bundle, Packet, Process, SymbolTable};
 use weir_nodes::llm::{
     ApiKey, CallError, ChatRequest, Client, Config, Failure, Message, Retry, Structured,
 };
@@ -657,4 +662,191 @@ async fn the_api_key_is_sent_and_shown_nowhere() {
     for text in &shown {
         assert!(!text.contains("VERY-SECRET"), "the key leaked: {text}");
     }
+}
+
+// ------------------------------------------------------------- the kind
+
+fn named(name: &str, data: serde_json::Value, secret: bool) -> NamedValue {
+    serde_json::from_value(json!({"name": name, "data": data, "secret": secret})).unwrap()
+}
+
+async fn start(yaml: &str, values: &dyn ValueSource) -> Arc<SymbolTable> {
+    let specs = parse(yaml, Format::Yaml, None).expect("parses");
+    let bundle =
+        Bundle::compile(&weir_nodes::scheme(), specs, values).unwrap_or_else(|d| panic!("{d}"));
+    let mut tables = bundle.start(Limits::default()).await;
+    tables.remove("default").expect("the default namespace")
+}
+
+async fn send(table: &SymbolTable, node: &str, input: serde_json::Value) -> Packet {
+    let input = weir_codecs::json::from_json(input);
+    table.send(node, Process::new(), Packet::new(input)).await
+}
+
+#[tokio::test]
+async fn the_kind_reports_every_bad_field() {
+    let yaml = r#"
+- kind: llm
+  name: bad
+  base_url: "ftp://127.0.0.1/v1"
+  model: m
+  messages: [{role: robot, content: "{{ 1 + }}"}]
+  relay: true
+  max_attempts: 0
+  response_format: {schema: {type: 5}}
+"#;
+    let specs = parse(yaml, Format::Yaml, None).expect("parses");
+    let Err(diagnostics) = Bundle::compile(&weir_nodes::scheme(), specs, &NoValues) else {
+        panic!("compiled");
+    };
+    let shown = diagnostics.to_string();
+    for field in [
+        "base_url",
+        "messages[0].role",
+        "messages[0].content",
+        "relay",
+        "max_attempts",
+        "response_format",
+    ] {
+        assert!(shown.contains(&format!("{field}: ")), "{field} in {shown}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kind_renders_messages_and_options_per_packet_against_the_model() {
+    model().await;
+    let yaml = r#"
+- kind: llm
+  name: complete
+  base_url: "{{ LLM }}"
+  env: {LLM: {os: LLM_BASE_URL, default: "http://127.0.0.1:8081/v1"}}
+  model: gemma3-270m
+  messages:
+    - {role: user, content: "Complete: {{ payload.start }}"}
+  options: "{{ payload.params }}"
+  temperature: 0
+  timeout_ms: 240000
+  call_timeout_ms: 300000
+"#;
+    let table = start(yaml, &NoValues).await;
+    let answer = send(
+        &table,
+        "complete",
+        json!({"start": "one, two,", "params": {"max_tokens": 4, "seed": 1}}),
+    )
+    .await;
+    assert!(!answer.is_error(), "{:?}", answer.as_error());
+    let answer = weir_codecs::json::to_json(answer.payload());
+    assert!(!answer["content"].as_str().unwrap().is_empty(), "{answer}");
+    assert!(
+        answer["usage"]["completion_tokens"].as_u64().unwrap() <= 4,
+        "{answer}"
+    );
+    assert_eq!(answer["attempts"], 1);
+    assert!(answer["latency_ms"].is_u64());
+
+    let bad = send(
+        &table,
+        "complete",
+        json!({"start": "x", "params": {"max_tokens": "many"}}),
+    )
+    .await;
+    let error = bad.as_error().expect("an error");
+    assert_eq!(error.code.as_deref(), Some("invalid_request"));
+    assert!(error.message.contains("options.max_tokens"), "{error}");
+    let missing = send(&table, "complete", json!({"params": null})).await;
+    assert!(
+        missing
+            .as_error()
+            .unwrap()
+            .message
+            .contains("messages[0].content")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relaying_node_streams_its_deltas_through_the_listener() {
+    let usage = json!({"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}}).to_string();
+    let server = scripted(vec![Reply::Stream(
+        vec![delta("Hel"), delta("lo"), usage],
+        false,
+    )])
+    .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let yaml = format!(
+        r#"
+- {{kind: listener, name: api, port: {port}, ports: {{out: [{{name: say}}]}}}}
+- kind: llm
+  name: say
+  base_url: "{url}"
+  model: scripted
+  messages: [{{role: user, content: "{{{{ payload.body.text }}}}"}}]
+  stream: true
+  relay: true
+"#,
+        url = server.url
+    );
+    let _table = start(&yaml, &NoValues).await;
+    let response = http()
+        .post(format!("http://127.0.0.1:{port}/"))
+        .json(&json!({"text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let body = response.text().await.unwrap();
+    let events: Vec<(&str, serde_json::Value)> = body
+        .split("\n\n")
+        .filter_map(|event| {
+            let name = event.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = event.lines().find_map(|l| l.strip_prefix("data: "))?;
+            Some((name, serde_json::from_str(data).unwrap()))
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["delta", "delta", "answer"], "{body}");
+    assert_eq!(events[0].1["content"], "Hel");
+    assert_eq!(events[2].1["content"], "Hello");
+    assert_eq!(events[2].1["usage"]["total_tokens"], 3);
+}
+
+#[tokio::test]
+async fn the_kind_keeps_a_secret_key_out_of_its_errors() {
+    let echoed =
+        json!({"error": {"message": format!("Incorrect API key provided: {KEY}")}}).to_string();
+    let server = scripted(vec![Reply::Status(400, Vec::new(), echoed)]).await;
+    let mut values = ValueMap::default();
+    values.insert(named("llm-key", json!(KEY), true));
+    let yaml = format!(
+        r#"
+- kind: llm
+  name: keyed
+  base_url: "{url}"
+  api_key: "{{{{ KEY }}}}"
+  env: {{KEY: {{from: llm-key}}}}
+  model: scripted
+  messages: [{{role: user, content: hi}}]
+"#,
+        url = server.url
+    );
+    let table = start(&yaml, &values).await;
+    let answer = send(&table, "keyed", json!(null)).await;
+    let error = answer.as_error().expect("an error");
+    assert_eq!(
+        (error.code.as_deref(), error.status),
+        (Some("status"), Some(400))
+    );
+    let shown = format!("{error} {error:?} {}", error.details);
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert!(!shown.contains("VERY-SECRET"), "the key leaked: {shown}");
+    let heads = server.requests.lock().unwrap().clone();
+    assert!(
+        heads[0].contains("authorization: bearer sk-test"),
+        "{heads:?}"
+    );
 }

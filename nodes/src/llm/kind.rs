@@ -24,7 +24,8 @@ use weir_engine::{Call, FieldError, Kind, Node, Packet};
 
 use super::{ApiKey, CallError, ChatRequest, Client, Config, Flavour, Prompt, Retry, Structured};
 
-/// The fields of an `llm` spec. (No `Debug`: `api_key` is a secret.)
+/// The fields of an `llm` spec.
+// No `Debug`: `api_key` is a secret.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(example = serde_json::json!({
@@ -50,15 +51,21 @@ pub struct LlmSpec {
     /// The conversation: `{role, content}` each, `content` a template over
     /// `payload` and the env (`"Summarise: {{ payload.text }}"`).
     pub messages: Vec<MessageSpec>,
+    /// Sampling temperature; 0 answers the same text every time (on the
+    /// same server and model).
     #[serde(default)]
     pub temperature: Option<f64>,
+    /// The most tokens the answer may have.
     #[serde(default)]
     pub max_tokens: Option<u64>,
+    /// Nucleus sampling: only the most likely tokens whose probabilities
+    /// add up to `top_p`.
     #[serde(default)]
     pub top_p: Option<f64>,
     /// Text, or a list of texts, that ends the answer.
     #[serde(default)]
     pub stop: Option<Stop>,
+    /// The sampler's seed, for servers that honour it.
     #[serde(default)]
     pub seed: Option<i64>,
     /// Per-packet overrides of `model`, `temperature`, `max_tokens`,
@@ -97,6 +104,7 @@ pub struct LlmSpec {
     /// with jitter. A server's `Retry-After` is honoured instead.
     #[serde(default = "default_backoff_ms")]
     pub backoff_ms: u64,
+    /// The ceiling of the wait between attempts.
     #[serde(default = "default_max_backoff_ms")]
     pub max_backoff_ms: u64,
     /// Requests in flight at once to this `base_url`, across every node.

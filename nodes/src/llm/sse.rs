@@ -138,10 +138,10 @@ mod tests {
 
     #[test]
     fn a_cut_event_is_pending_and_a_huge_one_refused() {
-        let mut decoder = Decoder::new(8);
+        let mut decoder = Decoder::new(16);
         let mut events = Vec::new();
         decoder.feed(b"data: abc", &mut events).unwrap();
         assert!(events.is_empty() && decoder.pending());
-        assert_eq!(decoder.feed(b"defghi", &mut events), Err(TooLarge(8)));
+        assert_eq!(decoder.feed(b"defghijk", &mut events), Err(TooLarge(16)));
     }
 }
