@@ -16,8 +16,10 @@ use tokio::sync::Semaphore;
 /// The ceiling on one server's limit.
 pub const MAX_CONCURRENCY: usize = 1024;
 
-static SERVERS: LazyLock<Mutex<HashMap<String, (usize, Weak<Semaphore>)>>> =
-    LazyLock::new(Default::default);
+/// Each server's base URL → the size and (weakly) the semaphore in use.
+type Registry = HashMap<String, (usize, Weak<Semaphore>)>;
+
+static SERVERS: LazyLock<Mutex<Registry>> = LazyLock::new(Default::default);
 
 /// The semaphore of `base_url` with `permits` (at least 1).
 pub fn semaphore(base_url: &str, permits: usize) -> Arc<Semaphore> {
