@@ -52,6 +52,11 @@ fn local(text: &str, max_tokens: u64) -> ChatRequest {
     }
 }
 
+/// Held by each test of the real model: one at a time, so no other request
+/// is batched beside theirs (which could change a temperature-0 answer) and
+/// they do not compete for the two cores.
+static MODEL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A client of the local model; fails with how to start it if it is not up.
 async fn model() -> Client {
     let url = base_url();
@@ -69,6 +74,7 @@ async fn model() -> Client {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_call_answers_with_usage_and_timings() {
+    let _one = MODEL.lock().await;
     let client = model().await;
     let answer = client
         .chat(&local("Complete: one, two, three,", 6), None)
@@ -97,6 +103,7 @@ async fn a_plain_call_answers_with_usage_and_timings() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn temperature_zero_is_deterministic_and_a_stream_assembles_the_same_answer() {
+    let _one = MODEL.lock().await;
     let client = model().await;
     let request = local("Name three colours:", 8);
     let first = client.chat(&request, None).await.unwrap();
@@ -131,6 +138,7 @@ async fn temperature_zero_is_deterministic_and_a_stream_assembles_the_same_answe
 
 #[tokio::test(flavor = "multi_thread")]
 async fn structured_output_is_parsed_and_matches_the_schema() {
+    let _one = MODEL.lock().await;
     let client = model().await;
     let schema = json!({
         "type": "object",
@@ -714,6 +722,7 @@ async fn the_kind_reports_every_bad_field() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_kind_renders_messages_and_options_per_packet_against_the_model() {
+    let _one = MODEL.lock().await;
     model().await;
     let yaml = r#"
 - kind: llm
@@ -723,7 +732,7 @@ async fn the_kind_renders_messages_and_options_per_packet_against_the_model() {
   model: gemma3-270m
   messages:
     - {role: user, content: "Complete: {{ payload.start }}"}
-  options: "{{ payload.params }}"
+  options: "{{ payload.params | default(none) }}"
   temperature: 0
   timeout_ms: 240000
   call_timeout_ms: 300000
@@ -754,7 +763,7 @@ async fn the_kind_renders_messages_and_options_per_packet_against_the_model() {
     let error = bad.as_error().expect("an error");
     assert_eq!(error.code.as_deref(), Some("invalid_request"));
     assert!(error.message.contains("options.max_tokens"), "{error}");
-    let missing = send(&table, "complete", json!({"params": null})).await;
+    let missing = send(&table, "complete", json!({})).await;
     assert!(
         missing
             .as_error()
