@@ -172,10 +172,10 @@ impl Kind for Pass {
         &self,
         fields: Self::Spec,
         _: &weir_engine::scheme::Context<'_>,
-    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    ) -> Result<Arc<dyn weir_engine::Activate>, Vec<FieldError>> {
         match fields.keys().next() {
             Some(field) => Err(vec![FieldError::new(field.as_str(), "pass has no fields")]),
-            None => Ok(Arc::new(PassNode)),
+            None => Ok(weir_engine::shared(PassNode)),
         }
     }
 }
@@ -209,7 +209,7 @@ async fn start(scheme: &Scheme, yaml: &str) -> Arc<SymbolTable> {
         .statuses()
         .await
         .into_iter()
-        .filter(|(_, s)| *s != Status::Active)
+        .filter(|(_, _, s)| *s != Status::Active)
         .collect();
     assert!(problems.is_empty(), "inactive nodes: {problems:?}");
     table

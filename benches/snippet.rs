@@ -123,7 +123,7 @@ async fn start() -> Arc<SymbolTable> {
         .statuses()
         .await
         .into_iter()
-        .filter(|(_, s)| *s != Status::Active)
+        .filter(|(_, _, s)| *s != Status::Active)
         .collect();
     assert!(inactive.is_empty(), "inactive nodes: {inactive:?}");
     table

@@ -291,7 +291,7 @@ async fn bulk(db: &Database, count: usize) -> (Duration, Duration, Duration, Dur
     assert!(
         statuses
             .iter()
-            .all(|(_, s)| *s == weir_engine::symbol::Status::Active)
+            .all(|(_, _, s)| *s == weir_engine::symbol::Status::Active)
     );
 
     let started = Instant::now();

@@ -10,3 +10,5 @@ export LLM_BASE_URL=http://127.0.0.1:8081/v1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# CPython 3.11 as the oracle over the whole standard library (docs/native.md).
+scripts/oracle-native.sh

@@ -95,6 +95,7 @@ impl Backend {
                     items,
                     delete: Vec::new(),
                     dry_run,
+                    cascade: false,
                 };
                 written(remote.commit(Entity::Spec, &batch).await?, &origins)
             }
@@ -130,6 +131,7 @@ impl Backend {
                     items,
                     delete: Vec::new(),
                     dry_run,
+                    cascade: false,
                 };
                 written(remote.commit(Entity::Value, &batch).await?, &origins)
             }
@@ -137,21 +139,25 @@ impl Backend {
     }
 
     /// Deletes the rows `keys` name in one transaction.
-    pub async fn delete(&self, entity: Entity, keys: Vec<Key>) -> anyhow::Result<Plan> {
+    /// Refused, naming them, when other specs link to what it deletes,
+    /// unless `cascade`.
+    pub async fn delete(
+        &self,
+        entity: Entity,
+        keys: Vec<Key>,
+        cascade: bool,
+    ) -> anyhow::Result<Plan> {
         match self {
             Backend::Database(store) => Ok(match entity {
                 Entity::Spec => {
                     let changes = Changeset::<weir_engine::Spec> {
-                        apply: Vec::new(),
-                        delete: keys,
+                        cascade,
+                        ..Changeset::delete(keys)
                     };
                     store.commit(changes, false).await?
                 }
                 Entity::Value => {
-                    let changes = Changeset::<NamedValue> {
-                        apply: Vec::new(),
-                        delete: keys,
-                    };
+                    let changes = Changeset::<NamedValue>::delete(keys);
                     store.commit(changes, false).await?
                 }
             }),
@@ -160,6 +166,7 @@ impl Backend {
                     items: Vec::new(),
                     delete: keys,
                     dry_run: false,
+                    cascade,
                 };
                 match remote.commit(entity, &batch).await? {
                     Written::Plan(plan) => Ok(plan),

@@ -326,3 +326,23 @@ fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
         "a new one is served"
     );
 }
+
+#[test]
+fn a_body_sent_too_slowly_is_refused_with_408_in_the_error_format() {
+    let server = Server::start_with(&root().join("tests/fixtures/net/idle.yaml"), &[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // Promise ten bytes, send one, then nothing: well past the 300 ms.
+    stream
+        .write_all(b"POST /ping HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nx")
+        .unwrap();
+    let mut answer = String::new();
+    let read = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"body_timeout\""), "{answer}");
+    // Reading to the end returned: the server closed the connection (a
+    // connection left open would end in the read timeout's error).
+    assert!(read.is_ok(), "{read:?}");
+}

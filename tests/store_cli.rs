@@ -152,11 +152,30 @@ fn secrets_never_print_in_clear() {
 fn delete_removes_by_name_or_file_and_reports_missing_names() {
     let dir = Workdir::new();
     dir.weir(&["apply", "-f", &fixture("flow.yaml")]);
+    // `big` and `double` link to `yes`: deleting it is refused, naming them,
+    // and nothing is deleted.
     let out = dir.weir(&["delete", "specs", "yes", "ghost"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
+        stderr(&out).contains("would deactivate default/big, default/double"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        stdout(&dir.weir(&["get", "specs", "-o", "json"]))
+            .matches("\"kind\"")
+            .count(),
+        4,
+        "a refused delete deletes nothing"
+    );
+    let out = dir.weir(&["delete", "specs", "yes", "ghost", "--cascade"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
         stdout(&out).contains("deleted default/yes")
-            && stderr(&out).contains("not found: default/ghost")
+            && stdout(&out).contains("deactivated default/big")
+            && stderr(&out).contains("not found: default/ghost"),
+        "{}",
+        stdout(&out)
     );
     let out = dir.weir(&["delete", "specs", "-f", &fixture("flow.yaml")]);
     assert_eq!(

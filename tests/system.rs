@@ -1017,8 +1017,18 @@ fn the_cli_talks_to_a_running_engine_with_the_same_output() {
         "{listed}"
     );
 
-    // Deletes, and names that were not there.
-    let deleted = remote(&["delete", "specs", "yes", "ghost"]);
+    // A delete that would take other specs down is refused, naming them;
+    // with --cascade it goes ahead. Names that were not there are reported.
+    let refused = remote(&["delete", "specs", "yes", "ghost"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused)
+            .1
+            .contains("would deactivate default/big, default/double"),
+        "{:?}",
+        text(&refused)
+    );
+    let deleted = remote(&["delete", "specs", "yes", "ghost", "--cascade"]);
     assert_eq!(deleted.status.code(), Some(1));
     let (out, err) = text(&deleted);
     assert!(

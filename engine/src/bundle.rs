@@ -128,6 +128,8 @@ struct InNamespace<'a, 'b> {
 }
 
 impl Namespace for InNamespace<'_, '_> {
+    type Key = String;
+
     fn name(&self) -> &str {
         self.namespace
     }

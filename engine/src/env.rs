@@ -30,7 +30,7 @@ impl ValueSource for NoValues {
 }
 
 /// Stored values held in memory, by namespace and name and by id.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ValueMap {
     by_name: HashMap<(String, String), Value>,
     by_id: HashMap<Uuid, (String, String)>,

@@ -22,7 +22,7 @@ pub mod type_map;
 pub use bundle::Bundle;
 pub use diagnostic::{Diagnostic, Diagnostics, FieldError, Origin};
 pub use port::{Port, PortPattern, Ports};
-pub use runtime::{Call, Node, Packet, Process};
+pub use runtime::{Activate, Call, Node, Packet, Process, shared};
 pub use scheme::{Kind, Scheme};
 pub use spec::Spec;
 pub use symbol::{Symbol, SymbolTable};

@@ -60,7 +60,6 @@ struct State {
 /// A spec the loader has applied.
 struct Known {
     namespace: String,
-    key: String,
     revision: i64,
     binds: Vec<(Option<String>, Option<Uuid>)>,
 }
@@ -133,21 +132,16 @@ impl Loader {
             .into_iter()
             .map(|r| (r.id, Some(r)))
             .collect();
-        let mut specs: HashMap<Uuid, Option<Row>> = snapshot
+        let mut specs: BTreeMap<Uuid, Option<Row>> = snapshot
             .specs
             .into_iter()
             .map(|r| (r.id, Some(r)))
             .collect();
-        for gone in state
-            .specs
-            .keys()
-            .filter(|id| !specs.contains_key(id))
-            .copied()
-            .collect::<Vec<_>>()
-        {
-            specs.insert(gone, None);
+        for gone in state.specs.keys() {
+            specs.entry(*gone).or_insert(None);
         }
-        let report = self.reconcile(&mut state, specs, values, true).await;
+        let specs = specs.into_iter().collect();
+        let report = self.reconcile(&mut state, specs, values, true).await?;
         state.last = snapshot.head;
         Ok(report)
     }
@@ -173,9 +167,10 @@ impl Loader {
             return Ok(Reconciled::default());
         };
         let mut state = self.state.lock().await;
+        let specs = in_commit_order(&batch.changes, batch.specs);
         let mut report = self
-            .reconcile(&mut state, batch.specs, batch.values, false)
-            .await;
+            .reconcile(&mut state, specs, batch.values, false)
+            .await?;
         report.changes = batch.changes.len();
         state.last = newest;
         Ok(report)
@@ -232,34 +227,34 @@ impl Loader {
         }
     }
 
-    /// Brings the tables in line with the given rows (`None`: deleted).
+    /// Brings the tables in line with the given rows (`None`: deleted),
+    /// applied in the order given. Nothing changes when the store cannot be
+    /// read (the caller retries from the same position).
     async fn reconcile(
         &self,
         state: &mut State,
-        specs: HashMap<Uuid, Option<Row>>,
+        specs: Vec<(Uuid, Option<Row>)>,
         values: HashMap<Uuid, Option<Row>>,
         full: bool,
-    ) -> Reconciled {
-        let rebound = update_values(&mut state.values, values);
-        let mut todo: HashMap<Uuid, Option<Row>> = specs;
+    ) -> Result<Reconciled, StoreError> {
+        let mut next_values = state.values.clone();
+        let rebound = update_values(&mut next_values, values);
+        let mut todo = specs;
         if !rebound.is_empty() && !full {
-            let bound: Vec<Uuid> = state
+            let given: HashSet<Uuid> = todo.iter().map(|(id, _)| *id).collect();
+            let mut bound: Vec<Uuid> = state
                 .specs
                 .iter()
-                .filter(|(id, k)| !todo.contains_key(id) && k.binds_any(&rebound))
+                .filter(|(id, k)| !given.contains(id) && k.binds_any(&rebound))
                 .map(|(id, _)| *id)
                 .collect();
+            bound.sort();
             for id in bound {
-                todo.insert(
-                    id,
-                    self.store
-                        .get(crate::store::Entity::Spec, id)
-                        .await
-                        .ok()
-                        .flatten(),
-                );
+                let row = self.store.get(crate::store::Entity::Spec, id).await?;
+                todo.push((id, row));
             }
         }
+        state.values = next_values;
         let mut report = Reconciled::default();
         let mut changes: BTreeMap<String, Vec<Change>> = BTreeMap::new();
         let total = todo.len();
@@ -278,7 +273,7 @@ impl Loader {
             }
         }
         self.report(state).await;
-        report
+        Ok(report)
     }
 
     /// Decides what one spec row means for the tables.
@@ -300,7 +295,7 @@ impl Loader {
                 changes
                     .entry(known.namespace)
                     .or_default()
-                    .push(Change::Remove(known.key));
+                    .push(Change::Remove(id));
             }
             state.failed.remove(&id);
             return;
@@ -327,16 +322,15 @@ impl Loader {
             }
         };
         state.failed.remove(&id);
-        let key = spec.key();
         if let Some(old) = state
             .specs
             .get(&id)
-            .filter(|k| k.namespace != spec.namespace || k.key != key)
+            .filter(|k| k.namespace != spec.namespace)
         {
             changes
                 .entry(old.namespace.clone())
                 .or_default()
-                .push(Change::Remove(old.key.clone()));
+                .push(Change::Remove(id));
         }
         let binds = spec
             .env
@@ -348,7 +342,6 @@ impl Loader {
             id,
             Known {
                 namespace: spec.namespace.clone(),
-                key,
                 revision: row.revision,
                 binds,
             },
@@ -369,22 +362,22 @@ impl Loader {
 
     /// Reports to the store every spec status that changed.
     async fn report(&self, state: &mut State) {
-        let mut statuses: HashMap<(String, String), Status> = HashMap::new();
-        for (namespace, table) in self.tables() {
-            for (key, status) in table.statuses().await {
-                statuses.insert((namespace.clone(), key), status);
+        let mut statuses: HashMap<Uuid, Status> = HashMap::new();
+        for table in self.tables().values() {
+            for (id, _, status) in table.statuses().await {
+                statuses.insert(id, status);
             }
         }
         let mut fresh = Vec::new();
         for (id, known) in &state.specs {
-            let (status, message) = match (
-                state.failed.get(id),
-                statuses.get(&(known.namespace.clone(), known.key.clone())),
-            ) {
+            let (status, message) = match (state.failed.get(id), statuses.get(id)) {
                 (Some(error), _) => ("failed".to_string(), error.clone()),
                 (None, Some(Status::Active)) => ("active".to_string(), String::new()),
+                (None, Some(Status::Degraded(why))) => ("active".to_string(), why.clone()),
                 (None, Some(Status::Inactive(why))) => ("inactive".to_string(), why.clone()),
                 (None, Some(Status::Failed(why))) => ("failed".to_string(), why.clone()),
+                // Every applied spec is in a table: this is unreachable
+                // but harmless (nothing to report yet).
                 (None, None) => continue,
             };
             let entry = (known.revision, status, message);
@@ -426,6 +419,24 @@ impl Known {
                     .any(|(n, i)| n.as_deref() == Some(name.as_str()) || *i == Some(*id))
         })
     }
+}
+
+/// The rows of a batch, each spec once, in the order of its last change:
+/// the order the store committed them.
+fn in_commit_order(
+    changes: &[crate::store::ChangeRow],
+    mut rows: HashMap<Uuid, Option<Row>>,
+) -> Vec<(Uuid, Option<Row>)> {
+    let mut last: HashMap<Uuid, i64> = HashMap::new();
+    for change in changes {
+        last.insert(change.id, change.seq);
+    }
+    let mut ordered: Vec<(i64, Uuid, Option<Row>)> = rows
+        .drain()
+        .map(|(id, row)| (last.get(&id).copied().unwrap_or(i64::MAX), id, row))
+        .collect();
+    ordered.sort_by_key(|(seq, id, _)| (*seq, *id));
+    ordered.into_iter().map(|(_, id, row)| (id, row)).collect()
 }
 
 /// Applies value rows to `values`; returns `(namespace, name, id)` of each

@@ -150,6 +150,7 @@ impl fmt::Display for PortPattern {
 pub struct Ports {
     inputs: Vec<PortPattern>,
     outputs: Vec<PortPattern>,
+    source: bool,
 }
 
 impl Default for Ports {
@@ -167,7 +168,23 @@ impl Ports {
         Ports {
             inputs: Vec::new(),
             outputs: Vec::new(),
+            source: false,
         }
+    }
+
+    /// Marks the node as a source: it starts processes of its own (a
+    /// listener, a timer, a job worker). A source stays active while a link
+    /// target is missing or inactive; what it writes there answers an
+    /// `inactive` error (503) naming the target, so a listener keeps its
+    /// socket and says what is missing instead of going away.
+    pub fn source(mut self) -> Ports {
+        self.source = true;
+        self
+    }
+
+    /// Whether the node is a source ([`Ports::source`]).
+    pub fn is_source(&self) -> bool {
+        self.source
     }
 
     /// `in` → `out[0]` and `out[1]`: a node with two branches (`if`,

@@ -288,7 +288,12 @@ async fn a_loader_behind_the_pruning_resynchronises(db: TestDb) {
         .send("p", Process::new(), Packet::new(Value::Null))
         .await;
     assert_eq!(answer.payload(), &Value::Int(5));
-    let keys: Vec<String> = table.statuses().await.into_iter().map(|(k, _)| k).collect();
+    let keys: Vec<String> = table
+        .statuses()
+        .await
+        .into_iter()
+        .map(|(_, k, _)| k)
+        .collect();
     assert_eq!(keys, ["p", "q3", "q4", "q5"]);
 }
 on_both!(
@@ -481,7 +486,7 @@ async fn single_row_writes_check_what_the_row_is_now(db: TestDb) {
     assert!(matches!(clash, StoreError::Exists { .. }), "{clash}");
     // Removing checks the revision, then answers the row as it was.
     let stale = store
-        .remove(Entity::Spec, created.id, Some(7))
+        .remove(Entity::Spec, created.id, Some(7), false)
         .await
         .unwrap_err();
     assert!(
@@ -489,12 +494,12 @@ async fn single_row_writes_check_what_the_row_is_now(db: TestDb) {
         "{stale}"
     );
     let gone = store
-        .remove(Entity::Spec, created.id, Some(1))
+        .remove(Entity::Spec, created.id, Some(1), false)
         .await
         .unwrap();
     assert_eq!(gone.name, "one");
     let again = store
-        .remove(Entity::Spec, created.id, None)
+        .remove(Entity::Spec, created.id, None, false)
         .await
         .unwrap_err();
     assert!(matches!(again, StoreError::NotFound { .. }), "{again}");
@@ -520,6 +525,7 @@ async fn a_changeset_deletes_then_applies_in_one_transaction(db: TestDb) {
     let changes = Changeset {
         apply: vec![probe("a", 2), probe("c", 1)],
         delete: vec![Key::id(b.id), Key::named("default", "ghost")],
+        cascade: false,
     };
     let dry = store.commit(changes.clone(), true).await.unwrap();
     assert_eq!(

@@ -1,32 +1,26 @@
 //! Weir's node kinds, one module per family.
 //!
-//! Each family exposes `register(&mut Scheme)`; [`register_all`] registers
-//! every family this build has. Every kind has the same shape: a typed spec
-//! struct (serde + JSON Schema), a [`Kind`](weir_engine::Kind) impl that
-//! checks and compiles it, and a [`Node`](weir_engine::Node) that runs it.
-//! Nothing here reaches into the engine's internals.
+//! Each family exposes `register(&mut Scheme)`; the [`host::Host`] registers
+//! every family this build has and lends them their resources. Every kind
+//! has the same shape: a typed spec struct (serde + JSON Schema), a
+//! [`Kind`](weir_engine::Kind) impl that checks it and compiles it into an
+//! [`Activate`](weir_engine::Activate), and a [`Node`](weir_engine::Node)
+//! per activation that runs it. Nothing here reaches into the engine's
+//! internals.
 
 pub mod control;
+pub mod host;
 pub mod llm;
 pub mod net;
 pub mod reference;
 pub mod sql;
 pub mod system;
 
+pub use host::Host;
 use weir_engine::Scheme;
 
-/// A scheme with every kind of this build.
+/// A scheme with every kind of this build and no database: shorthand for
+/// [`Host::offline`]'s scheme, for checks and tests.
 pub fn scheme() -> Scheme {
-    let mut scheme = Scheme::new();
-    register_all(&mut scheme);
-    scheme
-}
-
-/// Registers every family of this build into `scheme`.
-pub fn register_all(scheme: &mut Scheme) {
-    control::register(scheme);
-    llm::register(scheme);
-    net::register(scheme);
-    sql::register(scheme);
-    system::register(scheme);
+    Scheme::clone(Host::offline().scheme())
 }

@@ -49,7 +49,7 @@ async fn start(url: &str, yaml: &str) -> Arc<SymbolTable> {
         .unwrap_or_else(|d| panic!("{d}"));
     let tables = bundle.start(Limits::default()).await;
     let table = tables["default"].clone();
-    for (name, status) in table.statuses().await {
+    for (_, name, status) in table.statuses().await {
         assert_eq!(status, Status::Active, "{name}");
     }
     table
@@ -410,7 +410,7 @@ async fn on_load_creates_tables_and_a_failing_one_keeps_the_node_down(db: &TestD
     let bundle = Bundle::compile(&scheme(&db.url), specs, &Stored(db.url.clone())).unwrap();
     let tables = bundle.start(Limits::default()).await;
     let statuses = tables["default"].statuses().await;
-    match &statuses[0].1 {
+    match &statuses[0].2 {
         Status::Failed(reason) => {
             assert!(reason.contains("node `broken`: on_load: "), "{reason}");
             assert!(!reason.contains(&db.url), "{reason}");

@@ -105,4 +105,11 @@ pub fn print_plan(plan: &Plan, dry_run: bool) {
     for key in &plan.missing {
         eprintln!("not found: {key}");
     }
+    let deactivated = match dry_run {
+        true => "would deactivate",
+        false => "deactivated",
+    };
+    for key in &plan.deactivated {
+        println!("{deactivated} {key} (it links to what was deleted)");
+    }
 }

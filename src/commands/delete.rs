@@ -24,6 +24,10 @@ pub struct Args {
     /// Delete what this file or folder declares.
     #[arg(short = 'f', long = "file", conflicts_with = "names")]
     path: Option<PathBuf>,
+    /// Delete even if other specs link to these (they go inactive, and are
+    /// listed); without it such a delete is refused, naming them.
+    #[arg(long)]
+    cascade: bool,
     /// The namespace of the names.
     #[arg(short = 'n', long, default_value = weir_engine::spec::DEFAULT_NAMESPACE)]
     namespace: String,
@@ -61,7 +65,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     };
     let backend = Backend::open(&args.backend).await?;
-    let plan = backend.delete(args.what.entity(), keys).await;
+    let plan = backend.delete(args.what.entity(), keys, args.cascade).await;
     backend.close().await;
     let plan = plan?;
     print_plan(&plan, false);

@@ -71,22 +71,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         namespaces.push(crate::system::NAMESPACE.to_string());
     }
     let namespaces = (!namespaces.is_empty()).then_some(namespaces);
-    let mut scheme = weir_nodes::scheme();
-    scheme.provide(Arc::new(store.clone()));
-    // `sql` specs that name no connection use the engine's own database.
-    scheme.provide(Arc::new(weir_nodes::sql::Pools::with_engine_database(
-        args.database.url(),
-    )));
+    let host = weir_nodes::Host::builder()
+        .store(store.clone(), args.database.url())
+        .build();
     let progress = Arc::new(Mutex::new(Progress::new("loading specs")));
     let shown = progress.clone();
-    let loader = Loader::new(store, Arc::new(scheme), namespaces, Limits::default()).with_progress(
-        Box::new(move |done, total| {
+    let loader = Loader::new(store, host.scheme().clone(), namespaces, Limits::default())
+        .with_progress(Box::new(move |done, total| {
             shown
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .show(done, total)
-        }),
-    );
+        }));
     let loaded = loader.sync().await.context("cannot load the specs")?;
     progress.lock().unwrap_or_else(|p| p.into_inner()).finish();
     for (spec, error) in &loaded.failed {
@@ -96,12 +92,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let statuses = table.statuses().await;
         let active = statuses
             .iter()
-            .filter(|(_, s)| *s == Status::Active)
+            .filter(|(_, _, s)| matches!(s, Status::Active | Status::Degraded(_)))
             .count();
         eprintln!(
             "namespace `{namespace}`: {active} of {} nodes active",
             statuses.len()
         );
+        for (_, node, status) in &statuses {
+            match status {
+                Status::Active => {}
+                Status::Degraded(why) => eprintln!("  warning: `{node}` {why}"),
+                Status::Inactive(why) => eprintln!("  `{node}` is inactive: {why}"),
+                Status::Failed(why) => eprintln!("  error: `{node}` failed: {why}"),
+            }
+        }
     }
     eprintln!("weir is running; press Ctrl-C to stop");
     let stop = CancellationToken::new();
@@ -115,6 +119,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     eprintln!("stopping: draining in-flight packets");
     loader.shutdown().await;
+    host.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 

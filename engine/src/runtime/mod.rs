@@ -13,7 +13,7 @@ pub mod process;
 pub mod slot;
 
 pub use call::Call;
-pub use node::Node;
+pub use node::{Activate, Node, Prepare, prepared, shared};
 pub use outputs::{Link, Outputs};
 pub use packet::Packet;
 pub use process::{BoxFuture, Outcome, Process};

@@ -168,7 +168,9 @@ impl Slot {
     }
 
     fn inactive(&self) -> ErrorValue {
-        ErrorValue::new(format!("node `{}` is not active", self.name)).with_code("inactive")
+        ErrorValue::new(format!("node `{}` is not active", self.name))
+            .with_code("inactive")
+            .with_status(503)
     }
 
     fn dropped(&self) -> ErrorValue {

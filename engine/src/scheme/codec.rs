@@ -13,15 +13,7 @@ use super::Context;
 use super::kind::Kind;
 use crate::diagnostic::FieldError;
 use crate::port::Ports;
-use crate::runtime::Node;
-
-/// What a codec produces from one spec.
-pub struct Compiled {
-    /// The node, ready to start.
-    pub node: Arc<dyn Node>,
-    /// Its ports, for link checks.
-    pub ports: Ports,
-}
+use crate::runtime::Activate;
 
 /// Decodes, validates and compiles specs of one kind.
 pub trait Codec: Send + Sync {
@@ -33,8 +25,13 @@ pub trait Codec: Send + Sync {
     fn schema(&self) -> Json;
     /// Fields the loader must not template.
     fn runtime_templates(&self) -> &'static [&'static str];
-    /// Compiles a spec whose own fields (env already rendered) are `fields`.
-    fn compile(&self, cx: &Context<'_>, fields: Json) -> Result<Compiled, Vec<FieldError>>;
+    /// Compiles a spec whose own fields (env already rendered) are `fields`
+    /// into what starts its nodes, and the ports it has (for link checks).
+    fn compile(
+        &self,
+        cx: &Context<'_>,
+        fields: Json,
+    ) -> Result<(Arc<dyn Activate>, Ports), Vec<FieldError>>;
 }
 
 /// Makes a [`Codec`] of a [`Kind`]. The kind's schema is generated once.
@@ -68,7 +65,11 @@ impl<K: Kind> Codec for KindCodec<K> {
         self.kind.runtime_templates()
     }
 
-    fn compile(&self, cx: &Context<'_>, fields: Json) -> Result<Compiled, Vec<FieldError>> {
+    fn compile(
+        &self,
+        cx: &Context<'_>,
+        fields: Json,
+    ) -> Result<(Arc<dyn Activate>, Ports), Vec<FieldError>> {
         let shape = shape_errors(&self.schema, &fields);
         if !shape.is_empty() {
             return Err(shape);
@@ -79,8 +80,8 @@ impl<K: Kind> Codec for KindCodec<K> {
             vec![FieldError::new(path, e.into_inner().to_string())]
         })?;
         let ports = self.kind.ports(&typed);
-        let node = self.kind.compile(typed, cx)?;
-        Ok(Compiled { node, ports })
+        let activate = self.kind.compile(typed, cx)?;
+        Ok((activate, ports))
     }
 }
 

@@ -1,7 +1,8 @@
 //! [`Kind`]: the one shape every node kind has.
 //!
 //! A kind is a typed spec struct (serde + JSON Schema), the ports a spec of
-//! it has, and a compile step from typed spec to [`Node`]. The engine wraps
+//! it has, and a compile step from typed spec to an [`Activate`], which
+//! starts a fresh node for every activation. The engine wraps
 //! each kind in a [`Codec`](super::Codec) so that it can decode, validate
 //! and compile specs without knowing the kind.
 
@@ -13,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::Context;
 use crate::diagnostic::FieldError;
 use crate::port::Ports;
-use crate::runtime::Node;
+use crate::runtime::Activate;
 
 /// A node kind, registered into a [`Scheme`](super::Scheme).
 pub trait Kind: Send + Sync + 'static {
@@ -38,8 +39,13 @@ pub trait Kind: Send + Sync + 'static {
         Ports::default()
     }
 
-    /// Checks the typed spec beyond what its type says, and builds the node.
-    /// Report every problem found, each with its field path.
-    fn compile(&self, spec: Self::Spec, cx: &Context<'_>)
-    -> Result<Arc<dyn Node>, Vec<FieldError>>;
+    /// Checks the typed spec beyond what its type says, and builds what
+    /// starts its nodes: [`crate::runtime::shared`] for a node that keeps
+    /// nothing from its activation. Report every problem found, each with
+    /// its field path.
+    fn compile(
+        &self,
+        spec: Self::Spec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>>;
 }

@@ -12,7 +12,7 @@ mod kind;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use codec::{Codec, Compiled, KindCodec};
+pub use codec::{Codec, KindCodec};
 pub use kind::Kind;
 
 use crate::diagnostic::FieldError;
@@ -99,9 +99,15 @@ impl Scheme {
             scheme: self,
             values,
         };
-        let compiled = codec.compile(&cx, fields)?;
-        let links = out_links(spec, &compiled.ports)?;
-        Ok(Symbol::new(Arc::new(spec.clone()), env, compiled, links))
+        let (activate, ports) = codec.compile(&cx, fields)?;
+        let links = out_links(spec, &ports)?;
+        Ok(Symbol::new(
+            Arc::new(spec.clone()),
+            env,
+            activate,
+            ports,
+            links,
+        ))
     }
 }
 

@@ -12,11 +12,20 @@ use super::{Backend, StoreError};
 /// `(version, sql)` for one backend, in order.
 fn migrations(backend: Backend) -> &'static [(i64, &'static str)] {
     match backend {
-        Backend::Postgres => &[(
-            1,
-            include_str!("../../../migrations/postgres/0001_init.sql"),
-        )],
-        Backend::Sqlite => &[(1, include_str!("../../../migrations/sqlite/0001_init.sql"))],
+        Backend::Postgres => &[
+            (
+                1,
+                include_str!("../../../migrations/postgres/0001_init.sql"),
+            ),
+            (
+                2,
+                include_str!("../../../migrations/postgres/0002_jobs.sql"),
+            ),
+        ],
+        Backend::Sqlite => &[
+            (1, include_str!("../../../migrations/sqlite/0001_init.sql")),
+            (2, include_str!("../../../migrations/sqlite/0002_jobs.sql")),
+        ],
     }
 }
 

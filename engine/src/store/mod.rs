@@ -10,6 +10,8 @@
 //! a password).
 
 mod document;
+pub mod impact;
+pub mod jobs;
 mod listing;
 mod migrate;
 mod sql;
@@ -72,6 +74,10 @@ pub enum StoreError {
     /// A watch asked for changes after one that does not exist yet.
     #[error("change {after} is beyond the newest change, {head}")]
     Ahead { after: i64, head: i64 },
+    /// The write would take down other specs (they lose a link target),
+    /// and the caller did not ask for the cascade.
+    #[error("this would deactivate {}: they link to what it removes (ask for the cascade to do it anyway)", .specs.join(", "))]
+    WouldDeactivate { specs: Vec<String> },
     /// A document that cannot be written (does not serialise).
     #[error("{entity} `{key}` cannot be stored: {message}")]
     Invalid {
@@ -145,6 +151,10 @@ pub struct Plan {
     pub deleted: Vec<String>,
     /// Rows asked to be deleted that did not exist.
     pub missing: Vec<String>,
+    /// Other specs that the change takes down (they lose a link target):
+    /// refused unless the caller asked for the cascade; listed by a dry
+    /// run and by a cascading commit.
+    pub deactivated: Vec<String>,
 }
 
 /// Every spec and value of some namespaces, and the change stream position

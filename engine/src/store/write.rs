@@ -9,7 +9,7 @@
 //! transaction that changes it. Nothing here validates a spec: callers
 //! check documents before they write them (see [`crate::admission`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,9 @@ pub struct Changeset<D> {
     pub apply: Vec<D>,
     /// Rows to delete (before anything is applied).
     pub delete: Vec<Key>,
+    /// Go ahead even if other specs lose a link target and go inactive
+    /// (see [`super::impact`]).
+    pub cascade: bool,
 }
 
 impl<D> Default for Changeset<D> {
@@ -79,7 +82,34 @@ impl<D> Default for Changeset<D> {
         Changeset {
             apply: Vec::new(),
             delete: Vec::new(),
+            cascade: false,
         }
+    }
+}
+
+impl<D> Changeset<D> {
+    /// Deletes `keys`, nothing else.
+    pub fn delete(keys: Vec<Key>) -> Changeset<D> {
+        Changeset {
+            delete: keys,
+            ..Changeset::default()
+        }
+    }
+}
+
+/// What a commit replaced, to tell what it takes down.
+#[derive(Default)]
+struct Replaced {
+    namespaces: HashSet<String>,
+    ids: HashSet<Uuid>,
+    rows: Vec<Row>,
+}
+
+impl Replaced {
+    fn note(&mut self, namespace: &str, id: Uuid, old: Option<Row>) {
+        self.namespaces.insert(namespace.to_string());
+        self.ids.insert(id);
+        self.rows.extend(old);
     }
 }
 
@@ -99,11 +129,14 @@ impl Store {
         let entity = D::ENTITY;
         let mut tx = self.begin_write().await?;
         let mut plan = Plan::default();
+        let mut replaced = Replaced::default();
         for key in &changes.delete {
             match self.delete_key(&mut tx, entity, key).await? {
-                Some(gone) => plan
-                    .deleted
-                    .push(format!("{}/{}", gone.namespace, gone.name)),
+                Some(gone) => {
+                    plan.deleted
+                        .push(format!("{}/{}", gone.namespace, gone.name));
+                    replaced.note(&gone.namespace.clone(), gone.id, Some(gone));
+                }
                 None => plan.missing.push(key.label()),
             }
         }
@@ -138,14 +171,25 @@ impl Store {
             let json = serde_json::to_value(&document).map_err(|e| invalid(entity, &key, e))?;
             match existing {
                 Some(stored) if stored.document == json => plan.unchanged.push(key),
-                Some(_) => {
+                Some(stored) => {
                     self.write(&mut tx, Verb::Update, &document, &json).await?;
                     plan.updated.push(key);
+                    replaced.note(document.namespace(), stored.id, Some(stored));
                 }
                 None => {
                     self.write(&mut tx, Verb::Insert, &document, &json).await?;
                     plan.created.push(key);
+                    replaced.note(document.namespace(), document.id(), None);
                 }
+            }
+        }
+        if entity == Entity::Spec {
+            plan.deactivated = self.takes_down(&mut tx, replaced).await?;
+            if !plan.deactivated.is_empty() && !changes.cascade && !dry_run {
+                tx.rollback().await?;
+                return Err(StoreError::WouldDeactivate {
+                    specs: plan.deactivated,
+                });
             }
         }
         match dry_run {
@@ -164,7 +208,7 @@ impl Store {
     ) -> Result<Plan, StoreError> {
         let changes = Changeset {
             apply: documents,
-            delete: Vec::new(),
+            ..Changeset::default()
         };
         self.commit(changes, dry_run).await
     }
@@ -182,17 +226,11 @@ impl Store {
             .collect();
         let plan = match entity {
             Entity::Spec => {
-                let changes = Changeset::<crate::spec::Spec> {
-                    apply: Vec::new(),
-                    delete,
-                };
+                let changes = Changeset::<crate::spec::Spec>::delete(delete);
                 self.commit(changes, false).await?
             }
             Entity::Value => {
-                let changes = Changeset::<crate::spec::NamedValue> {
-                    apply: Vec::new(),
-                    delete,
-                };
+                let changes = Changeset::<crate::spec::NamedValue>::delete(delete);
                 self.commit(changes, false).await?
             }
         };
@@ -281,17 +319,58 @@ impl Store {
 
     /// Deletes the row with `id`, returning it. With `expected_revision`, a
     /// row at any other revision is refused with [`StoreError::Conflict`].
+    /// Refused with [`StoreError::WouldDeactivate`] when other specs link
+    /// to it, unless `cascade`.
     pub async fn remove(
         &self,
         entity: Entity,
         id: Uuid,
         expected_revision: Option<i64>,
+        cascade: bool,
     ) -> Result<Row, StoreError> {
         let mut tx = self.begin_write().await?;
         let stored = self.current(&mut tx, entity, id, expected_revision).await?;
         self.delete_key(&mut tx, entity, &Key::id(id)).await?;
+        if entity == Entity::Spec && !cascade {
+            let mut replaced = Replaced::default();
+            replaced.note(&stored.namespace, stored.id, Some(stored.clone()));
+            let specs = self.takes_down(&mut tx, replaced).await?;
+            if !specs.is_empty() {
+                tx.rollback().await?;
+                return Err(StoreError::WouldDeactivate { specs });
+            }
+        }
         tx.commit().await?;
         Ok(stored)
+    }
+
+    /// The other specs a transaction's writes take down, read inside it:
+    /// the rows of the namespaces it touched now, against the same rows
+    /// with what it replaced put back. The specs it writes are the
+    /// caller's own intent, so they are not listed.
+    async fn takes_down(
+        &self,
+        tx: &mut Transaction,
+        replaced: Replaced,
+    ) -> Result<Vec<String>, StoreError> {
+        let in_namespace = self.select(Entity::Spec, "WHERE namespace = $1");
+        let mut after = Vec::new();
+        for namespace in &replaced.namespaces {
+            for found in sqlx::query(&in_namespace)
+                .bind(namespace)
+                .fetch_all(&mut **tx)
+                .await?
+            {
+                after.push(row(&found)?);
+            }
+        }
+        let mut before: Vec<Row> = after
+            .iter()
+            .filter(|r| !replaced.ids.contains(&r.id))
+            .cloned()
+            .collect();
+        before.extend(replaced.rows);
+        Ok(super::impact::deactivated(&before, &after, &replaced.ids))
     }
 
     /// The row with `id`, checked against the revision the caller expects.

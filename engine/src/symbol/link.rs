@@ -13,10 +13,13 @@ use crate::spec::Target;
 
 /// What a namespace tells about a name or id it may hold.
 pub trait Namespace {
+    /// What the namespace knows a symbol by (its id in a symbol table).
+    type Key;
     /// The namespace's name.
     fn name(&self) -> &str;
-    /// The key (name) of the symbol with this name or id, and its ports.
-    fn find(&self, name: Option<&str>, id: Option<Uuid>) -> Option<(String, Option<&Ports>)>;
+    /// The key of the symbol with this name or id, and its ports (`None`
+    /// when the symbol is known but did not compile).
+    fn find(&self, name: Option<&str>, id: Option<Uuid>) -> Option<(Self::Key, Option<&Ports>)>;
 }
 
 /// Why a link cannot be resolved.
@@ -64,7 +67,7 @@ impl fmt::Display for LinkError {
 /// Resolves `target` in `namespace`: the target's key and the in-port.
 /// The port text was checked when the source compiled; a bad one here is
 /// reported as a missing port.
-pub fn resolve(namespace: &dyn Namespace, target: &Target) -> Result<(String, Port), LinkError> {
+pub fn resolve<N: Namespace>(namespace: &N, target: &Target) -> Result<(N::Key, Port), LinkError> {
     if let Some(other) = target
         .namespace
         .as_deref()

@@ -1,7 +1,7 @@
 //! Symbols: compiled specs, and the per-namespace table that runs them.
 //!
-//! A [`Symbol`] is a spec compiled by its kind's codec: the node, its ports
-//! and its out-links as written. The [`SymbolTable`] of a namespace decides
+//! A [`Symbol`] is a spec compiled by its kind's codec: what activates its
+//! nodes, its ports and its out-links as written. The [`SymbolTable`] of a namespace decides
 //! which symbols are active and runs them; [`link`] resolves links, for both
 //! the table and the static checks of [`crate::bundle`].
 
@@ -14,8 +14,7 @@ use std::sync::Arc;
 pub use table::{ApplyReport, Change, Status, SymbolTable};
 
 use crate::port::{Port, Ports};
-use crate::runtime::Node;
-use crate::scheme::Compiled;
+use crate::runtime::Activate;
 use crate::spec::{Spec, Target};
 
 /// A compiled spec.
@@ -23,7 +22,7 @@ use crate::spec::{Spec, Target};
 pub struct Symbol {
     spec: Arc<Spec>,
     env: weir_codecs::Value,
-    node: Arc<dyn Node>,
+    activate: Arc<dyn Activate>,
     ports: Ports,
     links: Vec<(Port, Vec<Target>)>,
 }
@@ -32,14 +31,15 @@ impl Symbol {
     pub(crate) fn new(
         spec: Arc<Spec>,
         env: weir_codecs::Value,
-        compiled: Compiled,
+        activate: Arc<dyn Activate>,
+        ports: Ports,
         links: Vec<(Port, Vec<Target>)>,
     ) -> Symbol {
         Symbol {
             spec,
             env,
-            node: compiled.node,
-            ports: compiled.ports,
+            activate,
+            ports,
             links,
         }
     }
@@ -60,9 +60,19 @@ impl Symbol {
         self.spec.key()
     }
 
-    /// The compiled node.
-    pub fn node(&self) -> &Arc<dyn Node> {
-        &self.node
+    /// What starts this symbol's nodes, one fresh node per activation.
+    pub fn activate(&self) -> &Arc<dyn Activate> {
+        &self.activate
+    }
+
+    /// Its id, the identity the table and the store know it by.
+    pub fn id(&self) -> uuid::Uuid {
+        self.spec.id
+    }
+
+    /// Its namespace.
+    pub fn namespace(&self) -> &str {
+        &self.spec.namespace
     }
 
     /// Its ports.

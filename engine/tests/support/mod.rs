@@ -16,8 +16,8 @@ use weir_engine::runtime::{BoxFuture, Limits};
 use weir_engine::spec::source::{Format, parse};
 use weir_engine::symbol::{Change, SymbolTable};
 use weir_engine::{
-    Bundle, Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Scheme, Symbol,
-    scheme::Context,
+    Activate, Bundle, Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Scheme,
+    Symbol, scheme::Context,
 };
 
 /// What a probe node does with a packet.
@@ -40,6 +40,9 @@ pub enum Behave {
     Hang,
     /// Writes to `out[0]`, `out[1]`, … in turn, `count` times.
     Scatter,
+    /// Answers `[answer, …what out answers]`: its own version followed by
+    /// the chain of versions behind it (just `[answer]` when unlinked).
+    Chain,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -112,18 +115,46 @@ impl Kind for Probe {
             .output(PortPattern::Indexed("out".into()))
     }
 
-    fn compile(&self, spec: ProbeSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: ProbeSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let answer = spec
             .answer
             .clone()
             .map(weir_codecs::json::from_json)
             .unwrap_or(Value::Null);
-        Ok(Arc::new(ProbeNode {
+        Ok(Arc::new(ProbeActivate(Arc::new(ProbeNode {
             name: cx.name(),
             spec,
             answer,
             shared: self.0.clone(),
-        }))
+        }))))
+    }
+}
+
+/// A compiled probe: records each activation, and may refuse it.
+struct ProbeActivate(Arc<ProbeNode>);
+
+impl Activate for ProbeActivate {
+    fn activate<'a>(
+        &'a self,
+        _: &'a Arc<weir_engine::runtime::Outputs>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Node>, ErrorValue>> {
+        Box::pin(async move {
+            let node = &self.0;
+            node.shared.event(format!("{}: load", node.name));
+            node.shared
+                .loads
+                .lock()
+                .unwrap()
+                .push((node.name.clone(), node.answer.clone()));
+            match node.spec.fail_load {
+                true => Err(ErrorValue::new("refused to load")),
+                false => Ok(node.clone() as Arc<dyn Node>),
+            }
+        })
     }
 }
 
@@ -194,6 +225,17 @@ impl Node for ProbeNode {
                     std::future::pending::<()>().await;
                     Ok(answer)
                 }
+                Behave::Chain => {
+                    let mut chain = vec![self.answer.clone()];
+                    if call.is_linked(&Port::output()) {
+                        let behind = call.write(&Port::output(), input).await;
+                        if behind.is_error() {
+                            return Ok(behind);
+                        }
+                        chain.extend(behind.payload().as_list().into_iter().flatten().cloned());
+                    }
+                    Ok(Packet::new(Value::list(chain)))
+                }
                 Behave::Scatter => {
                     let n = self.answer.as_i64().unwrap_or(2) as u32;
                     let mut all = Vec::new();
@@ -206,24 +248,6 @@ impl Node for ProbeNode {
                     }
                     Ok(Packet::new(Value::list(all)))
                 }
-            }
-        })
-    }
-
-    fn load(
-        &self,
-        _: &Arc<weir_engine::runtime::Outputs>,
-    ) -> BoxFuture<'_, Result<(), ErrorValue>> {
-        Box::pin(async move {
-            self.shared.event(format!("{}: load", self.name));
-            self.shared
-                .loads
-                .lock()
-                .unwrap()
-                .push((self.name.clone(), self.answer.clone()));
-            match self.spec.fail_load {
-                true => Err(ErrorValue::new("refused to load")),
-                false => Ok(()),
             }
         })
     }
@@ -241,16 +265,37 @@ pub fn scheme() -> (Scheme, Arc<Shared>) {
     (scheme, shared)
 }
 
+/// Gives each named spec an id that follows from its name, so that a test
+/// can write a new version of a spec without repeating its id (specs are
+/// known by id; a new id would be another spec).
+fn named_ids(
+    mut specs: Vec<weir_engine::spec::source::Sourced>,
+) -> Vec<weir_engine::spec::source::Sourced> {
+    use std::hash::{Hash, Hasher};
+    for sourced in &mut specs {
+        let Some(name) = sourced.spec.name.clone() else {
+            continue;
+        };
+        let half = |salt: u8| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (salt, &sourced.spec.namespace, &name).hash(&mut hasher);
+            hasher.finish()
+        };
+        sourced.spec.id = uuid::Uuid::from_u64_pair(half(0), half(1));
+    }
+    specs
+}
+
 /// Compiles YAML specs into symbols (panics with the diagnostics if bad).
 pub fn symbols(scheme: &Scheme, yaml: &str) -> Vec<Symbol> {
-    let specs = parse(yaml, Format::Yaml, None).unwrap_or_else(|e| panic!("{e}"));
+    let specs = named_ids(parse(yaml, Format::Yaml, None).unwrap_or_else(|e| panic!("{e}")));
     let bundle = Bundle::compile(scheme, specs, &NoValues).unwrap_or_else(|e| panic!("{e}"));
     bundle.symbols().iter().map(|(_, s)| s.clone()).collect()
 }
 
 /// Compiles one spec without link checks (for swapping in a new version).
 pub fn symbol(scheme: &Scheme, yaml: &str) -> Symbol {
-    let specs = parse(yaml, Format::Yaml, None).unwrap_or_else(|e| panic!("{e}"));
+    let specs = named_ids(parse(yaml, Format::Yaml, None).unwrap_or_else(|e| panic!("{e}")));
     scheme
         .compile(&specs[0].spec, &NoValues)
         .unwrap_or_else(|e| panic!("{e:?}"))

@@ -4,23 +4,26 @@
 //!
 //! A packet on a block in-port goes to its inner target, whose answer is
 //! the answer. Each mapped inner out-port is linked to a hidden bridge
-//! node that writes to the block's own out-port (through the out-links the
-//! block got when it loaded) and answers what that answers. The inner
+//! node that writes to the block's own out-port and answers what that
+//! answers. Every activation of the block starts its own inner nodes, with
+//! bridges made for it that write through its own out-links. The inner
 //! specs behave as if written outside: errors pass through untouched.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::ErrorValue;
-use weir_engine::runtime::{BoxFuture, Outputs, Slot};
+use weir_engine::env::NoValues;
+use weir_engine::runtime::{Activate, BoxFuture, Outputs, Slot};
 use weir_engine::spec::Target;
 use weir_engine::{
-    Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Spec, scheme::Context,
+    Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Scheme, Spec, Symbol,
+    scheme::Context, shared,
 };
 
-use super::inline::Inline;
+use super::inline::{self, Inline};
 
 /// The hidden kind of the bridges; registered only while a block compiles.
 const BRIDGE: &str = "block output";
@@ -115,7 +118,11 @@ impl Kind for Block {
             .fold(with_inputs, |p, port| p.output(PortPattern::Exact(port)))
     }
 
-    fn compile(&self, spec: BlockSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: BlockSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut errors = Vec::new();
         ports("inputs", &spec.inputs, &mut errors);
         ports("outputs", &spec.outputs, &mut errors);
@@ -131,7 +138,6 @@ impl Kind for Block {
         let position =
             |name: &str, specs: &[Spec]| specs.iter().position(|s| s.name.as_deref() == Some(name));
         // Each out-port gets a bridge, and its inner source a link to it.
-        let exits = Arc::new(OnceLock::new());
         let mut bridges = Vec::new();
         let mut added: Vec<(usize, String, String)> = Vec::new();
         for (outer, exit) in &spec.outputs {
@@ -167,9 +173,7 @@ impl Kind for Block {
             return Err(errors);
         }
         let mut scheme = cx.scheme().clone();
-        scheme.register(BridgeKind {
-            exits: exits.clone(),
-        });
+        scheme.register(BridgeKind { exits: None });
         // An error about a link only the block added belongs to `outputs`.
         let rename = |index: usize, error: &FieldError| {
             added
@@ -179,7 +183,7 @@ impl Kind for Block {
                     FieldError::new(format!("outputs.{outer}.port"), error.message.clone())
                 })
         };
-        let inline = Inline::compile(cx, &scheme, "specs", specs, bridges, rename)?;
+        let inline = Inline::compile(cx, &scheme, "specs", specs, bridges.clone(), rename)?;
         let symbols = &inline.symbols()[..given];
         let mut entries = Vec::new();
         for (outer, entry) in &spec.inputs {
@@ -211,12 +215,11 @@ impl Kind for Block {
             }
         }
         match errors.is_empty() {
-            true => Ok(Arc::new(BlockNode {
+            true => Ok(Arc::new(BlockActivate {
                 name: cx.name(),
                 inline,
+                bridges,
                 entries,
-                exits,
-                slots: OnceLock::new(),
             })),
             false => Err(errors),
         }
@@ -239,39 +242,72 @@ fn bridge_spec(name: &str, outer: &str) -> Spec {
     }
 }
 
-/// Where the block's out-links are, once it has loaded.
-type Exits = OnceLock<Arc<Outputs>>;
-
-struct BlockNode {
+/// A compiled block: each activation runs its own inner nodes.
+struct BlockActivate {
     name: String,
     inline: Inline,
+    /// The bridge specs, compiled anew for each activation's out-links.
+    bridges: Vec<Spec>,
     /// Block in-port → inner spec key and in-port.
     entries: Vec<(Port, String, Port)>,
-    exits: Arc<Exits>,
-    /// Block in-port → inner slot and in-port, once loaded.
-    slots: OnceLock<Vec<(Port, Arc<Slot>, Port)>>,
 }
 
-impl Node for BlockNode {
-    fn load(&self, outputs: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
-        let _ = self.exits.set(outputs.clone());
+impl BlockActivate {
+    /// Bridges that write through `exits`, this activation's out-links.
+    fn bridges(&self, exits: &Arc<Outputs>) -> Result<Vec<Symbol>, ErrorValue> {
+        let mut scheme = Scheme::new();
+        scheme.register(BridgeKind {
+            exits: Some(exits.clone()),
+        });
+        let compile = |spec: &Spec| {
+            scheme.compile(spec, &NoValues).map_err(|errors| {
+                let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                ErrorValue::new(format!("node `{}`: {}", self.name, errors.join("; ")))
+            })
+        };
+        self.bridges.iter().map(compile).collect()
+    }
+}
+
+impl Activate for BlockActivate {
+    fn activate<'a>(
+        &'a self,
+        outputs: &'a Arc<Outputs>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Node>, ErrorValue>> {
         Box::pin(async move {
-            self.inline.load(&self.name).await?;
+            let running = self
+                .inline
+                .start(&self.name, self.bridges(outputs)?)
+                .await?;
             let slots = self
                 .entries
                 .iter()
                 .filter_map(|(outer, key, port)| {
-                    let slot = self.inline.slot(key)?;
+                    let slot = running.slot(key)?;
                     Some((outer.clone(), slot, port.clone()))
                 })
                 .collect();
-            let _ = self.slots.set(slots);
-            Ok(())
+            let node: Arc<dyn Node> = Arc::new(BlockNode {
+                name: self.name.clone(),
+                running,
+                slots,
+            });
+            Ok(node)
         })
     }
+}
 
+/// One activation of a block.
+struct BlockNode {
+    name: String,
+    running: inline::Running,
+    /// Block in-port → inner slot and in-port.
+    slots: Vec<(Port, Arc<Slot>, Port)>,
+}
+
+impl Node for BlockNode {
     fn unload(&self) -> BoxFuture<'_, ()> {
-        Box::pin(self.inline.unload())
+        Box::pin(self.running.stop())
     }
 
     fn call<'a>(
@@ -280,10 +316,7 @@ impl Node for BlockNode {
         input: Packet,
     ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
-            let entry = self
-                .slots
-                .get()
-                .and_then(|slots| slots.iter().find(|(outer, _, _)| outer == call.port()));
+            let entry = self.slots.iter().find(|(outer, _, _)| outer == call.port());
             let Some((_, slot, port)) = entry else {
                 return Err(ErrorValue::new(format!(
                     "node `{}`: no input `{}`",
@@ -297,8 +330,9 @@ impl Node for BlockNode {
 }
 
 /// The hidden bridge kind: writes what it gets to one block out-port.
+/// Compiled without `exits` only to check the block's links.
 struct BridgeKind {
-    exits: Arc<Exits>,
+    exits: Option<Arc<Outputs>>,
 }
 
 /// The fields of a bridge spec.
@@ -324,10 +358,14 @@ impl Kind for BridgeKind {
         Ports::new().input(PortPattern::Exact(Port::input()))
     }
 
-    fn compile(&self, spec: BridgeSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: BridgeSpec,
+        _: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let port =
             Port::parse(&spec.port).map_err(|e| vec![FieldError::new("port", e.to_string())])?;
-        Ok(Arc::new(BridgeNode {
+        Ok(shared(BridgeNode {
             exits: self.exits.clone(),
             port,
         }))
@@ -335,7 +373,7 @@ impl Kind for BridgeKind {
 }
 
 struct BridgeNode {
-    exits: Arc<Exits>,
+    exits: Option<Arc<Outputs>>,
     port: Port,
 }
 
@@ -348,7 +386,7 @@ impl Node for BridgeNode {
         Box::pin(async move {
             let outputs = self
                 .exits
-                .get()
+                .as_ref()
                 .ok_or_else(|| ErrorValue::new("the block around this node has not loaded"))?;
             Ok(outputs.write(call.process(), &self.port, input).await)
         })

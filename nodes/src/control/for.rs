@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Ports, scheme::Context};
 
 /// The fields of a `for` spec.
@@ -50,11 +51,15 @@ impl Kind for For {
         Ports::two_branches()
     }
 
-    fn compile(&self, spec: ForSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: ForSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         if spec.concurrency == 0 {
             return Err(vec![FieldError::new("concurrency", "must be at least 1")]);
         }
-        Ok(Arc::new(ForNode {
+        Ok(shared(ForNode {
             name: cx.name(),
             concurrency: spec.concurrency as usize,
             each: Port::indexed("out", 0),

@@ -8,12 +8,12 @@
 //! exits with that outcome and its exit hooks run. A branch can hand its
 //! result back through a `merge`, whose rounds are per execution.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::ErrorValue;
-use weir_engine::runtime::{BoxFuture, Outcome, Outputs};
+use weir_engine::runtime::{Activate, BoxFuture, Outcome, Outputs};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 /// The fields of a `fork` spec (it has none of its own).
@@ -37,36 +37,44 @@ impl Kind for Fork {
         "Writes the payload to `out` in a child process in the background and answers the payload at once."
     }
 
-    fn compile(&self, _: ForkSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
-        Ok(Arc::new(ForkNode {
-            name: cx.name(),
-            outputs: OnceLock::new(),
-        }))
+    fn compile(&self, _: ForkSpec, cx: &Context<'_>) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
+        Ok(Arc::new(ForkActivate { name: cx.name() }))
+    }
+}
+
+/// A compiled fork: each activation keeps its own out-links.
+struct ForkActivate {
+    name: String,
+}
+
+impl Activate for ForkActivate {
+    fn activate<'a>(
+        &'a self,
+        outputs: &'a Arc<Outputs>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Node>, ErrorValue>> {
+        let node: Arc<dyn Node> = Arc::new(ForkNode {
+            name: self.name.clone(),
+            outputs: outputs.clone(),
+        });
+        Box::pin(async move { Ok(node) })
     }
 }
 
 struct ForkNode {
     name: String,
-    /// This version's out-links, kept at load: the branch outlives the call
-    /// that started it, so it cannot write through the call.
-    outputs: OnceLock<Arc<Outputs>>,
+    /// This activation's out-links: the branch outlives the call that
+    /// started it, so it cannot write through the call.
+    outputs: Arc<Outputs>,
 }
 
 impl Node for ForkNode {
-    fn load(&self, outputs: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
-        let _ = self.outputs.set(outputs.clone());
-        Box::pin(async { Ok(()) })
-    }
-
     fn call<'a>(
         &'a self,
         call: &'a Call,
         input: Packet,
     ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
-            let outputs = self.outputs.get().cloned().ok_or_else(|| {
-                ErrorValue::new(format!("node `{}` was called before it loaded", self.name))
-            })?;
+            let outputs = self.outputs.clone();
             let child = call.process().child();
             let packet = input.clone();
             let node = self.name.clone();

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::{ErrorValue, Expression};
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Ports, scheme::Context};
 
 use super::duration::Duration;
@@ -44,9 +45,13 @@ impl Kind for If {
         Ports::two_branches()
     }
 
-    fn compile(&self, spec: IfSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: IfSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let when = expr::compile("when", &spec.when).map_err(|e| vec![e])?;
-        Ok(Arc::new(IfNode {
+        Ok(shared(IfNode {
             limit: Limit::new(&cx.name(), spec.timeout),
             when,
             branches: [Port::indexed("out", 0), Port::indexed("out", 1)],

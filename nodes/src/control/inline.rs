@@ -5,12 +5,13 @@
 //! parent's namespace: its own `env` and `{{ }}` templates (the parent
 //! leaves the field untemplated), its own links, which reach only its
 //! siblings. An unnamed one is named after its place (`signup.steps[1]`),
-//! so messages say where it is. Errors come back under the field, e.g. `steps[1].code`. The
-//! table starts when the parent loads and stops when it unloads, so a new
-//! version of the parent brings a new set of inline nodes. What the inline
-//! nodes mean to their parent is the parent's business.
+//! so messages say where it is. Errors come back under the field, e.g.
+//! `steps[1].code`. Every activation of the parent starts a table of its
+//! own ([`Inline::start`]) and stops it when it unloads, so no two
+//! activations share inline nodes. What the inline nodes mean to their
+//! parent is the parent's business.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use weir_codecs::ErrorValue;
 use weir_engine::diagnostic::Origin;
@@ -20,11 +21,16 @@ use weir_engine::spec::source::Sourced;
 use weir_engine::symbol::Change;
 use weir_engine::{Bundle, FieldError, Scheme, Spec, Symbol, SymbolTable, scheme::Context};
 
-/// Compiled inline specs, and their table once loaded.
+/// Compiled inline specs.
 pub struct Inline {
     namespace: String,
+    /// The specs given, in order.
     symbols: Vec<Symbol>,
-    table: OnceLock<SymbolTable>,
+}
+
+/// One activation's running inline specs.
+pub struct Running {
+    table: SymbolTable,
 }
 
 impl Inline {
@@ -82,22 +88,25 @@ impl Inline {
                 })
                 .collect::<Vec<_>>()
         })?;
+        let symbols = bundle.symbols()[..given].iter().map(|(_, s)| s.clone());
         Ok(Inline {
             namespace,
-            symbols: bundle.symbols().iter().map(|(_, s)| s.clone()).collect(),
-            table: OnceLock::new(),
+            symbols: symbols.collect(),
         })
     }
 
-    /// The compiled specs, in the order given (then the extra ones).
+    /// The compiled specs, in the order given (without the extra ones).
     pub fn symbols(&self) -> &[Symbol] {
         &self.symbols
     }
 
-    /// Starts every inline spec; fails, naming them, if any cannot run.
-    pub async fn load(&self, parent: &str) -> Result<(), ErrorValue> {
+    /// Starts every inline spec, with `extra` symbols of this activation's
+    /// own in place of the extra specs compiled with them; fails, naming
+    /// them, if any cannot run.
+    pub async fn start(&self, parent: &str, extra: Vec<Symbol>) -> Result<Running, ErrorValue> {
         let table = SymbolTable::new(&self.namespace, Limits::default());
-        let changes = self.symbols.iter().cloned().map(Change::Upsert).collect();
+        let all = self.symbols.iter().cloned().chain(extra);
+        let changes = all.map(Change::Upsert).collect();
         let report = table.apply(changes).await;
         if !report.problems.is_empty() {
             table.shutdown().await;
@@ -111,19 +120,18 @@ impl Inline {
                 problems.join("; ")
             )));
         }
-        let _ = self.table.set(table);
-        Ok(())
+        Ok(Running { table })
     }
+}
 
-    /// The slot of the inline spec `key`, once loaded.
+impl Running {
+    /// The slot of the inline spec `key`.
     pub fn slot(&self, key: &str) -> Option<Arc<Slot>> {
-        self.table.get()?.slot(key)
+        self.table.slot(key)
     }
 
     /// Stops every inline spec, after their last packets.
-    pub async fn unload(&self) {
-        if let Some(table) = self.table.get() {
-            table.shutdown().await;
-        }
+    pub async fn stop(&self) {
+        self.table.shutdown().await;
     }
 }

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use weir_codecs::ErrorValue;
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 /// The fields of a `log` spec.
@@ -53,8 +54,12 @@ impl Kind for Log {
         "Logs the payload at `level` with an optional `message`, then writes it to `out`."
     }
 
-    fn compile(&self, spec: LogSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
-        Ok(Arc::new(LogNode {
+    fn compile(
+        &self,
+        spec: LogSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
+        Ok(shared(LogNode {
             name: cx.name(),
             namespace: cx.spec().namespace.clone(),
             spec,

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{
     Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Process, scheme::Context,
 };
@@ -55,12 +56,16 @@ impl Kind for Merge {
             .output(PortPattern::Exact(Port::output()))
     }
 
-    fn compile(&self, spec: MergeSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: MergeSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         if spec.inputs == 0 {
             return Err(vec![FieldError::new("inputs", "must be at least 1")]);
         }
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        Ok(Arc::new(MergeNode {
+        Ok(shared(MergeNode {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             name: cx.name(),
             inputs: spec.inputs as usize,

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::ErrorValue;
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Ports, scheme::Context};
 
 /// The fields of a `pipe` spec (it has none of its own).
@@ -35,8 +36,8 @@ impl Kind for Pipe {
         Ports::two_branches()
     }
 
-    fn compile(&self, _: PipeSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
-        Ok(Arc::new(PipeNode {
+    fn compile(&self, _: PipeSpec, _: &Context<'_>) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
+        Ok(shared(PipeNode {
             first: Port::indexed("out", 0),
             then: Port::indexed("out", 1),
         }))

@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::ErrorValue;
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 use super::duration::Duration;
@@ -76,7 +77,11 @@ impl Kind for Retry {
         "Writes the payload to `out`, again after a growing, jittered wait while it answers an error, up to `limit` retries."
     }
 
-    fn compile(&self, spec: RetrySpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: RetrySpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut errors = Vec::new();
         if !(spec.factor.is_finite() && spec.factor >= 1.0) {
             errors.push(FieldError::new(
@@ -94,7 +99,7 @@ impl Kind for Retry {
             ));
         }
         match errors.is_empty() {
-            true => Ok(Arc::new(RetryNode {
+            true => Ok(shared(RetryNode {
                 name: cx.name(),
                 spec,
             })),

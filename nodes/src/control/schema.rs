@@ -16,6 +16,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 /// The fields of a `schema` spec.
@@ -49,7 +50,7 @@ impl Kind for Schema {
         &self,
         spec: SchemaSpec,
         cx: &Context<'_>,
-    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let validator = jsonschema::options()
             .should_validate_formats(true)
             .build(&spec.schema)
@@ -60,7 +61,7 @@ impl Kind for Schema {
                     format!("not a valid JSON Schema: {e}"),
                 )]
             })?;
-        Ok(Arc::new(SchemaNode {
+        Ok(shared(SchemaNode {
             name: cx.name(),
             validator,
         }))

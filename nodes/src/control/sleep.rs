@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::ErrorValue;
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 use super::duration::Duration;
@@ -35,8 +36,12 @@ impl Kind for Sleep {
         "Waits `interval`, then writes the payload to `out`."
     }
 
-    fn compile(&self, spec: SleepSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
-        Ok(Arc::new(SleepNode {
+    fn compile(
+        &self,
+        spec: SleepSpec,
+        _: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
+        Ok(shared(SleepNode {
             interval: spec.interval,
         }))
     }

@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::{ErrorValue, Expression, Value};
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 use super::duration::Duration;
@@ -83,7 +84,7 @@ impl Kind for Snippet {
         &self,
         spec: SnippetSpec,
         cx: &Context<'_>,
-    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let name = cx.name();
         let mut errors = Vec::new();
         let constant = matches!(
@@ -124,7 +125,7 @@ impl Kind for Snippet {
         };
         let program = program.map_err(|e| errors.push(e));
         match (program, errors.is_empty()) {
-            (Ok(program), true) => Ok(Arc::new(SnippetNode {
+            (Ok(program), true) => Ok(shared(SnippetNode {
                 limit: Limit::new(&name, spec.timeout),
                 program,
             })),

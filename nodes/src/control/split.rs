@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::ErrorValue;
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{
     Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
 };
@@ -41,8 +42,12 @@ impl Kind for Split {
             .output(PortPattern::Indexed("out".into()))
     }
 
-    fn compile(&self, _: SplitSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
-        Ok(Arc::new(SplitNode { name: cx.name() }))
+    fn compile(
+        &self,
+        _: SplitSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
+        Ok(shared(SplitNode { name: cx.name() }))
     }
 }
 

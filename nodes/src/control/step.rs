@@ -6,15 +6,15 @@
 //! it with `try`). Steps are chained by their order, so they have no
 //! `ports` of their own.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::ErrorValue;
-use weir_engine::runtime::{BoxFuture, Outputs, Slot};
+use weir_engine::runtime::{Activate, BoxFuture, Outputs, Slot};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Spec, scheme::Context};
 
-use super::inline::Inline;
+use super::inline::{self, Inline};
 
 /// The fields of a `step` spec.
 ///
@@ -46,7 +46,11 @@ impl Kind for Step {
         &["steps"]
     }
 
-    fn compile(&self, spec: StepSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: StepSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let linked: Vec<FieldError> = spec
             .steps
             .iter()
@@ -83,38 +87,44 @@ impl Kind for Step {
         if !unfit.is_empty() {
             return Err(unfit);
         }
-        Ok(Arc::new(StepNode {
+        Ok(Arc::new(StepActivate {
             name: cx.name(),
             keys: inline.symbols().iter().map(|s| s.key()).collect(),
             inline,
-            slots: OnceLock::new(),
         }))
     }
 }
 
-struct StepNode {
+/// A compiled step: each activation runs its own inline nodes.
+struct StepActivate {
     name: String,
     keys: Vec<String>,
     inline: Inline,
-    slots: OnceLock<Vec<Arc<Slot>>>,
+}
+
+impl Activate for StepActivate {
+    fn activate<'a>(
+        &'a self,
+        _: &'a Arc<Outputs>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Node>, ErrorValue>> {
+        Box::pin(async move {
+            let running = self.inline.start(&self.name, Vec::new()).await?;
+            let slots = self.keys.iter().filter_map(|k| running.slot(k)).collect();
+            let node: Arc<dyn Node> = Arc::new(StepNode { running, slots });
+            Ok(node)
+        })
+    }
+}
+
+/// One activation of a step: its inline nodes, in order.
+struct StepNode {
+    running: inline::Running,
+    slots: Vec<Arc<Slot>>,
 }
 
 impl Node for StepNode {
-    fn load(&self, _: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
-        Box::pin(async move {
-            self.inline.load(&self.name).await?;
-            let slots = self
-                .keys
-                .iter()
-                .filter_map(|k| self.inline.slot(k))
-                .collect();
-            let _ = self.slots.set(slots);
-            Ok(())
-        })
-    }
-
     fn unload(&self) -> BoxFuture<'_, ()> {
-        Box::pin(self.inline.unload())
+        Box::pin(self.running.stop())
     }
 
     fn call<'a>(
@@ -123,11 +133,8 @@ impl Node for StepNode {
         input: Packet,
     ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
-            let slots = self.slots.get().ok_or_else(|| {
-                ErrorValue::new(format!("node `{}` was called before it loaded", self.name))
-            })?;
             let mut packet = input;
-            for slot in slots {
+            for slot in &self.slots {
                 packet = slot
                     .send(call.process().clone(), Port::input(), packet)
                     .await;

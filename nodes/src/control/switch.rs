@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::{ErrorValue, Expression};
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{
     Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
 };
@@ -66,7 +67,7 @@ impl Kind for Switch {
         &self,
         spec: SwitchSpec,
         cx: &Context<'_>,
-    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut cases = Vec::new();
         let mut errors = Vec::new();
         if spec.matches.is_empty() {
@@ -85,7 +86,7 @@ impl Kind for Switch {
             }
         }
         match errors.is_empty() {
-            true => Ok(Arc::new(SwitchNode {
+            true => Ok(shared(SwitchNode {
                 limit: Limit::new(&cx.name(), spec.timeout),
                 cases: Arc::new(cases),
             })),

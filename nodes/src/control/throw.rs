@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{
     Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, scheme::Context,
 };
@@ -49,14 +50,18 @@ impl Kind for Throw {
         Ports::new().input(PortPattern::Exact(Port::input()))
     }
 
-    fn compile(&self, spec: ThrowSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: ThrowSpec,
+        _: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         if let Some(status) = spec.status.filter(|s| !(400..=599).contains(s)) {
             return Err(vec![FieldError::new(
                 "status",
                 format!("{status} is not an error status (400–599)"),
             )]);
         }
-        Ok(Arc::new(ThrowNode { spec }))
+        Ok(shared(ThrowNode { spec }))
     }
 }
 

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::ErrorValue;
 use weir_engine::runtime::BoxFuture;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 /// The fields of a `try` spec (it has none of its own).
@@ -30,8 +31,8 @@ impl Kind for Try {
         "Writes the payload to `out`; an error answer from that branch goes to `error`, whose answer is returned."
     }
 
-    fn compile(&self, _: TrySpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
-        Ok(Arc::new(TryNode {
+    fn compile(&self, _: TrySpec, _: &Context<'_>) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
+        Ok(shared(TryNode {
             out: Port::output(),
             error: Port::error(),
         }))

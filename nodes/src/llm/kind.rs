@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use weir_codecs::{ErrorValue, Template, Value};
-use weir_engine::runtime::BoxFuture;
+use weir_engine::runtime::{Activate, BoxFuture, shared};
 use weir_engine::scheme::Context;
 use weir_engine::{Call, FieldError, Kind, Node, Packet};
 
@@ -186,7 +186,11 @@ impl Kind for Llm {
         &PER_PACKET
     }
 
-    fn compile(&self, spec: LlmSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: LlmSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut errors = Vec::new();
         let prompt = Prompt::compile(
             spec.messages
@@ -287,7 +291,7 @@ impl Kind for Llm {
             Some(Stop::One(text)) => vec![text],
             Some(Stop::Many(texts)) => texts,
         };
-        Ok(Arc::new(LlmNode {
+        Ok(shared(LlmNode {
             name: cx.name(),
             client: Arc::new(client),
             prompt,

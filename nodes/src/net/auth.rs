@@ -9,11 +9,12 @@
 //! every known token in constant time, and no token, presented or known,
 //! ever appears in an answer, a log line or an error.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
+use weir_engine::Activate;
 use weir_engine::runtime::{BoxFuture, Outputs};
 use weir_engine::scheme::Context;
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports};
@@ -78,7 +79,11 @@ impl Kind for Auth {
             .output(PortPattern::Exact(Port::output()))
     }
 
-    fn compile(&self, spec: AuthSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: AuthSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut sources = Vec::new();
         for (i, entry) in spec.tokens.into_iter().enumerate() {
@@ -105,11 +110,10 @@ impl Kind for Auth {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Arc::new(AuthNode {
+        Ok(Arc::new(AuthActivate {
             name: cx.name(),
             sources,
             realm: spec.realm,
-            tokens: OnceLock::new(),
         }))
     }
 }
@@ -126,15 +130,38 @@ struct Token {
     scope: Scope,
 }
 
-struct AuthNode {
+/// A compiled `auth`: each activation reads its tokens afresh (token
+/// files are read then).
+struct AuthActivate {
     name: String,
     sources: Vec<(Source, Scope)>,
     realm: String,
-    /// Resolved once, when the node loads (files read then).
-    tokens: OnceLock<Vec<Token>>,
 }
 
-impl AuthNode {
+impl Activate for AuthActivate {
+    fn activate<'a>(
+        &'a self,
+        _: &'a Arc<Outputs>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Node>, ErrorValue>> {
+        Box::pin(async move {
+            let tokens = self.resolve()?;
+            tracing::debug!(node = %self.name, "tokens loaded");
+            let node: Arc<dyn Node> = Arc::new(AuthNode {
+                realm: self.realm.clone(),
+                tokens,
+            });
+            Ok(node)
+        })
+    }
+}
+
+/// One activation of `auth`, with the tokens it read.
+struct AuthNode {
+    realm: String,
+    tokens: Vec<Token>,
+}
+
+impl AuthActivate {
     fn resolve(&self) -> Result<Vec<Token>, ErrorValue> {
         let mut tokens = Vec::new();
         for (source, scope) in &self.sources {
@@ -168,14 +195,15 @@ impl AuthNode {
         }
         Ok(tokens)
     }
+}
 
+impl AuthNode {
     /// The widest scope among the known tokens equal to `presented`. Every
     /// known token is compared, each in time independent of where it
     /// differs.
     fn scope_of(&self, presented: &[u8]) -> Option<Scope> {
-        let tokens = self.tokens.get()?;
         let mut best = None;
-        for token in tokens {
+        for token in &self.tokens {
             if constant_time_eq(&token.secret, presented) {
                 best = best.max(Some(token.scope));
             }
@@ -273,16 +301,6 @@ impl Node for AuthNode {
                 )));
             }
             Ok(call.write(&Port::output(), input).await)
-        })
-    }
-
-    fn load(&self, _: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
-        Box::pin(async move {
-            let tokens = self.resolve()?;
-            // A node loads once; a reload is a new node.
-            let _ = self.tokens.set(tokens);
-            tracing::debug!(node = %self.name, "tokens loaded");
-            Ok(())
         })
     }
 }

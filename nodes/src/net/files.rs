@@ -20,6 +20,7 @@ use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
 use weir_engine::scheme::Context;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports};
 
 use super::message::{Plus, percent_decode};
@@ -57,14 +58,18 @@ impl Kind for Static {
         Ports::new().input(PortPattern::Exact(Port::input()))
     }
 
-    fn compile(&self, spec: StaticSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: StaticSpec,
+        _: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         if spec.root.is_empty() {
             return Err(vec![FieldError::new("root", "must name a folder")]);
         }
         if spec.index.is_empty() || spec.index.contains(['/', '\\']) || spec.index == ".." {
             return Err(vec![FieldError::new("index", "must be a file name")]);
         }
-        Ok(Arc::new(StaticNode {
+        Ok(shared(StaticNode {
             root: PathBuf::from(spec.root),
             index: spec.index,
         }))

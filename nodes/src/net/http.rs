@@ -27,6 +27,7 @@ use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
 use weir_engine::scheme::Context;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet};
 
 use super::message;
@@ -113,7 +114,11 @@ impl Kind for Http {
         &PARTS
     }
 
-    fn compile(&self, spec: HttpSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: HttpSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut compile = |name: &str, field: Option<serde_json::Value>| {
             let compiled = Templated::compile(name, field?);
@@ -137,7 +142,7 @@ impl Kind for Http {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Arc::new(HttpNode {
+        Ok(shared(HttpNode {
             name: cx.name(),
             request,
             env,

@@ -8,13 +8,18 @@
 //! 413 before it is read; a client that disconnects cancels its process. A
 //! node may stream the response body ([`super::stream`]): the process then
 //! lives until the client goes or the listener stops. The socket is shared
-//! across versions ([`super::socket`]), so a hot swap of the listener or of
-//! anything behind it never closes it; unloading stops accepting, ends
-//! streamed responses and drains in-flight requests.
+//! across activations ([`super::socket`]), so a hot swap of the listener or
+//! of anything behind it never closes it; each activation runs its own
+//! accept loop with its own out-links, and unloading one stops only that
+//! loop, ends its streamed responses and drains its in-flight requests. A
+//! listener is a source: while its downstream is missing or inactive it
+//! keeps serving and answers 503 naming the missing node.
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+
+use arc_swap::ArcSwap;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
@@ -33,7 +38,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use weir_codecs::ErrorValue;
-use weir_engine::runtime::{BoxFuture, Outcome, Outputs};
+use weir_engine::runtime::{Activate, BoxFuture, Outcome, Outputs};
 use weir_engine::scheme::Context;
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Process};
 
@@ -61,6 +66,10 @@ pub struct ListenerSpec {
     /// how long a keep-alive connection may sit idle before it is closed.
     #[serde(default = "default_header_timeout_ms")]
     pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send the whole request body once its
+    /// headers are in; a slower one gets 408 and the connection closes.
+    #[serde(default = "default_body_timeout_ms")]
+    pub body_timeout_ms: u64,
     /// Serve HTTPS with this certificate and key.
     #[serde(default)]
     pub tls: Option<TlsSpec>,
@@ -76,6 +85,10 @@ fn default_body_limit() -> u64 {
 
 fn default_timeout_ms() -> u64 {
     30_000
+}
+
+fn default_body_timeout_ms() -> u64 {
+    10_000
 }
 
 fn default_header_timeout_ms() -> u64 {
@@ -99,14 +112,16 @@ impl Kind for Listener {
     }
 
     fn ports(&self, _: &ListenerSpec) -> Ports {
-        Ports::new().output(PortPattern::Exact(Port::output()))
+        Ports::new()
+            .output(PortPattern::Exact(Port::output()))
+            .source()
     }
 
     fn compile(
         &self,
         spec: ListenerSpec,
         cx: &Context<'_>,
-    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut errors = Vec::new();
         if spec.port == 0 {
             errors.push(FieldError::new("port", "0 is not a port to serve on"));
@@ -119,17 +134,92 @@ impl Kind for Listener {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Arc::new(ListenerNode {
+        Ok(Arc::new(ListenerActivate {
             name: cx.name(),
             address: format!("{}:{}", spec.host, spec.port),
             settings: Settings {
                 body_limit: spec.body_limit,
                 timeout: Duration::from_millis(spec.timeout_ms),
                 header_timeout: Duration::from_millis(spec.header_timeout_ms.max(1)),
+                body_timeout: Duration::from_millis(spec.body_timeout_ms.max(1)),
             },
-            running: Mutex::new(None),
             tls,
+            server: Arc::default(),
         }))
+    }
+}
+
+/// A compiled listener. Its activations share one server (accept loop and
+/// connections), which each new activation points at its own out-links, so
+/// a change behind the listener keeps every connection open; a changed
+/// listener spec is another compiled listener with a server of its own
+/// (on the same socket), and the old one drains when its last activation
+/// unloads.
+struct ListenerActivate {
+    name: String,
+    address: String,
+    settings: Settings,
+    tls: Option<Tls>,
+    server: Arc<Mutex<Weak<Server>>>,
+}
+
+/// One server: where requests go now, and how to stop it.
+struct Server {
+    outputs: Arc<ArcSwap<Outputs>>,
+    stop: CancellationToken,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl ListenerActivate {
+    async fn start(&self, outputs: &Arc<Outputs>) -> Result<Arc<Server>, ErrorValue> {
+        let tls = self.tls.as_ref().map(Tls::acceptor).transpose()?;
+        let socket = socket::acquire(&self.address).await.map_err(|e| {
+            ErrorValue::new(format!("cannot listen on {}: {e}", self.address)).with_code("listen")
+        })?;
+        let stop = CancellationToken::new();
+        let shared = Arc::new(ArcSwap::new(outputs.clone()));
+        let task = tokio::spawn(serve(
+            socket,
+            shared.clone(),
+            self.settings,
+            tls,
+            stop.clone(),
+        ));
+        tracing::info!(node = %self.name, address = %self.address, "listening");
+        Ok(Arc::new(Server {
+            outputs: shared,
+            stop,
+            task: Mutex::new(Some(task)),
+        }))
+    }
+}
+
+impl Activate for ListenerActivate {
+    fn activate<'a>(
+        &'a self,
+        outputs: &'a Arc<Outputs>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Node>, ErrorValue>> {
+        Box::pin(async move {
+            let running = lock(&self.server).upgrade();
+            let server = match running {
+                Some(server) => {
+                    server.outputs.store(outputs.clone());
+                    server
+                }
+                None => {
+                    let server = self.start(outputs).await?;
+                    *lock(&self.server) = Arc::downgrade(&server);
+                    server
+                }
+            };
+            let node: Arc<dyn Node> = Arc::new(ListenerNode {
+                name: self.name.clone(),
+                address: self.address.clone(),
+                server,
+                shared: self.server.clone(),
+            });
+            Ok(node)
+        })
     }
 }
 
@@ -138,19 +228,15 @@ struct Settings {
     body_limit: u64,
     timeout: Duration,
     header_timeout: Duration,
+    body_timeout: Duration,
 }
 
+/// One activation of a listener: a hold on its compiled listener's server.
 struct ListenerNode {
     name: String,
     address: String,
-    settings: Settings,
-    running: Mutex<Option<Running>>,
-    tls: Option<Tls>,
-}
-
-struct Running {
-    stop: CancellationToken,
-    task: JoinHandle<()>,
+    server: Arc<Server>,
+    shared: Arc<Mutex<Weak<Server>>>,
 }
 
 impl Node for ListenerNode {
@@ -162,50 +248,41 @@ impl Node for ListenerNode {
         })
     }
 
-    fn load(&self, outputs: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
-        let outputs = outputs.clone();
-        Box::pin(async move {
-            let tls = self.tls.as_ref().map(Tls::acceptor).transpose()?;
-            let socket = socket::acquire(&self.address).await.map_err(|e| {
-                ErrorValue::new(format!("cannot listen on {}: {e}", self.address))
-                    .with_code("listen")
-            })?;
-            let stop = CancellationToken::new();
-            let task = tokio::spawn(serve(socket, outputs, self.settings, tls, stop.clone()));
-            tracing::info!(node = %self.name, address = %self.address, "listening");
-            let previous = self.lock().replace(Running { stop, task });
-            if let Some(previous) = previous {
-                previous.stop.cancel();
-            }
-            Ok(())
-        })
-    }
-
+    /// The last activation holding the server stops it (under the lock a
+    /// new activation takes to reuse it, so none reuses a stopping one).
     fn unload(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let running = self.lock().take();
-            if let Some(running) = running {
-                running.stop.cancel();
-                let _ = running.task.await;
+            let task = {
+                let mut shared = lock(&self.shared);
+                match Arc::strong_count(&self.server) {
+                    1 => {
+                        *shared = Weak::new();
+                        self.server.stop.cancel();
+                        lock(&self.server.task).take()
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(task) = task {
+                let _ = task.await;
                 tracing::info!(node = %self.name, address = %self.address, "stopped listening");
             }
         })
     }
 }
 
-impl ListenerNode {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
-        // Only ever replaced or taken whole: consistent after a panic.
-        self.running
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+/// Locks a mutex whose content is only ever replaced or taken whole, so it
+/// is consistent after a panic.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Accepts connections until `stop`, then drains them.
 async fn serve(
     socket: Arc<TcpListener>,
-    outputs: Arc<Outputs>,
+    outputs: Arc<ArcSwap<Outputs>>,
     settings: Settings,
     tls: Option<Acceptor>,
     stop: CancellationToken,
@@ -322,7 +399,7 @@ impl Body for Streamed {
 
 async fn respond(
     request: Request<Incoming>,
-    outputs: Arc<Outputs>,
+    outputs: Arc<ArcSwap<Outputs>>,
     settings: Settings,
     stop: CancellationToken,
 ) -> Result<Response<ResponseBody>, Infallible> {
@@ -338,7 +415,17 @@ async fn respond(
         ))));
     }
     let limit = usize::try_from(settings.body_limit).unwrap_or(usize::MAX);
-    let body = match Limited::new(body, limit).collect().await {
+    let collected =
+        tokio::time::timeout(settings.body_timeout, Limited::new(body, limit).collect());
+    let Ok(collected) = collected.await else {
+        let mut reply = message::error_reply(&too_slow(settings.body_timeout));
+        reply.headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        return Ok(response(reply));
+    };
+    let body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return Ok(response(message::error_reply(&too_large(
@@ -360,6 +447,7 @@ async fn respond(
         process: process.clone(),
         outcome: None,
     };
+    let outputs = outputs.load_full();
     let mut answer = outputs
         .write_watched(&process, &Port::output(), Packet::new(payload))
         .await;
@@ -407,6 +495,15 @@ fn is_failure_status(answer: &weir_codecs::Value) -> bool {
         .get("status")
         .and_then(weir_codecs::Value::as_i64)
         .is_some_and(|s| s >= 400)
+}
+
+fn too_slow(limit: Duration) -> ErrorValue {
+    ErrorValue::new(format!(
+        "the request body did not arrive within {} ms",
+        limit.as_millis()
+    ))
+    .with_code("body_timeout")
+    .with_status(StatusCode::REQUEST_TIMEOUT.as_u16())
 }
 
 fn too_large(limit: u64) -> ErrorValue {

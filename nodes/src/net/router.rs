@@ -13,6 +13,7 @@ use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
 use weir_engine::scheme::Context;
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports};
 
 use super::message::{Plus, percent_decode};
@@ -57,7 +58,11 @@ impl Kind for Router {
             .outputs_named(spec.routes.iter().map(|route| route.port.as_str()))
     }
 
-    fn compile(&self, spec: RouterSpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: RouterSpec,
+        _: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut routes = Vec::new();
         let mut errors = Vec::new();
         for (i, route) in spec.routes.into_iter().enumerate() {
@@ -80,7 +85,7 @@ impl Kind for Router {
             }
         }
         match errors.is_empty() {
-            true => Ok(Arc::new(RouterNode { routes })),
+            true => Ok(shared(RouterNode { routes })),
             false => Err(errors),
         }
     }

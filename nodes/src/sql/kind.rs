@@ -10,8 +10,10 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_codecs::Value;
+use weir_engine::Activate;
+
 use weir_engine::scheme::Context;
-use weir_engine::{FieldError, Kind, Node};
+use weir_engine::{FieldError, Kind};
 
 use super::node::{Prepared, SqlNode, Target};
 use super::params::{self, Params, Plan};
@@ -154,7 +156,11 @@ impl Kind for Sql {
         "Runs a SQL statement on PostgreSQL or SQLite with parameters bound from the payload, in one transaction per process; answers rows, one row or a count."
     }
 
-    fn compile(&self, spec: SqlSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        spec: SqlSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut errors = Vec::new();
         let pools = cx.resource::<Pools>();
         let target = target(&spec, cx).unwrap_or_else(|e| {
@@ -230,7 +236,7 @@ impl Kind for Sql {
         }
         let [postgres, sqlite] = prepared;
         let [postgres_ddl, sqlite_ddl] = on_load;
-        Ok(Arc::new(SqlNode {
+        Ok(weir_engine::runtime::prepared(SqlNode {
             name: cx.name(),
             pools,
             target,

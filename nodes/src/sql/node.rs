@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
-use weir_engine::runtime::Outputs;
+use weir_engine::runtime::Prepare;
 use weir_engine::{Call, Node, Packet, Port};
 
 use super::kind::Answer;
@@ -203,8 +203,10 @@ impl Node for SqlNode {
     ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(self.run(call, input))
     }
+}
 
-    fn load(&self, _: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
+impl Prepare for SqlNode {
+    fn prepare(&self) -> BoxFuture<'_, Result<(), ErrorValue>> {
         Box::pin(async move {
             let shared = self.shared()?;
             self.run_on_load(&shared).await

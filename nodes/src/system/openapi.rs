@@ -18,7 +18,10 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 use weir_codecs::ErrorValue;
-use weir_engine::runtime::{BoxFuture, Outputs};
+use weir_engine::Activate;
+use weir_engine::runtime::BoxFuture;
+use weir_engine::runtime::Prepare;
+use weir_engine::runtime::prepared;
 use weir_engine::scheme::Context;
 use weir_engine::spec::{NamedValue, Spec, Target};
 use weir_engine::store::{ChangeRow, Entity, Filter, Listed, Plan, Store};
@@ -63,9 +66,9 @@ impl Kind for OpenApi {
         &self,
         spec: OpenApiSpec,
         cx: &Context<'_>,
-    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         super::only_in_system(self.name(), cx)?;
-        Ok(Arc::new(OpenApiNode {
+        Ok(prepared(OpenApiNode {
             title: spec.title,
             namespace: cx.spec().namespace.clone(),
             kinds: cx.scheme().codecs().map(|c| c.kind().to_string()).collect(),
@@ -99,8 +102,10 @@ impl Node for OpenApiNode {
             Ok(Packet::new(answer(200, &[], body)))
         })
     }
+}
 
-    fn load(&self, _: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
+impl Prepare for OpenApiNode {
+    fn prepare(&self) -> BoxFuture<'_, Result<(), ErrorValue>> {
         Box::pin(async move {
             match self.store {
                 Some(_) => Ok(()),
@@ -531,12 +536,20 @@ impl Types {
             }
             Op::Delete => {
                 parameters.push(if_match);
+                parameters.push(query(
+                    "cascade",
+                    json!({"type": "boolean"}),
+                    "Delete even if other specs link to this one (they go inactive).",
+                ));
                 responses.insert(
                     "200".into(),
                     self.json("Deleted: the row as it was.", listed),
                 );
                 responses.insert("404".into(), self.error("No such row."));
-                responses.insert("409".into(), self.error("If-Match names a stale revision."));
+                responses.insert(
+                    "409".into(),
+                    self.error("If-Match names a stale revision, other specs link to this one (`would_deactivate`, without `cascade`), or it belongs to the `system` namespace (`system_protected`)."),
+                );
                 format!("Delete one of the stored {what}.")
             }
             Op::Apply => {
@@ -544,6 +557,11 @@ impl Types {
                     "dry_run",
                     json!({"type": "boolean"}),
                     "Check and report; store nothing.",
+                ));
+                parameters.push(query(
+                    "cascade",
+                    json!({"type": "boolean"}),
+                    "Go ahead even if other specs lose a link target (they go inactive).",
                 ));
                 let batch = match entity {
                     Entity::Spec => self.schema::<Batch<Spec>>(),
@@ -565,6 +583,10 @@ impl Types {
                 responses.insert(
                     "400".into(),
                     self.error("Invalid: every problem with its field path; nothing stored."),
+                );
+                responses.insert(
+                    "409".into(),
+                    self.error("Other specs would lose a link target (`would_deactivate`, without `cascade`), or it would delete from the `system` namespace (`system_protected`); nothing stored."),
                 );
                 format!("Apply a batch of {what} in one transaction, all or nothing.")
             }

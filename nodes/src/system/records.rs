@@ -18,8 +18,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use weir_codecs::{ErrorValue, Value};
+use weir_engine::Activate;
 use weir_engine::admission::{self, Refused};
-use weir_engine::runtime::{BoxFuture, Outputs};
+use weir_engine::runtime::BoxFuture;
+use weir_engine::runtime::Prepare;
+use weir_engine::runtime::prepared;
 use weir_engine::scheme::Context;
 use weir_engine::spec::source::{self, Sourced};
 use weir_engine::spec::{NamedValue, Spec};
@@ -128,6 +131,10 @@ pub struct Batch<T> {
     /// Check and report what would change; store nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Go ahead even if other specs lose a link target (they go inactive;
+    /// the plan lists them).
+    #[serde(default)]
+    pub cascade: bool,
 }
 
 /// The answer of `list`.
@@ -177,12 +184,12 @@ impl<R: Record> Kind for Records<R> {
         &self,
         spec: RecordsSpec,
         cx: &Context<'_>,
-    ) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         super::only_in_system(R::KIND, cx)?;
         if spec.keepalive_ms == 0 {
             return Err(vec![FieldError::new("keepalive_ms", "must be more than 0")]);
         }
-        Ok(Arc::new(RecordsNode::<R> {
+        Ok(prepared(RecordsNode::<R> {
             op: spec.op,
             store: super::store(cx),
             scheme: cx.scheme().clone(),
@@ -229,8 +236,10 @@ impl<R: Record> Node for RecordsNode<R> {
             Ok(Packet::new(answer))
         })
     }
+}
 
-    fn load(&self, _: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
+impl<R: Record> Prepare for RecordsNode<R> {
+    fn prepare(&self) -> BoxFuture<'_, Result<(), ErrorValue>> {
         Box::pin(async move {
             match self.store {
                 Some(_) => Ok(()),
@@ -344,10 +353,16 @@ impl<R: Record> RecordsNode<R> {
 
     async fn delete(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
         let id = request.id()?;
-        request.query(&[])?;
+        let cascade = flag(&request.query(&["cascade"])?, "cascade");
         let expected = request.if_match()?;
+        if R::ENTITY == Entity::Spec
+            && let Some(row) = store.get(R::ENTITY, id).await.map_err(store_error)?
+            && row.namespace == SYSTEM
+        {
+            return Err(system_protected());
+        }
         let row = store
-            .remove(R::ENTITY, id, expected)
+            .remove(R::ENTITY, id, expected, cascade)
             .await
             .map_err(store_error)?;
         let shown = Listed {
@@ -358,15 +373,14 @@ impl<R: Record> RecordsNode<R> {
     }
 
     async fn apply(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
-        let dry_run_query = request
-            .query(&["dry_run"])?
-            .iter()
-            .any(|(_, v)| matches!(*v, "" | "true" | "1"));
+        let query = request.query(&["dry_run", "cascade"])?;
+        let (dry_run_query, cascade_query) = (flag(&query, "dry_run"), flag(&query, "cascade"));
         let batch = match request.documents()? {
             Json::Array(items) => Batch {
                 items,
                 delete: Vec::new(),
                 dry_run: false,
+                cascade: false,
             },
             body @ Json::Object(_) => source::from_json::<Batch<Json>>(body, None)
                 .map_err(|d| request::invalid(&d))?
@@ -390,9 +404,13 @@ impl<R: Record> RecordsNode<R> {
         R::admit(store, &self.scheme, &documents)
             .await
             .map_err(refused)?;
+        if R::ENTITY == Entity::Spec {
+            self.protect_system(store, &batch.delete).await?;
+        }
         let changes = Changeset {
             apply: documents.into_iter().map(|(_, d)| d).collect(),
             delete: batch.delete,
+            cascade: batch.cascade || cascade_query,
         };
         let plan = store
             .commit(changes, batch.dry_run || dry_run_query)
@@ -400,6 +418,46 @@ impl<R: Record> RecordsNode<R> {
             .map_err(store_error)?;
         Ok(answer(200, &[], json(&plan)))
     }
+}
+
+impl<R: Record> RecordsNode<R> {
+    /// The API cannot delete its own specs: a deleted `system` spec could
+    /// take the API down with it, and nothing would be left to undo it.
+    /// (`weir delete` against the database still can.)
+    async fn protect_system(&self, store: &Store, keys: &[Key]) -> Result<(), ErrorValue> {
+        for key in keys {
+            let namespace = match (key.id, &key.namespace) {
+                (Some(id), _) => store
+                    .get(R::ENTITY, id)
+                    .await
+                    .map_err(store_error)?
+                    .map(|row| row.namespace),
+                (None, namespace) => namespace.clone(),
+            };
+            if namespace.as_deref() == Some(SYSTEM) {
+                return Err(system_protected());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The namespace of the API itself.
+const SYSTEM: &str = "system";
+
+fn system_protected() -> ErrorValue {
+    ErrorValue::new(
+        "the system API cannot delete specs of the `system` namespace: that could make it unreachable (use `weir delete` against the database)",
+    )
+    .with_code("system_protected")
+    .with_status(409)
+}
+
+/// Whether a query flag is set (`?x`, `?x=true`, `?x=1`).
+fn flag(query: &[(&str, &str)], name: &str) -> bool {
+    query
+        .iter()
+        .any(|(n, v)| *n == name && matches!(*v, "" | "true" | "1"))
 }
 
 async fn ready(store: &Store) -> Result<Value, ErrorValue> {

@@ -206,6 +206,13 @@ pub(super) fn store_error(error: StoreError) -> ErrorValue {
         StoreError::Invalid { .. } => (400, "invalid"),
         StoreError::Ahead { .. } => (400, "bad_request"),
         StoreError::Pruned { .. } => (410, "gone"),
+        StoreError::WouldDeactivate { specs } => {
+            let details = serde_json::json!({ "deactivated": specs });
+            return ErrorValue::new(message)
+                .with_code("would_deactivate")
+                .with_status(409)
+                .with_details(weir_codecs::json::from_json(details));
+        }
         StoreError::Database(_) | StoreError::UnsupportedUrl => {
             tracing::warn!(%error, "system API: the store failed");
             return ErrorValue::new("the database failed; the engine's log says why")

@@ -16,6 +16,7 @@ use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
 use weir_engine::scheme::Context;
 use weir_engine::spec::{NamedValue, Spec};
+use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports};
 
 use super::request::{Request, answer, json};
@@ -65,7 +66,11 @@ impl Kind for Schemas {
         Ports::new().input(PortPattern::Exact(Port::input()))
     }
 
-    fn compile(&self, _: SchemasSpec, cx: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
+    fn compile(
+        &self,
+        _: SchemasSpec,
+        cx: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         super::only_in_system(self.name(), cx)?;
         let kinds = cx
             .scheme()
@@ -85,7 +90,7 @@ impl Kind for Schemas {
             spec: schemars::schema_for!(Spec).to_value(),
             value: schemars::schema_for!(NamedValue).to_value(),
         };
-        Ok(Arc::new(SchemasNode {
+        Ok(shared(SchemasNode {
             all: json(&all),
             answer: all,
         }))

@@ -85,7 +85,7 @@ async fn without_a_store_system_nodes_fail_to_load_with_a_reason() {
     let tables = bundle.start(Limits::default()).await;
     let statuses = tables["system"].statuses().await;
     assert_eq!(statuses.len(), 2);
-    for (node, status) in statuses {
+    for (_, node, status) in statuses {
         let text = format!("{status:?}");
         assert!(
             text.contains("needs the engine's store") && text.contains("weir start"),

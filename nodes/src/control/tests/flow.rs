@@ -11,6 +11,7 @@ use weir_codecs::{ErrorValue, Value};
 use weir_engine::env::NoValues;
 use weir_engine::runtime::{BoxFuture, Limits};
 use weir_engine::spec::source::{Format, parse};
+use weir_engine::{Activate, shared};
 use weir_engine::{Bundle, Call, FieldError, Kind, Node, Packet, Process, Scheme, scheme::Context};
 
 use super::{answer, errors};
@@ -391,8 +392,12 @@ impl Kind for Flaky {
     fn summary(&self) -> &'static str {
         "fails its first calls"
     }
-    fn compile(&self, spec: FlakySpec, _: &Context<'_>) -> Result<Arc<dyn Node>, Vec<FieldError>> {
-        Ok(Arc::new(FlakyNode {
+    fn compile(
+        &self,
+        spec: FlakySpec,
+        _: &Context<'_>,
+    ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
+        Ok(shared(FlakyNode {
             failures: spec.failures,
             calls: AtomicU32::new(0),
         }))

@@ -1,0 +1,330 @@
+#include "pipeline.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <unistd.h>
+
+#include "passes.hpp"
+#include "sha256.hpp"
+
+namespace weir {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct IoError {
+  std::string message;
+};
+
+struct Cancelled {};
+
+struct PassInfo {
+  uint32_t bit;
+  const char *name;
+  const char *artifact;
+};
+const PassInfo kPasses[] = {
+    {WEIR_PASS_TOKENIZE, "tokenize", "tokens.jsonl"},
+    {WEIR_PASS_OUTLINE, "outline", "outline.json"},
+    {WEIR_PASS_METRICS, "metrics", "metrics.json"},
+    {WEIR_PASS_STRIP, "strip", "stripped.py"},
+    {WEIR_PASS_CALLGRAPH, "callgraph", "callgraph.dot"},
+};
+
+std::string temp_name(const std::string &dir, const char *artifact) {
+  static std::atomic<unsigned long> counter{0}; // only makes temporary names unique
+  return dir + "/." + artifact + ".tmp-" + std::to_string(getpid()) + "-" +
+         std::to_string(counter.fetch_add(1));
+}
+
+// A file being written under a temporary name; removed unless committed.
+class FileSink : public Sink {
+public:
+  FileSink(std::string dir, const char *artifact)
+      : final_(dir + "/" + artifact), temp_(temp_name(dir, artifact)) {
+    f_ = fopen(temp_.c_str(), "wb");
+    if (!f_) throw IoError{"cannot create " + temp_ + ": " + strerror(errno)};
+  }
+  ~FileSink() override {
+    if (f_) fclose(f_);
+    if (!committed_) remove(temp_.c_str());
+  }
+  void write(const std::string &chunk) override {
+    if (chunk.empty()) return;
+    if (fwrite(chunk.data(), 1, chunk.size(), f_) != chunk.size())
+      throw IoError{"cannot write " + temp_ + ": " + strerror(errno)};
+    sha_.update(chunk.data(), chunk.size());
+    size_ += chunk.size();
+  }
+  // Closes the file; the rename happens in commit().
+  void close() {
+    if (fclose(f_) != 0) {
+      f_ = nullptr;
+      throw IoError{"cannot write " + temp_ + ": " + strerror(errno)};
+    }
+    f_ = nullptr;
+    digest_ = sha_.hex();
+  }
+  void commit() {
+    if (rename(temp_.c_str(), final_.c_str()) != 0)
+      throw IoError{"cannot rename " + temp_ + " to " + final_ + ": " + strerror(errno)};
+    committed_ = true;
+  }
+  uint64_t size() const { return size_; }
+  const std::string &digest() const { return digest_; }
+
+private:
+  std::string final_, temp_;
+  FILE *f_ = nullptr;
+  Sha256 sha_;
+  uint64_t size_ = 0;
+  std::string digest_;
+  bool committed_ = false;
+};
+
+struct Diagnostic {
+  std::string severity, source, message;
+  long line, col;
+};
+
+struct PassRun {
+  const PassInfo *info;
+  std::string status; // ok | failed | skipped
+  long long time_us = 0;
+  std::unique_ptr<FileSink> sink;
+};
+
+long long micros(Clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - since).count();
+}
+
+void json_settings(std::string &j, const weir_settings &s) {
+  j += "{\"passes\":[";
+  bool first = true;
+  for (const PassInfo &p : kPasses)
+    if (s.passes & p.bit) {
+      if (!first) j += ",";
+      j += std::string("\"") + p.name + "\"";
+      first = false;
+    }
+  j += "],\"strip_docstrings\":";
+  j += s.strip_docstrings ? "true" : "false";
+  j += ",\"strip_comments\":";
+  j += s.strip_comments ? "true" : "false";
+  j += ",\"max_input_bytes\":" + std::to_string(s.max_input_bytes) +
+       ",\"max_depth\":" + std::to_string(s.max_depth) +
+       ",\"max_wall_ms\":" + std::to_string(s.max_wall_ms) + "}";
+}
+
+class Pipeline {
+public:
+  explicit Pipeline(const Request &r) : req_(r), start_(Clock::now()) {
+    deadline_ = start_ + std::chrono::milliseconds(r.settings.max_wall_ms);
+  }
+
+  Response run() {
+    try {
+      return run_inner();
+    } catch (const Cancelled &) {
+      return Response{WEIR_CANCELLED, "the compile was cancelled"};
+    } catch (const IoError &e) {
+      return Response{WEIR_IO, e.message};
+    }
+  }
+
+private:
+  const Request &req_;
+  Clock::time_point start_, deadline_;
+  bool timed_out_ = false;
+  std::vector<Diagnostic> diags_;
+  std::vector<PassRun> runs_;
+  std::string encoding_;
+  long long frontend_us_ = 0;
+
+  bool interrupted() {
+    if (req_.cancel && __atomic_load_n(req_.cancel, __ATOMIC_RELAXED)) throw Cancelled{};
+    if (Clock::now() > deadline_) timed_out_ = true;
+    return timed_out_;
+  }
+
+  void error(const std::string &source, const std::string &m, long line, long col) {
+    diags_.push_back(Diagnostic{"error", source, m, line, col});
+  }
+
+  Response run_inner() {
+    std::string input_sha;
+    {
+      Sha256 h;
+      h.update(req_.source, req_.source_len);
+      input_sha = h.hex();
+    }
+    for (const PassInfo &p : kPasses)
+      if (req_.settings.passes & p.bit) runs_.push_back(PassRun{&p, "skipped", 0, nullptr});
+    if (req_.source_len > req_.settings.max_input_bytes) {
+      error("limits",
+            "the input is " + std::to_string(req_.source_len) + " bytes; the limit is " +
+                std::to_string(req_.settings.max_input_bytes),
+            0, 0);
+      return finish(input_sha);
+    }
+    Clock::time_point t0 = Clock::now();
+    std::string bytes(reinterpret_cast<const char *>(req_.source), req_.source_len);
+    Decoded decoded;
+    DecodeError derr;
+    bool ok = decode_source(bytes, decoded, derr);
+    encoding_ = ok ? decoded.encoding : "";
+    const void *nul = memchr(bytes.data(), 0, bytes.size());
+    if (nul) {
+      size_t at = size_t(static_cast<const char *>(nul) - bytes.data());
+      long line = 1;
+      size_t ls = 0;
+      for (size_t i = 0; i < at; i++)
+        if (bytes[i] == '\n') line++, ls = i + 1;
+      error("compile", "source code cannot contain null bytes", line, long(at - ls) + 1);
+    }
+    if (!ok) {
+      if (!nul) error("compile", derr.message, derr.line, derr.col);
+      for (PassRun &r : runs_) r.status = r.info->bit == WEIR_PASS_TOKENIZE ? "failed" : "skipped";
+      frontend_us_ = micros(t0);
+      return finish(input_sha);
+    }
+    TokenizeResult toks;
+    TokenizeLimits limits;
+    limits.max_depth = req_.settings.max_depth;
+    limits.interrupted = [this] { return interrupted(); };
+    tokenize(decoded.text, limits, toks);
+    if (timed_out_) return timeout(input_sha);
+    if (toks.syntax_error.present() && !nul)
+      error("compile", toks.syntax_error.message, toks.syntax_error.line, toks.syntax_error.col);
+    bool tokens_ok = !toks.tokenize_error.present() && decoded.tokenize_error.empty();
+    if (!decoded.tokenize_error.empty())
+      error("tokenize", decoded.tokenize_error, 1, 1);
+    else if (toks.tokenize_error.present())
+      error("tokenize", toks.tokenize_error.message, toks.tokenize_error.line,
+            toks.tokenize_error.col + 1);
+    Structure structure;
+    bool parsed = false;
+    if (diags_.empty()) {
+      parse_structure(decoded.text, toks.tokens, structure);
+      if (structure.error.present())
+        error("compile", structure.error.message, structure.error.line, structure.error.col);
+      else
+        parsed = true;
+    }
+    frontend_us_ = micros(t0);
+    if (interrupted()) return timeout(input_sha);
+    Unit unit{decoded, toks.tokens, structure, [this] { return interrupted(); }};
+    for (PassRun &r : runs_) {
+      bool is_tokenize = r.info->bit == WEIR_PASS_TOKENIZE;
+      if (is_tokenize ? !tokens_ok : !parsed) {
+        r.status = is_tokenize ? "failed" : "skipped";
+        continue;
+      }
+      Clock::time_point p0 = Clock::now();
+      r.sink = std::make_unique<FileSink>(req_.out_dir, r.info->artifact);
+      try {
+        switch (r.info->bit) {
+        case WEIR_PASS_TOKENIZE: write_tokens(unit, *r.sink); break;
+        case WEIR_PASS_OUTLINE: write_outline(unit, *r.sink); break;
+        case WEIR_PASS_METRICS: write_metrics(unit, *r.sink); break;
+        case WEIR_PASS_STRIP:
+          write_stripped(unit, req_.settings.strip_docstrings, req_.settings.strip_comments,
+                         *r.sink);
+          break;
+        case WEIR_PASS_CALLGRAPH: write_callgraph(unit, *r.sink); break;
+        }
+      } catch (const Interrupted &) {
+        return timeout(input_sha);
+      }
+      r.sink->close();
+      r.status = "ok";
+      r.time_us = micros(p0);
+      if (interrupted()) return timeout(input_sha);
+    }
+    return finish(input_sha);
+  }
+
+  Response timeout(const std::string &sha) {
+    for (PassRun &r : runs_) {
+      r.sink.reset(); // removes what was written
+      if (r.status == "ok") r.status = "failed";
+    }
+    diags_.push_back(Diagnostic{"error", "limits",
+                                "the wall-time limit of " +
+                                    std::to_string(req_.settings.max_wall_ms) + " ms was exceeded",
+                                0, 0});
+    return finish(sha);
+  }
+
+  Response finish(const std::string &input_sha) {
+    // Artifacts of passes that did not complete now must not linger from an earlier run.
+    for (const PassInfo &p : kPasses) {
+      bool produced = false;
+      for (const PassRun &r : runs_) produced |= r.info == &p && r.sink;
+      if (!produced) remove((req_.out_dir + "/" + p.artifact).c_str());
+    }
+    for (PassRun &r : runs_)
+      if (r.sink) r.sink->commit();
+    bool failed = false;
+    for (const Diagnostic &d : diags_) failed |= d.severity == "error";
+    std::string j = "{\"status\":";
+    j += failed ? "\"failed\"" : "\"success\"";
+    j += ",\"input\":{\"name\":";
+    json_string(j, req_.name);
+    j += ",\"size\":" + std::to_string(req_.source_len) + ",\"sha256\":\"" + input_sha +
+         "\",\"encoding\":";
+    if (encoding_.empty())
+      j += "null";
+    else
+      json_string(j, encoding_);
+    j += "},\"settings\":";
+    json_settings(j, req_.settings);
+    j += ",\"artifacts\":[";
+    bool first = true;
+    for (const PassRun &r : runs_) {
+      if (!r.sink) continue;
+      if (!first) j += ",";
+      first = false;
+      j += std::string("{\"path\":\"") + r.info->artifact + "\",\"pass\":\"" + r.info->name +
+           "\",\"size\":" + std::to_string(r.sink->size()) + ",\"sha256\":\"" +
+           r.sink->digest() + "\"}";
+    }
+    j += "],\"passes\":[";
+    for (size_t i = 0; i < runs_.size(); i++) {
+      if (i) j += ",";
+      j += std::string("{\"name\":\"") + runs_[i].info->name + "\",\"status\":\"" +
+           runs_[i].status + "\",\"time_us\":" + std::to_string(runs_[i].time_us) + "}";
+    }
+    j += "],\"frontend_us\":" + std::to_string(frontend_us_) + ",\"diagnostics\":[";
+    for (size_t i = 0; i < diags_.size(); i++) {
+      const Diagnostic &d = diags_[i];
+      if (i) j += ",";
+      j += "{\"severity\":\"" + d.severity + "\",\"source\":\"" + d.source +
+           "\",\"line\":" + std::to_string(d.line) + ",\"col\":" + std::to_string(d.col) +
+           ",\"message\":";
+      json_string(j, d.message);
+      j += "}";
+    }
+    j += "],\"time_us\":" + std::to_string(micros(start_)) + "}";
+    FileSink manifest(req_.out_dir, "manifest.json");
+    manifest.write(j + "\n");
+    manifest.close();
+    manifest.commit();
+    return Response{WEIR_OK, j};
+  }
+};
+
+} // namespace
+
+Response run_pipeline(const Request &req) {
+  Pipeline p(req);
+  return p.run();
+}
+
+} // namespace weir

@@ -1,0 +1,402 @@
+// The statement-level parser. Statements are found from keywords and depth-0 colons
+// over the significant tokens (comments, NL and ENCODING dropped); bodies are either
+// NEWLINE INDENT ... DEDENT or simple statements on the header's line.
+#include "structure.hpp"
+
+#include <set>
+
+namespace weir {
+namespace {
+
+struct Failure {
+  SyntaxIssue issue;
+};
+
+struct Scope {
+  int def = -1; // -1: the module
+  bool function = false;
+  std::string qualname;
+  std::set<std::string> globals;
+};
+
+struct Body {
+  int owner = -1;
+  bool doc_eligible = false;
+  bool is_match = false;
+  size_t count = 0;
+  int docsite = -1;
+};
+
+class Parser {
+public:
+  Parser(const Text &text, const std::vector<Token> &toks, Structure &out)
+      : text_(text), toks_(toks), out_(out) {}
+
+  void run() {
+    for (size_t i = 0; i < toks_.size(); i++) {
+      Tok t = toks_[i].type;
+      if (t != Tok::COMMENT && t != Tok::NL && t != Tok::ENCODING) out_.sig.push_back(i);
+    }
+    scopes_.push_back(Scope{});
+    Body module;
+    module.doc_eligible = true;
+    try {
+      statements(module, false);
+    } catch (const Failure &f) {
+      out_.error = f.issue;
+      return;
+    }
+    finish_body(module);
+    out_.owner.assign(out_.sig.size(), -1);
+    for (size_t d = 0; d < out_.defs.size(); d++)
+      for (size_t i = out_.defs[d].body_first; i <= out_.defs[d].body_last && i < out_.sig.size();
+           i++)
+        out_.owner[i] = int(d);
+  }
+
+private:
+  const Text &text_;
+  const std::vector<Token> &toks_;
+  Structure &out_;
+  std::vector<Scope> scopes_;
+  size_t k_ = 0;
+
+  const Token &T(size_t i) const {
+    return toks_[out_.sig[i < out_.sig.size() ? i : out_.sig.size() - 1]];
+  }
+  bool is(size_t i, Tok type) const { return T(i).type == type; }
+  bool word(size_t i, const char *w) const {
+    const Token &t = T(i);
+    if (t.type != Tok::NAME && t.type != Tok::OP) return false;
+    size_t n = 0;
+    for (; w[n]; n++)
+      if (n >= t.len || text_[t.off + n] != char32_t((unsigned char)w[n])) return false;
+    return n == t.len;
+  }
+  bool op(size_t i, const char *w) const { return T(i).type == Tok::OP && word(i, w); }
+  bool name(size_t i, const char *w) const { return T(i).type == Tok::NAME && word(i, w); }
+  std::string str(size_t i) const { return to_utf8(text_.data() + T(i).off, T(i).len); }
+  bool at_end(size_t i) const {
+    Tok t = T(i).type;
+    return t == Tok::ENDMARKER || i >= out_.sig.size();
+  }
+  [[noreturn]] void fail(const std::string &m, size_t i, long col_adjust = 1) const {
+    const Token &t = T(i);
+    throw Failure{SyntaxIssue{m, long(t.srow), long(t.scol) + col_adjust}};
+  }
+
+  void statements(Body &b, bool block) {
+    for (;;) {
+      if (at_end(k_)) {
+        if (block) return; // DEDENTs precede ENDMARKER; tolerate
+        return;
+      }
+      if (is(k_, Tok::DEDENT)) {
+        if (block) {
+          k_++;
+          return;
+        }
+        k_++;
+        continue;
+      }
+      if (is(k_, Tok::INDENT)) {
+        const Token &t = T(k_);
+        throw Failure{SyntaxIssue{"unexpected indent", long(t.srow), long(t.ecol)}};
+      }
+      if (is(k_, Tok::NEWLINE)) { // a stray NEWLINE (e.g. after a lone ';'): skip
+        k_++;
+        continue;
+      }
+      statement(b);
+    }
+  }
+
+  void statement(Body &b) {
+    if (op(k_, "@")) {
+      std::vector<Text> decorators;
+      while (op(k_, "@")) {
+        size_t first = ++k_;
+        while (!is(k_, Tok::NEWLINE) && !at_end(k_)) k_++;
+        if (k_ == first) fail("invalid syntax", k_);
+        decorators.push_back(decorator_text(first, k_ - 1));
+        k_++;
+      }
+      if (name(k_, "def") || name(k_, "class") || (name(k_, "async") && name(k_ + 1, "def")))
+        return definition(b, std::move(decorators));
+      fail("invalid syntax", k_);
+    }
+    if (name(k_, "def") || name(k_, "class") || (name(k_, "async") && name(k_ + 1, "def")))
+      return definition(b, {});
+    static const char *compound[] = {"if", "elif", "else", "while", "for", "try",
+                                     "except", "finally", "with"};
+    for (const char *kw : compound)
+      if (name(k_, kw)) return compound_statement(b, kw);
+    if (name(k_, "async") && (name(k_ + 1, "for") || name(k_ + 1, "with")))
+      return compound_statement(b, name(k_ + 1, "for") ? "for" : "with");
+    if (b.is_match && name(k_, "case")) return compound_statement(b, "case");
+    if (name(k_, "match")) {
+      size_t c = header_colon(k_ + 1);
+      if (c != size_t(-1) && c > k_ + 1 && is(c + 1, Tok::NEWLINE)) {
+        return compound_statement(b, "match");
+      }
+    }
+    simple_line(b);
+  }
+
+  size_t header_colon(size_t i) const {
+    long depth = 0, lambdas = 0;
+    for (; !at_end(i) && !is(i, Tok::NEWLINE); i++) {
+      if (T(i).type == Tok::OP) {
+        if (op(i, "(") || op(i, "[") || op(i, "{"))
+          depth++;
+        else if (op(i, ")") || op(i, "]") || op(i, "}"))
+          depth--;
+        else if (depth == 0 && op(i, ":")) {
+          if (lambdas == 0) return i;
+          lambdas--;
+        }
+      } else if (depth == 0 && name(i, "lambda")) {
+        lambdas++;
+      }
+    }
+    return size_t(-1);
+  }
+
+  // Parses the body after a header's colon; returns its last significant token.
+  size_t suite(Body &child, size_t colon, const std::string &what, long header_line) {
+    k_ = colon + 1;
+    if (is(k_, Tok::NEWLINE)) {
+      k_++;
+      if (!is(k_, Tok::INDENT)) {
+        const Token &t = T(k_);
+        throw Failure{SyntaxIssue{"expected an indented block after " + what + " on line " +
+                                      std::to_string(header_line),
+                                  long(t.srow), long(t.scol) + 1}};
+      }
+      k_++;
+      statements(child, true);
+    } else {
+      simple_line(child);
+    }
+    finish_body(child);
+    size_t last = k_ - 1;
+    while (last > colon && (is(last, Tok::NEWLINE) || is(last, Tok::DEDENT) ||
+                            is(last, Tok::INDENT)))
+      last--;
+    return last;
+  }
+
+  void compound_statement(Body &b, const char *kw) {
+    size_t start = k_;
+    long line = long(T(k_).srow);
+    size_t colon = header_colon(k_);
+    if (colon == size_t(-1)) fail("expected ':'", k_);
+    b.count++;
+    Body child;
+    child.owner = b.owner;
+    child.is_match = std::string(kw) == "match";
+    std::string what = "'" + std::string(kw) + "' statement";
+    if (std::string(kw) == "case" || std::string(kw) == "except" || std::string(kw) == "else" ||
+        std::string(kw) == "elif" || std::string(kw) == "finally")
+      what = "'" + std::string(kw) + "' statement";
+    (void)start;
+    suite(child, colon, what, line);
+  }
+
+  std::string qualname_for(const std::string &n) const {
+    const Scope &parent = scopes_.back();
+    if (parent.def >= 0 && parent.globals.count(n)) return n;
+    if (parent.def < 0) return n;
+    return parent.qualname + (parent.function ? ".<locals>." : ".") + n;
+  }
+
+  void definition(Body &b, std::vector<Text> decorators) {
+    b.count++;
+    bool async = name(k_, "async");
+    long line = long(T(k_).srow);
+    if (async) k_++;
+    bool is_class = name(k_, "class");
+    if (!is(k_ + 1, Tok::NAME)) fail("invalid syntax", k_ + 1);
+    Definition d;
+    d.kind = is_class ? "class" : async ? "async_function" : "function";
+    d.name = str(k_ + 1);
+    d.qualname = qualname_for(d.name);
+    d.line = line;
+    d.decorators = std::move(decorators);
+    d.parent = scopes_.back().def;
+    size_t colon = header_colon(k_ + 2);
+    if (colon == size_t(-1)) fail("expected ':'", k_ + 2);
+    int index = int(out_.defs.size());
+    out_.defs.push_back(std::move(d));
+    scopes_.push_back(Scope{index, !is_class, out_.defs[size_t(index)].qualname, {}});
+    Body child;
+    child.owner = index;
+    child.doc_eligible = true;
+    std::string what = is_class ? "class definition" : "function definition";
+    size_t last = suite(child, colon, what, long(T(colon).srow) == line ? line : line);
+    scopes_.pop_back();
+    Definition &def = out_.defs[size_t(index)];
+    def.body_first = colon + 1;
+    def.body_last = last;
+    def.end_line = long(T(last).erow);
+  }
+
+  void simple_line(Body &b) {
+    for (;;) {
+      size_t first = k_;
+      long depth = 0;
+      while (!at_end(k_) && !is(k_, Tok::NEWLINE) && !is(k_, Tok::INDENT) &&
+             !is(k_, Tok::DEDENT)) {
+        if (op(k_, "(") || op(k_, "[") || op(k_, "{")) depth++;
+        if (op(k_, ")") || op(k_, "]") || op(k_, "}")) depth--;
+        if (depth <= 0 && op(k_, ";")) break;
+        k_++;
+      }
+      if (k_ > first) simple_statement(b, first, k_ - 1);
+      if (op(k_, ";")) {
+        k_++;
+        if (is(k_, Tok::NEWLINE)) {
+          k_++;
+          return;
+        }
+        continue;
+      }
+      if (is(k_, Tok::NEWLINE)) k_++;
+      return;
+    }
+  }
+
+  void simple_statement(Body &b, size_t first, size_t last) {
+    bool first_stmt = b.count == 0;
+    b.count++;
+    if (name(first, "import") || name(first, "from")) return import_statement(first, last);
+    if (name(first, "global")) {
+      for (size_t i = first + 1; i <= last; i++)
+        if (is(i, Tok::NAME)) scopes_.back().globals.insert(str(i));
+      return;
+    }
+    if (!b.doc_eligible || !first_stmt) return;
+    size_t a = first, z = last;
+    while (a < z && op(a, "(") && op(z, ")") && matching(a) == z) a++, z--;
+    std::vector<const Token *> parts;
+    for (size_t i = a; i <= z; i++) {
+      if (!is(i, Tok::STRING)) return;
+      parts.push_back(&T(i));
+    }
+    Text value;
+    if (!string_value(text_, parts, value)) return;
+    Text doc = cleandoc(value);
+    if (b.owner < 0) {
+      out_.has_module_docstring = true;
+      out_.module_docstring = doc;
+    } else {
+      out_.defs[size_t(b.owner)].has_docstring = true;
+      out_.defs[size_t(b.owner)].docstring = doc;
+    }
+    b.docsite = int(out_.docsites.size());
+    out_.docsites.push_back(DocSite{b.owner, first, last, last + 1, false});
+  }
+
+  void finish_body(Body &b) {
+    if (b.docsite >= 0) out_.docsites[size_t(b.docsite)].alone = b.count == 1;
+  }
+
+  size_t matching(size_t open) const {
+    long depth = 0;
+    for (size_t i = open; !at_end(i); i++) {
+      if (op(i, "(") || op(i, "[") || op(i, "{")) depth++;
+      if (op(i, ")") || op(i, "]") || op(i, "}"))
+        if (--depth == 0) return i;
+    }
+    return size_t(-1);
+  }
+
+  std::string dotted(size_t &i, size_t last) const {
+    std::string s;
+    while (i <= last && is(i, Tok::NAME)) {
+      s += str(i++);
+      if (i <= last && op(i, ".")) {
+        s += ".";
+        i++;
+      } else {
+        break;
+      }
+    }
+    return s;
+  }
+
+  void import_statement(size_t first, size_t last) {
+    long line = long(T(first).srow);
+    size_t i = first + 1;
+    if (name(first, "import")) {
+      while (i <= last) {
+        Import im;
+        im.line = line;
+        im.module = dotted(i, last);
+        im.name = im.module;
+        if (i <= last && name(i, "as")) {
+          im.asname = str(i + 1);
+          i += 2;
+        }
+        out_.imports.push_back(im);
+        if (i <= last && op(i, ",")) i++;
+        else break;
+      }
+      return;
+    }
+    int level = 0;
+    while (i <= last && (op(i, ".") || op(i, "..."))) level += op(i++, ".") ? 1 : 3;
+    std::string module;
+    bool null_module = true;
+    if (i <= last && !name(i, "import")) {
+      module = dotted(i, last);
+      null_module = false;
+    }
+    if (i <= last && name(i, "import")) i++;
+    if (i <= last && op(i, "(")) i++;
+    while (i <= last && !op(i, ")")) {
+      Import im;
+      im.from = true;
+      im.line = line;
+      im.level = level;
+      im.module = module;
+      im.module_null = null_module;
+      im.name = str(i++);
+      if (i <= last && name(i, "as")) {
+        im.asname = str(i + 1);
+        i += 2;
+      }
+      out_.imports.push_back(im);
+      if (i <= last && op(i, ",")) i++;
+      else break;
+    }
+  }
+
+  // The decorator expression's source text, as ast.get_source_segment gives it: a
+  // parenthesised non-tuple loses its parentheses, since its node starts inside them.
+  Text decorator_text(size_t first, size_t last) const {
+    while (op(first, "(") && op(last, ")") && matching(first) == last) {
+      long depth = 0;
+      bool bare = true;
+      for (size_t i = first + 1; i < last; i++) {
+        if (op(i, "(") || op(i, "[") || op(i, "{")) depth++;
+        if (op(i, ")") || op(i, "]") || op(i, "}")) depth--;
+        if (depth == 0 && (op(i, ",") || name(i, "for") || name(i, "yield"))) bare = false;
+      }
+      if (!bare || first + 1 > last - 1) break;
+      first++;
+      last--;
+    }
+    const Token &a = T(first), &z = T(last);
+    return text_.substr(a.off, z.off + z.len - a.off);
+  }
+};
+
+} // namespace
+
+void parse_structure(const Text &text, const std::vector<Token> &tokens, Structure &out) {
+  Parser p(text, tokens, out);
+  p.run();
+}
+
+} // namespace weir
