@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/ensure-postgres.sh
+scripts/llm-server.sh 8081 # the real local model for the llm kind's tests
+export LLM_BASE_URL=http://127.0.0.1:8081/v1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -71,6 +71,7 @@ impl HostBuilder {
     pub fn build(self) -> Host {
         let mut scheme = Scheme::new();
         crate::control::register(&mut scheme);
+        crate::llm::register(&mut scheme);
         crate::net::register(&mut scheme);
         crate::sql::register(&mut scheme);
         crate::system::register(&mut scheme);

@@ -10,6 +10,7 @@
 
 pub mod control;
 pub mod host;
+pub mod llm;
 pub mod net;
 pub mod reference;
 pub mod sql;
