@@ -436,8 +436,7 @@ async fn check(store: &Store, loader: &Loader, model: &Model) -> Result<(), Stri
         .into_iter()
         .map(|s| (s.id, (s.status, s.message)))
         .collect();
-    for ns in 0..2 {
-        let namespace = NAMESPACES[ns];
+    for (ns, namespace) in NAMESPACES.iter().enumerate() {
         let table = loader.table(namespace);
         let mut running: Vec<Uuid> = match &table {
             Some(table) => table.statuses().await.into_iter().map(|s| s.0).collect(),
