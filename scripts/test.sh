@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 scripts/ensure-postgres.sh
 scripts/ensure-docker.sh
-# The container kind's tests run this image (tests/container.rs finds it by the same tag).
+# The container kind's tests run this image (nodes/tests/container.rs finds it by the same tag).
 WEIR_SANDBOX_IMAGE=$(scripts/sandbox-image.sh)
 export WEIR_SANDBOX_IMAGE
 cargo fmt --all -- --check

@@ -6,6 +6,8 @@
 //! checks and compiles it, and a [`Node`](weir_engine::Node) that runs it.
 //! Nothing here reaches into the engine's internals.
 
+#[cfg(feature = "container")]
+pub mod container;
 pub mod control;
 pub mod net;
 pub mod reference;
