@@ -3,7 +3,8 @@
 # run, without any registry: a minimal Debian (bookworm) with python3-minimal,
 # bootstrapped from the Debian mirror apt is configured with, then imported.
 # The tag is a hash of this script, so the image is rebuilt only when the
-# script changes; an existing image is kept. Prints the image name on stdout.
+# script changes; an existing image is kept. `weir-python:latest` names the
+# newest, for specs. Prints the image name (with its hash tag) on stdout.
 # Needs a daemon: scripts/ensure-docker.sh.
 set -euo pipefail
 
@@ -11,7 +12,9 @@ suite=bookworm
 tag=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
 image="weir-python:$tag"
 
+# Specs name `weir-python:latest`; it follows the newest build.
 if docker image inspect "$image" >/dev/null 2>&1; then
+  docker tag "$image" weir-python:latest
   echo "$image"
   exit 0
 fi
@@ -54,5 +57,6 @@ rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/usr
 tar -C "$dir" -c . | docker import \
   -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin' -c 'USER 65534:65534' \
   - "$image" >/dev/null
+docker tag "$image" weir-python:latest
 echo "sandbox-image: built $image" >&2
 echo "$image"

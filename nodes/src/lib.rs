@@ -25,6 +25,8 @@ pub fn scheme() -> Scheme {
 
 /// Registers every family of this build into `scheme`.
 pub fn register_all(scheme: &mut Scheme) {
+    #[cfg(feature = "container")]
+    container::register(scheme);
     control::register(scheme);
     net::register(scheme);
     sql::register(scheme);

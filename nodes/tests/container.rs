@@ -470,3 +470,104 @@ async fn bad_runs_are_refused_with_what_was_wrong() {
     assert_eq!(outcome.exit_code, Some(127), "{outcome:?}");
     assert!(left(&process).is_empty());
 }
+
+/// The bundled example (specs/examples/sandbox/run.yaml), started with the
+/// nodes' scheme, answering requests as its router would hand them on.
+mod example {
+    use std::sync::Arc;
+
+    use weir_codecs::Value;
+    use weir_engine::runtime::{Limits, Outcome};
+    use weir_engine::spec::source::{Format, parse};
+    use weir_engine::symbol::{Status, SymbolTable};
+    use weir_engine::{Bundle, Packet, Process};
+
+    struct NoValues;
+
+    impl weir_engine::env::ValueSource for NoValues {
+        fn value(&self, _: &str, _: Option<&str>, _: Option<uuid::Uuid>) -> Option<Value> {
+            None
+        }
+    }
+
+    async fn start() -> Arc<SymbolTable> {
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../specs/examples/sandbox/run.yaml"
+        );
+        let yaml = std::fs::read_to_string(file).unwrap();
+        let specs = parse(&yaml, Format::Yaml, None).expect("parses");
+        let bundle = Bundle::compile(&weir_nodes::scheme(), specs, &NoValues)
+            .unwrap_or_else(|d| panic!("{d}"));
+        let table = bundle.start(Limits::default()).await["examples"].clone();
+        for (name, status) in table.statuses().await {
+            assert_eq!(status, Status::Active, "{name}");
+        }
+        table
+    }
+
+    async fn post(table: &SymbolTable, body: serde_json::Value) -> Value {
+        let request = serde_json::json!({
+            "method": "POST", "path": "/api/run", "query": {}, "header": {}, "params": {},
+            "body": body,
+        });
+        let process = Process::new();
+        let answer = table
+            .send(
+                "sandbox",
+                process.clone(),
+                Packet::new(weir_codecs::json::from_json(request)),
+            )
+            .await;
+        let outcome = match answer.as_error() {
+            Some(error) => Outcome::Failed(error.clone()),
+            None => Outcome::Ok,
+        };
+        process.exit(outcome).await.expect("no exit hook fails");
+        answer.into_payload()
+    }
+
+    fn json(value: &Value) -> serde_json::Value {
+        weir_codecs::json::to_json(value)
+    }
+
+    #[tokio::test]
+    async fn a_script_runs_and_answers_its_outcome() {
+        super::spec(); // the image is there, or say which script builds it
+        let table = start().await;
+        let answer = json(&post(&table, serde_json::json!({"source": "import sys\nprint(6 * 7, sys.stdin.read())", "stdin": "!"})).await);
+        assert_eq!(answer["exit_code"], 0, "{answer}");
+        assert_eq!(answer["stdout"], "42 !\n");
+        assert_eq!(answer["timed_out"], false);
+        assert_eq!(answer["oom_killed"], false);
+    }
+
+    #[tokio::test]
+    async fn a_timeout_answers_504_with_what_it_wrote() {
+        let table = start().await;
+        let source = "print('so far', flush=True)\nwhile True: pass";
+        let answer = json(
+            &post(
+                &table,
+                serde_json::json!({"source": source, "timeout_ms": 3000}),
+            )
+            .await,
+        );
+        assert_eq!(answer["status"], 504, "{answer}");
+        assert_eq!(answer["body"]["error"]["code"], "timeout");
+        assert_eq!(answer["body"]["run"]["timed_out"], true);
+        assert_eq!(answer["body"]["run"]["stdout"], "so far\n");
+    }
+
+    #[tokio::test]
+    async fn a_bad_request_is_refused_before_anything_runs() {
+        let table = start().await;
+        let answer = post(
+            &table,
+            serde_json::json!({"source": 5, "timeout_ms": 99999}),
+        )
+        .await;
+        let error = answer.as_error().expect("an error");
+        assert_eq!(error.status, Some(400), "{error:?}");
+    }
+}

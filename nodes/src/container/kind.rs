@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
 use weir_engine::runtime::Outputs;
-use weir_engine::{Call, FieldError, Kind, Node, Packet, scheme::Context};
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 
 use super::outcome::{Event, Job, Outcome, RunError};
 use super::sandbox::Sandbox;
@@ -74,15 +74,22 @@ impl ContainerNode {
             let events = RunStream::new(runner.clone(), spec, request.job, process);
             return Ok(Packet::new(stream(call, events)));
         }
-        let outcome = runner.run(&spec, &request.job, &process).await.map_err(failure)?;
+        let outcome = runner
+            .run(&spec, &request.job, &process)
+            .await
+            .map_err(failure)?;
         if outcome.timed_out {
             let ms = spec.limits.timeout_ms;
-            return Err(ErrorValue::new(format!("the script ran past its timeout ({ms} ms) and was killed"))
-                .with_code("timeout")
-                .with_status(504)
-                .with_details(answer(&outcome)));
+            return Err(ErrorValue::new(format!(
+                "the script ran past its timeout ({ms} ms) and was killed"
+            ))
+            .with_code("timeout")
+            .with_status(504)
+            .with_details(answer(&outcome)));
         }
-        Ok(Packet::new(answer(&outcome)))
+        Ok(call
+            .write(&Port::output(), Packet::new(answer(&outcome)))
+            .await)
     }
 }
 
@@ -95,9 +102,15 @@ impl Node for ContainerNode {
         Box::pin(self.run(call, input))
     }
 
+    /// Connects to Docker (the first node to load sweeps). A daemon that
+    /// is down does not keep the node from loading, so a workflow whose
+    /// other routes need no Docker still serves: each run is tried again
+    /// and answers 503 while it stays down.
     fn load(&self, _: &Arc<Outputs>) -> BoxFuture<'_, Result<(), ErrorValue>> {
         Box::pin(async move {
-            self.sandbox()?.runner().await.map_err(failure)?;
+            if let Err(error) = self.sandbox()?.runner().await {
+                tracing::warn!(%error, "container: no Docker daemon yet; runs answer 503 until one answers");
+            }
             Ok(())
         })
     }
@@ -124,17 +137,28 @@ impl Request {
         }
         let field = |name: &str| payload.get(name).filter(|v| !v.is_null());
         let source = match field("source") {
-            Some(v) => v.as_str().ok_or_else(|| bad("source", "must be a string"))?,
+            Some(v) => v
+                .as_str()
+                .ok_or_else(|| bad("source", "must be a string"))?,
             None => return Err(bad("source", "is missing")),
         };
         let stdin = match field("stdin") {
-            Some(v) => Some(v.as_str().ok_or_else(|| bad("stdin", "must be a string"))?.to_string()),
+            Some(v) => Some(
+                v.as_str()
+                    .ok_or_else(|| bad("stdin", "must be a string"))?
+                    .to_string(),
+            ),
             None => None,
         };
         let args = match field("args") {
             Some(v) => v
                 .as_list()
-                .and_then(|items| items.iter().map(|i| i.as_str().map(str::to_string)).collect())
+                .and_then(|items| {
+                    items
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_string))
+                        .collect()
+                })
                 .ok_or_else(|| bad("args", "must be a list of strings"))?,
             None => Vec::new(),
         };
@@ -148,7 +172,9 @@ impl Request {
             None => None,
         };
         let stream = match field("stream") {
-            Some(v) => v.as_bool().ok_or_else(|| bad("stream", "must be true or false"))?,
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| bad("stream", "must be true or false"))?,
             None => false,
         };
         Ok(Request {
@@ -172,10 +198,16 @@ fn failure(error: RunError) -> ErrorValue {
 /// `{exit_code, stdout, stderr, duration_ms, timed_out, oom_killed, truncated}`.
 fn answer(outcome: &Outcome) -> Value {
     Value::map([
-        ("exit_code", outcome.exit_code.map_or(Value::Null, Value::Int)),
+        (
+            "exit_code",
+            outcome.exit_code.map_or(Value::Null, Value::Int),
+        ),
         ("stdout", Value::string(outcome.stdout.as_str())),
         ("stderr", Value::string(outcome.stderr.as_str())),
-        ("duration_ms", Value::Int(i64::try_from(outcome.duration_ms).unwrap_or(i64::MAX))),
+        (
+            "duration_ms",
+            Value::Int(i64::try_from(outcome.duration_ms).unwrap_or(i64::MAX)),
+        ),
         ("timed_out", Value::Bool(outcome.timed_out)),
         ("oom_killed", Value::Bool(outcome.oom_killed)),
         ("truncated", Value::Bool(outcome.truncated)),

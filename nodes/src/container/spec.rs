@@ -7,11 +7,27 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// How a script runs: in which image, with which command, under which
-/// limits. The script itself (and its stdin and arguments) comes with each
-/// run ([`Job`](super::Job)); the image, mounts and limits only from here.
+/// The fields of a `container` spec: how a script runs, in which image,
+/// with which command, under which limits. The script itself comes with
+/// each packet, `{source, stdin?, args?, timeout_ms?, stream?}`, and is
+/// written into a fresh tmpfs workspace; the image, mounts and limits come
+/// only from here. Every run is a new container as user 65534 with a
+/// read-only root, no capabilities, no privilege gain, no swap, a PID limit
+/// and no network unless `network: host`, removed when the run ends
+/// (finished, timed out, or cancelled).
+///
+/// Ports: `in` → `out` with `{exit_code, stdout, stderr, duration_ms,
+/// timed_out, oom_killed, truncated}`; the answer is what `out` answers. A
+/// run past its timeout is an error (`timeout`, 504, the outcome in
+/// `details`). With `stream: true` the answer is a Server-Sent Events
+/// response instead: an `stdout`/`stderr` event per line, then `done`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({
+    "image": "weir-python:latest",
+    "command": ["python3", "main.py"],
+    "limits": {"memory": 134217728, "timeout_ms": 5000}
+}))]
 pub struct ContainerSpec {
     /// The image to run, already on the daemon (nothing is pulled), e.g. the
     /// one `scripts/sandbox-image.sh` builds. It needs `/bin/sh` and `dd`,
@@ -42,7 +58,9 @@ pub struct ContainerSpec {
     pub network: Network,
 }
 
-/// A run's resource limits. Every one has a ceiling ([`Limits::CEILING`]).
+/// A run's resource limits. Each has a ceiling: memory 8 GiB, cpus 64, pids
+/// 4096, timeout_ms 600000 (10 minutes), output_limit 16 MiB, workspace
+/// 1 GiB; and a floor: memory 8 MiB, cpus 0.01, pids 2, workspace 1 MiB.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
