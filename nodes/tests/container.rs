@@ -87,10 +87,8 @@ async fn run(spec: &ContainerSpec, job: Job, test: &str) -> weir_nodes::containe
         .run(spec, &job, &process)
         .await
         .unwrap_or_else(|e| panic!("{test}: {e}"));
-    assert!(
-        left(&process).is_empty(),
-        "{test}: the run's container is left"
-    );
+    // The removal follows the answer.
+    none_left(&process).await;
     outcome
 }
 
@@ -294,7 +292,7 @@ async fn streamed_lines_come_in_order_then_the_outcome() {
     assert_eq!(outcome.exit_code, Some(0));
     assert_eq!(outcome.stdout, "one\ntwo\nthree");
     assert_eq!(events.len(), 5);
-    assert!(left(&process).is_empty());
+    none_left(&process).await;
 }
 
 #[tokio::test]
@@ -468,7 +466,7 @@ async fn bad_runs_are_refused_with_what_was_wrong() {
     spec.network = Network::None;
     let outcome = runner.run(&spec, &Job::new(""), &process).await.unwrap();
     assert_eq!(outcome.exit_code, Some(127), "{outcome:?}");
-    assert!(left(&process).is_empty());
+    none_left(&process).await;
 }
 
 /// The bundled example (specs/examples/sandbox/run.yaml), started with the

@@ -1,8 +1,9 @@
 //! [`Guard`]: a run's container is removed however the run ends.
 //!
-//! The run removes it itself when it finishes ([`Guard::remove`]). When the
-//! run's future is dropped instead (the caller went away, a timeout above
-//! it), `Drop` spawns a task that removes it. The container's creation is
+//! A finished run hands it to a task of its own ([`Guard::dispose`]), so
+//! its answer does not wait for the removal; when the run's future is
+//! dropped instead (the caller went away, a timeout above it), `Drop`
+//! spawns the same task. The container's creation is
 //! a task of its own ([`Guard::create`]), so a run dropped while the daemon
 //! is still creating it cannot leave a container created after its
 //! removal: the removal task waits for the creation first.
@@ -60,11 +61,9 @@ impl Guard {
         }
     }
 
-    /// Removes the container now (killing it if it runs).
-    pub async fn remove(mut self) -> Result<(), RunError> {
-        self.armed = false;
-        let creating = self.creating.take();
-        remove(&self.docker, &self.name, creating).await
+    /// Removes the container in a task of its own, as dropping does.
+    pub fn dispose(self) {
+        drop(self)
     }
 }
 

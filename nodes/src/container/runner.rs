@@ -8,7 +8,8 @@
 //! stdin into the workspace with `dd` and then `exec`s the command, which
 //! reads the rest. So the script never passes through a host path or the
 //! container's configuration, and nothing is written to the host's disk
-//! (the containers log nowhere). This module owns the Docker requests of a
+//! (the containers log nowhere). The run answers as soon as it knows the
+//! outcome; its container's removal follows in a task of its own. This module owns the Docker requests of a
 //! run; what a container may do is [`host_config`]'s, in one place.
 
 use std::collections::HashMap;
@@ -175,7 +176,9 @@ impl Runner {
         })?;
 
         let outcome = self.attend(spec, job, guard.name(), lines).await;
-        guard.remove().await?;
+        // Answer first: the removal (which kills what still runs) goes on
+        // in a task of its own.
+        guard.dispose();
         outcome
     }
 
@@ -212,7 +215,10 @@ impl Runner {
         let stdin = job.stdin.as_deref().unwrap_or_default().as_bytes();
         let feed = feed(attached.input, job.source.as_bytes(), stdin);
         let drain = drain(attached.output, &mut capture, lines);
-        let ended = tokio::time::timeout_at(deadline, exchange(feed, drain)).await;
+        // The wait for its exit goes out now, so its answer is on its way
+        // while the script runs rather than one round trip after it.
+        let exit = wait(docker, name);
+        let ended = tokio::time::timeout_at(deadline, settle(exchange(feed, drain), exit)).await;
 
         let mut outcome = Outcome {
             exit_code: None,
@@ -225,18 +231,12 @@ impl Runner {
         };
         match ended {
             Err(_elapsed) => outcome.timed_out = true,
-            Ok(Err(error)) => return Err(RunError::docker("read the container's output", error)),
-            Ok(Ok(Drained::Flooded)) => {}
-            Ok(Ok(Drained::Ended)) => {
-                match tokio::time::timeout_at(deadline, wait(docker, name)).await {
-                    Err(_elapsed) => outcome.timed_out = true,
-                    Ok(code) => {
-                        let code = code?;
-                        outcome.exit_code = Some(code);
-                        // The kernel's OOM kill is a SIGKILL: only then ask.
-                        outcome.oom_killed = code == 137 && oom_killed(docker, name).await?;
-                    }
-                }
+            Ok(Err(error)) => return Err(error),
+            Ok(Ok(Ended::Flooded)) => {}
+            Ok(Ok(Ended::Exited(code))) => {
+                outcome.exit_code = Some(code);
+                // The kernel's OOM kill is a SIGKILL: only then ask.
+                outcome.oom_killed = code == 137 && oom_killed(docker, name).await?;
             }
         }
         outcome.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -267,6 +267,38 @@ enum Drained {
     Ended,
     /// It wrote more than the limit; it is killed when removed.
     Flooded,
+}
+
+/// How a run ended, short of its timeout.
+enum Ended {
+    /// With this exit code.
+    Exited(i64),
+    /// Killed for its output (when removed).
+    Flooded,
+}
+
+/// Drives the exchange to its end with the wait for the exit beside it;
+/// the exit code counts once the output is read to its end.
+async fn settle(
+    exchange: impl Future<Output = Result<Drained, Error>>,
+    exit: impl Future<Output = Result<i64, RunError>>,
+) -> Result<Ended, RunError> {
+    let mut exchange = pin!(exchange);
+    let mut exit = pin!(exit);
+    let mut code = None;
+    let drained = loop {
+        tokio::select! {
+            drained = &mut exchange => break drained,
+            exited = &mut exit, if code.is_none() => code = Some(exited),
+        }
+    };
+    match drained.map_err(|e| RunError::docker("read the container's output", e))? {
+        Drained::Flooded => Ok(Ended::Flooded),
+        Drained::Ended => Ok(Ended::Exited(match code {
+            Some(code) => code?,
+            None => exit.await?,
+        })),
+    }
 }
 
 /// Drives `drain` to its end, and `feed` beside it as long as it lasts.
