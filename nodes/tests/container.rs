@@ -557,6 +557,111 @@ mod example {
         assert_eq!(answer["body"]["run"]["stdout"], "so far\n");
     }
 
+    /// The example behind a listener of its own, on a free port; its
+    /// container spec runs `image`.
+    async fn serve(image: &str) -> (Arc<SymbolTable>, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../specs/examples/sandbox/run.yaml"
+        );
+        let example = std::fs::read_to_string(file)
+            .unwrap()
+            .replace("image: weir-python:latest", &format!("image: {image}"));
+        let yaml = format!(
+            "- kind: listener\n  namespace: examples\n  name: front\n  host: 127.0.0.1\n  port: {port}\n  ports: {{out: [{{name: front-routes}}]}}\n\
+             - kind: router\n  namespace: examples\n  name: front-routes\n  routes: [{{method: POST, path: /api/run, port: \"out[0]\"}}]\n  ports: {{\"out[0]\": [{{name: sandbox}}]}}\n{example}"
+        );
+        let specs = parse(&yaml, Format::Yaml, None).expect("parses");
+        let bundle = Bundle::compile(&weir_nodes::scheme(), specs, &NoValues)
+            .unwrap_or_else(|d| panic!("{d}"));
+        let table = bundle.start(Limits::default()).await["examples"].clone();
+        (table, format!("http://127.0.0.1:{port}/api/run"))
+    }
+
+    #[tokio::test]
+    async fn over_http_the_answer_is_json_and_the_stream_is_events() {
+        let (_table, url) = serve("weir-python:latest").await;
+        let client = reqwest::Client::new();
+        let answer: serde_json::Value = client
+            .post(&url)
+            .json(&serde_json::json!({"source": "print('hi')"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["stdout"], "hi\n", "{answer}");
+        let response = client
+            .post(format!("{url}?stream=true"))
+            .json(&serde_json::json!({"source": "import sys\nprint('a')\nprint('b\"', file=sys.stderr)"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let events = response.text().await.unwrap();
+        assert!(
+            events.contains("event: stdout\ndata: \"a\"\n\n"),
+            "{events}"
+        );
+        assert!(
+            events.contains("event: stderr\ndata: \"b\\\"\"\n\n"),
+            "{events}"
+        );
+        let done = events
+            .split("event: done\ndata: ")
+            .nth(1)
+            .expect("a done event");
+        let done: serde_json::Value = serde_json::from_str(done.trim()).unwrap();
+        assert_eq!(done["exit_code"], 0, "{events}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_goes_away_leaves_no_container() {
+        // An image name of this test's own, to find its containers by.
+        let image = format!("weir-python:gone-{}", uuid::Uuid::now_v7().simple());
+        let tagged = std::process::Command::new("docker")
+            .args(["tag", &super::spec().image, &image])
+            .status()
+            .unwrap();
+        assert!(tagged.success());
+        let (_table, url) = serve(&image).await;
+        let mut response = reqwest::Client::new()
+            .post(format!("{url}?stream=true"))
+            .json(&serde_json::json!({"source": "import time\nprint('up', flush=True)\ntime.sleep(60)"}))
+            .send()
+            .await
+            .unwrap();
+        let first = response.chunk().await.unwrap().expect("an event");
+        assert!(
+            String::from_utf8_lossy(&first).contains("\"up\""),
+            "{first:?}"
+        );
+        let ours = || {
+            let out = std::process::Command::new("docker")
+                .args(["ps", "-aq", "--filter"])
+                .arg(format!("ancestor={image}"))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        assert!(!ours().is_empty(), "the run's container runs");
+        drop(response);
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !ours().is_empty() {
+            assert!(std::time::Instant::now() < until, "left: {}", ours());
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", &image])
+            .output();
+    }
+
     #[tokio::test]
     async fn a_bad_request_is_refused_before_anything_runs() {
         let table = start().await;

@@ -73,21 +73,14 @@ impl Engine {
     ///   not running (the daemon does not restart it), so remove those and
     ///   keep running ones.
     pub fn judge(&self, owner: &Engine, running: bool) -> Verdict {
-        if owner == self {
-            Verdict::Keep
+        let gone = if owner == self {
+            false
         } else if owner.boot != self.boot {
-            if running {
-                Verdict::Keep
-            } else {
-                Verdict::Remove
-            }
-        } else if owner.pid_ns != self.pid_ns {
-            Verdict::Keep
-        } else if start_time(owner.pid) == Some(owner.start) {
-            Verdict::Keep
+            !running
         } else {
-            Verdict::Remove
-        }
+            owner.pid_ns == self.pid_ns && start_time(owner.pid) != Some(owner.start)
+        };
+        if gone { Verdict::Remove } else { Verdict::Keep }
     }
 }
 

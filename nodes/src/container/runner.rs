@@ -375,15 +375,23 @@ async fn wait(docker: &Docker, name: &str) -> Result<i64, RunError> {
     }
 }
 
+/// Whether the kernel OOM-killed it. The daemon may learn of the OOM event
+/// a moment after the exit, so a SIGKILL without the flag is asked again
+/// a few times (at most ~200 ms).
 async fn oom_killed(docker: &Docker, name: &str) -> Result<bool, RunError> {
-    let inspected = docker
-        .inspect_container(name, None)
-        .await
-        .map_err(|e| RunError::docker("inspect the container", e))?;
-    Ok(inspected
-        .state
-        .and_then(|state| state.oom_killed)
-        .unwrap_or(false))
+    for attempt in 0..5 {
+        let inspected = docker
+            .inspect_container(name, None)
+            .await
+            .map_err(|e| RunError::docker("inspect the container", e))?;
+        if inspected.state.and_then(|state| state.oom_killed) == Some(true) {
+            return Ok(true);
+        }
+        if attempt < 4 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(false)
 }
 
 /// The container a run gets: the spec's image and command behind the
