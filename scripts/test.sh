@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 scripts/ensure-postgres.sh
 scripts/llm-server.sh 8081 # the real local model for the llm kind's tests
 export LLM_BASE_URL=http://127.0.0.1:8081/v1
+scripts/ensure-docker.sh
+# The container kind's tests run this image (nodes/tests/container.rs finds it by the same tag).
+WEIR_SANDBOX_IMAGE=$(scripts/sandbox-image.sh)
+export WEIR_SANDBOX_IMAGE
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -70,6 +70,8 @@ impl HostBuilder {
     /// services.
     pub fn build(self) -> Host {
         let mut scheme = Scheme::new();
+        #[cfg(feature = "container")]
+        crate::container::register(&mut scheme);
         crate::control::register(&mut scheme);
         crate::llm::register(&mut scheme);
         crate::net::register(&mut scheme);

@@ -8,6 +8,8 @@
 //! per activation that runs it. Nothing here reaches into the engine's
 //! internals.
 
+#[cfg(feature = "container")]
+pub mod container;
 pub mod control;
 pub mod host;
 pub mod llm;
