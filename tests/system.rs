@@ -840,7 +840,7 @@ fn answers_keep_the_documents_contract() {
     let auth = [("Authorization", bearer.as_str()), JSON];
     let twice = server
         .api()
-        .send("POST", "/v1/specs", Some(bytes), &auth)
+        .send("POST", "/v1/specs", Some(&bytes[..]), &auth)
         .unwrap();
     assert_eq!(twice.status, 400);
     assert!(
