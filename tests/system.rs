@@ -785,6 +785,81 @@ fn bad_http_unknown_routes_and_big_bodies_are_refused() {
     );
 }
 
+/// What the OpenAPI document allows is accepted, and what the server
+/// refuses is in it: empty `If-Match` and `Last-Event-ID` are absent, an
+/// apply with the wrong method is a 405, a repeated query parameter or body
+/// key is a 400 naming it, and names must be non-empty in the schemas.
+#[test]
+fn answers_keep_the_documents_contract() {
+    let server = server_on(None);
+    let created = call(
+        &server,
+        "POST",
+        "/v1/specs",
+        Some(&snippet("c", "one", "hi")),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let path = format!("/v1/specs/{}", created.json()["id"].as_str().unwrap());
+    let empty = call_with(
+        &server,
+        "PUT",
+        &path,
+        Some(&snippet("c", "one", "bye")),
+        &[("If-Match", "")],
+    );
+    assert_eq!(
+        empty.status, 200,
+        "an empty If-Match expects nothing: {}",
+        empty.body
+    );
+    let bearer = server.bearer();
+    let watch = server
+        .api()
+        .events(
+            "/v1/specs/watch",
+            &[("Authorization", bearer.as_str()), ("Last-Event-ID", "")],
+        )
+        .unwrap();
+    assert!(watch.is_ok(), "an empty Last-Event-ID is none");
+    let put = call(&server, "PUT", "/v1/specs/apply", Some(&json!([])));
+    assert_eq!(
+        (put.status, put.header("allow")),
+        (405, Some("POST")),
+        "{}",
+        put.body
+    );
+    let repeated = call(&server, "GET", "/v1/specs?name=a&name=b", None);
+    assert_eq!(repeated.status, 400);
+    assert!(
+        repeated.body.contains("query parameter `name` is repeated"),
+        "{}",
+        repeated.body
+    );
+    let bytes =
+        br#"{"kind": "snippet", "name": "x", "name": "y", "language": "text", "code": "a"}"#;
+    let auth = [("Authorization", bearer.as_str()), JSON];
+    let twice = server
+        .api()
+        .send("POST", "/v1/specs", Some(&bytes[..]), &auth)
+        .unwrap();
+    assert_eq!(twice.status, 400);
+    assert!(
+        twice.body.contains("duplicate key `name`"),
+        "{}",
+        twice.body
+    );
+    let doc = call(&server, "GET", "/v1/openapi.json", None).json();
+    let text = doc.to_string();
+    assert!(
+        text.contains(r#""pattern":"^[^/\\u0000-\\u001f\\u007f-\\u009f]+$""#),
+        "names must be non-empty in the schemas"
+    );
+    assert!(
+        text.contains(r#""not":{"required":["id"]}"#),
+        "update bodies leave the id to the URL"
+    );
+}
+
 #[test]
 fn openapi_describes_every_route_and_schemas_every_kind() {
     let server = server_on(None);
