@@ -70,6 +70,7 @@ impl HostBuilder {
     /// services.
     pub fn build(self) -> Host {
         let mut scheme = Scheme::new();
+        crate::compiler::register(&mut scheme);
         crate::control::register(&mut scheme);
         crate::net::register(&mut scheme);
         crate::sql::register(&mut scheme);

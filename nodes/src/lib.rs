@@ -8,6 +8,7 @@
 //! per activation that runs it. Nothing here reaches into the engine's
 //! internals.
 
+pub mod compiler;
 pub mod control;
 pub mod host;
 pub mod net;
