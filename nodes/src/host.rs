@@ -72,6 +72,7 @@ impl HostBuilder {
         let mut scheme = Scheme::new();
         #[cfg(feature = "container")]
         crate::container::register(&mut scheme);
+        crate::compiler::register(&mut scheme);
         crate::control::register(&mut scheme);
         crate::llm::register(&mut scheme);
         crate::net::register(&mut scheme);

@@ -10,6 +10,8 @@
 
 #[cfg(feature = "container")]
 pub mod container;
+
+pub mod compiler;
 pub mod control;
 pub mod host;
 pub mod llm;
