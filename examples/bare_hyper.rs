@@ -1,5 +1,5 @@
 //! The ceiling for Weir's HTTP path: a bare hyper server answering the
-//! bench workloads of `../shared/bench/README.md` (GET /ping → `pong`,
+//! bench workloads of `docs/benchmarks.md` (GET /ping → `pong`,
 //! POST /echo → `{"received": <body>, "ok": true}`) with no engine at all.
 //! Run by `scripts/bench-http.sh`:
 //! `cargo run --release --example bare_hyper -- PORT`.
