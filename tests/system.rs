@@ -337,6 +337,56 @@ fn crud_with_revisions(database: Option<String>) {
 }
 on_both!(crud_with_revisions, crud_postgres, crud_sqlite);
 
+/// A rename (or any update) that breaks another spec's link is refused
+/// like a delete that would, unless asked for; the API never takes its own
+/// namespace down, even when asked.
+fn updates_that_take_others_down_are_refused(database: Option<String>) {
+    let server = server_on(database);
+    let target = call(&server, "POST", "/v1/specs", Some(&snippet("t", "target", "hi")));
+    assert_eq!(target.status, 201, "{}", target.body);
+    let mut user = snippet("t", "user", "yo");
+    user["ports"] = json!({"out": [{"name": "target"}]});
+    assert_eq!(call(&server, "POST", "/v1/specs", Some(&user)).status, 201);
+    let path = format!("/v1/specs/{}", target.json()["id"].as_str().unwrap());
+    let renamed = snippet("t", "renamed", "hi");
+
+    let refused = call(&server, "PUT", &path, Some(&renamed));
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], "would_deactivate");
+    assert!(refused.body.contains("t/user"), "{}", refused.body);
+    let kept = call(&server, "GET", &path, None).json();
+    assert_eq!(
+        (kept["name"].as_str(), kept["revision"].as_i64()),
+        (Some("target"), Some(1)),
+        "a refused update stores nothing"
+    );
+    // A change that breaks nothing goes through without the cascade.
+    let same_name = snippet("t", "target", "hello");
+    assert_eq!(call(&server, "PUT", &path, Some(&same_name)).status, 200);
+    let cascaded = call(&server, "PUT", &format!("{path}?cascade=true"), Some(&renamed));
+    assert_eq!(cascaded.status, 200, "{}", cascaded.body);
+    assert_eq!(cascaded.json()["name"], "renamed");
+
+    let system = call(&server, "GET", "/v1/specs?namespace=system&name=front", None).json();
+    let front = &system["items"][0];
+    let front_path = format!("/v1/specs/{}", front["id"].as_str().unwrap());
+    let mut moved = front["document"].clone();
+    moved["name"] = json!("front2");
+    moved.as_object_mut().unwrap().remove("id");
+    let protected = call(&server, "PUT", &format!("{front_path}?cascade=true"), Some(&moved));
+    assert_eq!(protected.status, 409, "{}", protected.body);
+    assert_eq!(protected.json()["error"]["code"], "system_protected");
+    let refused = call(&server, "PUT", &front_path, Some(&moved));
+    assert_eq!(refused.json()["error"]["code"], "would_deactivate", "{}", refused.body);
+    let health = server.api().send("GET", "/healthz", None, &[]).unwrap();
+    assert_eq!(health.status, 200, "the API still answers");
+}
+on_both!(
+    updates_that_take_others_down_are_refused,
+    refused_updates_postgres,
+    refused_updates_sqlite
+);
+
 fn unused_id() -> String {
     // A UUID no row has.
     "0192f6a0-0000-7000-8000-000000000001".to_string()

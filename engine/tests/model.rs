@@ -3,10 +3,10 @@
 //! A seeded generator makes random operations over two namespaces of a few
 //! names each (create, update, link and unlink, specs that fail to compile,
 //! delete with and without the cascade, delete and re-create with a new id
-//! in one transaction or two, rename, values that specs bind), commits them
-//! in random batches at random speeds while a loader follows the store, and
-//! after each quiescence compares the running engine with a model computed
-//! from what the store was told alone:
+//! in one transaction or two, rename with and without the cascade, values
+//! that specs bind), commits them in random batches at random speeds while
+//! a loader follows the store, and after each quiescence compares the
+//! running engine with a model computed from what the store was told alone:
 //!
 //! - the table holds exactly the specs that ever compiled and still exist;
 //! - every name answers a probe with the chain of versions it runs and that
@@ -14,8 +14,8 @@
 //!   when it must not run;
 //! - every stored spec has a reported status, an inactive one naming the
 //!   link it misses;
-//! - a delete without the cascade is refused exactly when it would take
-//!   another spec down.
+//! - a delete or a rename without the cascade is refused exactly when it
+//!   would take another spec down.
 //!
 //! `WEIR_MODEL_SEED` replays a seed; `WEIR_MODEL_STEPS` sets how many
 //! operations each backend gets (default 600), and `WEIR_MODEL_SECONDS`
@@ -88,12 +88,14 @@ enum Op {
         link: Option<usize>,
         one_transaction: bool,
     },
-    /// Renames `from` to the free name `to` (same id), with a new link.
+    /// Renames `from` to the free name `to` (same id), with a new link,
+    /// with or without the cascade (a rename breaks links by the old name).
     Rename {
         ns: usize,
         from: usize,
         to: usize,
         link: Option<usize>,
+        cascade: bool,
     },
     /// Sets the namespace's `tag` value, which binding specs show.
     Tag { ns: usize, tag: u64 },
@@ -282,6 +284,7 @@ fn generate(rng: &mut Rng, model: &Model, touched: &HashSet<(usize, usize)>) -> 
                 from: name,
                 to,
                 link: lower_link(rng, to),
+                cascade: rng.chance(60),
             }
         }
         _ => return None,
@@ -392,8 +395,17 @@ async fn perform(store: &Store, model: &mut Model, op: &Op) -> Result<(), String
             model.rows[ns].retain(|r| r.name != name);
             model.rows[ns].push(row);
         }
-        Op::Rename { ns, from, to, link } => {
+        Op::Rename {
+            ns,
+            from,
+            to,
+            link,
+            cascade,
+        } => {
             let old = model.row(ns, from).cloned().ok_or("rename of nothing")?;
+            // Links by the old name break: a rename takes down what a
+            // delete of the old name would.
+            let refused = !cascade && model.takes_down(ns, from);
             let row = Row {
                 name: to,
                 link,
@@ -401,12 +413,18 @@ async fn perform(store: &Store, model: &mut Model, op: &Op) -> Result<(), String
                 broken: false,
                 ..old
             };
-            store
-                .update(spec(ns, row.id, &row), None)
-                .await
-                .map_err(|e| e.to_string())?;
-            model.rows[ns].retain(|r| r.name != from);
-            model.rows[ns].push(row);
+            match (store.update(spec(ns, row.id, &row), None, cascade).await, refused) {
+                (Ok(_), false) => {
+                    model.rows[ns].retain(|r| r.name != from);
+                    model.rows[ns].push(row);
+                }
+                (Err(StoreError::WouldDeactivate { .. }), true) => {}
+                (outcome, refused) => {
+                    return Err(format!(
+                        "rename n{from} to n{to}: expected refused={refused}, got {outcome:?}"
+                    ));
+                }
+            }
         }
     }
     Ok(())

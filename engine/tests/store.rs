@@ -156,12 +156,12 @@ async fn stale_revisions_are_refused(db: TestDb) {
     let mut spec: Spec = row.decode().unwrap();
     spec.fields.insert("answer".into(), 2.into());
     let updated = store
-        .update(spec.clone(), Some(row.revision))
+        .update(spec.clone(), Some(row.revision), false)
         .await
         .unwrap();
     assert_eq!(updated.revision, row.revision + 1);
     spec.fields.insert("answer".into(), 3.into());
-    let stale = store.update(spec, Some(row.revision)).await.unwrap_err();
+    let stale = store.update(spec, Some(row.revision), false).await.unwrap_err();
     assert!(
         matches!(
             stale,
@@ -477,12 +477,12 @@ async fn single_row_writes_check_what_the_row_is_now(db: TestDb) {
     );
     // An update to the same document changes nothing, not even the revision.
     let same: Spec = created.decode().unwrap();
-    assert_eq!(store.update(same, Some(1)).await.unwrap().revision, 1);
+    assert_eq!(store.update(same, Some(1), false).await.unwrap().revision, 1);
     // A rename onto a taken name is refused.
     store.create(probe("two", 2)).await.unwrap();
     let mut renamed: Spec = created.decode().unwrap();
     renamed.name = Some("two".into());
-    let clash = store.update(renamed, None).await.unwrap_err();
+    let clash = store.update(renamed, None, false).await.unwrap_err();
     assert!(matches!(clash, StoreError::Exists { .. }), "{clash}");
     // Removing checks the revision, then answers the row as it was.
     let stale = store

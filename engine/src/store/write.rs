@@ -275,11 +275,15 @@ impl Store {
     }
 
     /// Updates one document by id. With `expected_revision`, a row at any
-    /// other revision is refused with [`StoreError::Conflict`].
+    /// other revision is refused with [`StoreError::Conflict`]. A spec
+    /// update that would take other specs down (a rename, a move to another
+    /// namespace, a dropped link that others reached through it) is refused
+    /// with [`StoreError::WouldDeactivate`] unless `cascade`, as a delete is.
     pub async fn update<D: Document>(
         &self,
         document: D,
         expected_revision: Option<i64>,
+        cascade: bool,
     ) -> Result<Row, StoreError> {
         let entity = D::ENTITY;
         let key = format!("{}/{}", document.namespace(), document.name());
@@ -309,6 +313,16 @@ impl Store {
             return Ok(stored);
         }
         self.write(&mut tx, Verb::Update, &document, &json).await?;
+        if entity == Entity::Spec && !cascade {
+            let mut replaced = Replaced::default();
+            replaced.note(&stored.namespace, stored.id, Some(stored.clone()));
+            replaced.namespaces.insert(document.namespace().to_string());
+            let specs = self.takes_down(&mut tx, replaced).await?;
+            if !specs.is_empty() {
+                tx.rollback().await?;
+                return Err(StoreError::WouldDeactivate { specs });
+            }
+        }
         let updated = self.row_by_id(&mut tx, entity, document.id()).await?;
         tx.commit().await?;
         updated.ok_or(StoreError::NotFound {

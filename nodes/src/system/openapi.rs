@@ -515,6 +515,11 @@ impl Types {
             }
             Op::Update => {
                 parameters.push(if_match);
+                parameters.push(query(
+                    "cascade",
+                    json!({"type": "boolean"}),
+                    "Store it even if other specs lose a link target through it (they go inactive).",
+                ));
                 // The server takes a body `id` only when it is the URL's,
                 // which a schema cannot say: the schema leaves `id` out.
                 let without_id = json!({"allOf": [document, {"not": {"required": ["id"]}}]});
@@ -536,7 +541,7 @@ impl Types {
                 responses.insert("404".into(), self.error("No such row."));
                 responses.insert(
                     "409".into(),
-                    self.error("If-Match names a stale revision, or the new name is taken."),
+                    self.error("If-Match names a stale revision, the new name is taken, other specs would lose a link target (`would_deactivate`, without `cascade`), or a cascade would take down specs of the `system` namespace (`system_protected`); nothing stored."),
                 );
                 format!("Replace one of the stored {what}.")
             }

@@ -349,11 +349,16 @@ impl<R: Record> RecordsNode<R> {
 
     async fn update(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
         let id = request.id()?;
-        request.query(&[])?;
+        let cascade = flag(&request.query(&["cascade"])?, "cascade");
         let expected = request.if_match()?;
         let document = self.one(store, request.documents()?, Some(id)).await?;
+        if cascade && R::ENTITY == Entity::Spec && self.touches_system(store, id, &document).await? {
+            // The system namespace may change, but never by taking its own
+            // specs down on purpose: that could make this API unreachable.
+            return Err(system_protected("take down specs of"));
+        }
         let row = store
-            .update(document, expected)
+            .update(document, expected, cascade)
             .await
             .map_err(store_error)?;
         let headers = [("etag", etag(row.revision))];
@@ -372,7 +377,7 @@ impl<R: Record> RecordsNode<R> {
             && let Some(row) = store.get(R::ENTITY, id).await.map_err(store_error)?
             && row.namespace == SYSTEM
         {
-            return Err(system_protected());
+            return Err(system_protected("delete specs of"));
         }
         let row = store
             .remove(R::ENTITY, id, expected, cascade)
@@ -448,20 +453,30 @@ impl<R: Record> RecordsNode<R> {
                 (None, namespace) => namespace.clone(),
             };
             if namespace.as_deref() == Some(SYSTEM) {
-                return Err(system_protected());
+                return Err(system_protected("delete specs of"));
             }
         }
         Ok(())
+    }
+
+    /// Whether an update of `id` to `document` reads or writes the `system`
+    /// namespace.
+    async fn touches_system(&self, store: &Store, id: uuid::Uuid, document: &R) -> Result<bool, ErrorValue> {
+        let stored = store.get(R::ENTITY, id).await.map_err(store_error)?;
+        let was = stored.is_some_and(|row| row.namespace == SYSTEM);
+        Ok(was || document.namespace() == SYSTEM)
     }
 }
 
 /// The namespace of the API itself.
 const SYSTEM: &str = "system";
 
-fn system_protected() -> ErrorValue {
-    ErrorValue::new(
-        "the system API cannot delete specs of the `system` namespace: that could make it unreachable (use `weir delete` against the database)",
-    )
+/// The refusal of a write that could take the API itself down; `what` is
+/// the write (`delete specs of`).
+fn system_protected(what: &str) -> ErrorValue {
+    ErrorValue::new(format!(
+        "the system API cannot {what} the `system` namespace: that could make it unreachable (use `weir` against the database)"
+    ))
     .with_code("system_protected")
     .with_status(409)
 }
