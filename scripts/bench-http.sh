@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark, one run, same load generator and settings for everyone:
 # Weir (release build, specs/examples: http, ping and echo .yaml), a bare hyper server (the
-# ceiling) and Node-RED 4 (../shared/bench/node-red), each against
+# ceiling) and Node-RED 4 (scripts/node-red/, installed from npm), each against
 # GET /ping and POST /echo with wrk. Prints a Markdown table: req/s, p50,
 # p99 and the server's peak RSS.
 #   scripts/bench-http.sh [DURATION] [CONNECTIONS]   (default 10s, 32)
@@ -9,7 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10s}
 connections=${2:-32}
-shared=${WEIR_SHARED:-../shared}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --quiet --bin weir --example bare_hyper
@@ -54,10 +53,10 @@ pids+=($!); wait_for 18100; measure weir 18100 "${pids[-1]}"
 
 target/release/examples/bare_hyper 18101 & pids+=($!); wait_for 18101; measure "bare hyper" 18101 "${pids[-1]}"
 
-if [[ -x $shared/bench/node-red/start.sh ]] && command -v node >/dev/null; then
-  red=$("$shared/bench/node-red/start.sh" 18102) && pids+=("$red") && measure node-red 18102 "$red"
+if command -v node >/dev/null; then
+  red=$(scripts/node-red/start.sh 18102) && pids+=("$red") && measure node-red 18102 "$red"
 else
-  echo "| node-red | - | skipped: $shared/bench/node-red/start.sh or node not found | | | | |"
+  echo "| node-red | - | skipped: node not found | | | | |"
 fi
 echo
 echo "wrk -t2 -c$connections -d$duration --latency, after a 3 s warm-up; $(nproc) cores shared by server and wrk."
