@@ -119,9 +119,15 @@ fn verdict(answer: &Packet) -> Result<serde_json::Value, Failure> {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| format!("the job's branch answered status {status}"));
-        let error = ErrorValue::new(message)
+        let code = body
+            .get("error")
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut error = ErrorValue::new(message)
             .with_status(u16::try_from(status).unwrap_or(500))
             .with_details(body);
+        error.code = code;
         return Err(failure(error));
     }
     Ok(weir_codecs::json::to_json(payload))
@@ -155,10 +161,17 @@ mod tests {
         assert!(!verdict(&down).unwrap_err().permanent);
         let shaped = Packet::new(Value::map([
             ("status", Value::Int(422)),
-            ("body", Value::map([("error", Value::map([("message", Value::string("no"))]))])),
+            (
+                "body",
+                Value::map([(
+                    "error",
+                    Value::map([("message", Value::string("no")), ("code", Value::string("nope"))]),
+                )]),
+            ),
         ]));
         let failed = verdict(&shaped).unwrap_err();
         assert_eq!((failed.message.as_str(), failed.permanent), ("no", true));
+        assert_eq!(failed.code.as_deref(), Some("nope"));
         let fine = Packet::new(Value::map([("status", Value::string("success"))]));
         assert_eq!(verdict(&fine).unwrap(), serde_json::json!({"status": "success"}));
     }
