@@ -36,7 +36,12 @@ pub async fn list(
                 limit: Some(LIMIT),
                 ..JobFilter::default()
             };
-            queue.list(&filter).await?.into_iter().map(JobView::from).collect()
+            queue
+                .list(&filter)
+                .await?
+                .into_iter()
+                .map(JobView::from)
+                .collect()
         }
         Backend::Server(remote) => {
             let mut query = vec![("limit", LIMIT.to_string())];
@@ -58,9 +63,18 @@ pub async fn list(
 
 fn print_table(jobs: &[JobView]) {
     let mut lines = vec![
-        ["ID", "NAMESPACE", "NODE", "STATUS", "ATTEMPTS", "CREATED", "FINISHED", "ERROR"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "ID",
+            "NAMESPACE",
+            "NODE",
+            "STATUS",
+            "ATTEMPTS",
+            "CREATED",
+            "FINISHED",
+            "ERROR",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for job in jobs {
         let error = job.error.as_ref().map(|e| e.message.as_str()).unwrap_or("");
@@ -80,7 +94,13 @@ fn print_table(jobs: &[JobView]) {
         ]);
     }
     let widths: Vec<usize> = (0..lines[0].len())
-        .map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     for line in lines {
         let cells: Vec<String> = line

@@ -83,8 +83,8 @@ fn the_whole_cycle(db: Option<&TestDb>) {
     // The schema served is the one the server checks with.
     let schema = server.get("/api/compile/schema").unwrap();
     assert_eq!(schema.status, 200, "{}", schema.body);
-    let yaml = std::fs::read_to_string(root().join("specs/examples/compiler-job/compile.yaml"))
-        .unwrap();
+    let yaml =
+        std::fs::read_to_string(root().join("specs/examples/compiler-job/compile.yaml")).unwrap();
     let specs = weir_codecs::json::to_json(&weir_codecs::yaml::from_str(&yaml).unwrap());
     let check = specs
         .as_array()
@@ -117,8 +117,15 @@ fn the_whole_cycle(db: Option<&TestDb>) {
             break;
         }
     }
-    assert!(events.next().is_err(), "the stream ends after a final state");
-    assert!(seen.iter().all(|s| ["queued", "building", "success"].contains(&s.as_str())), "{seen:?}");
+    assert!(
+        events.next().is_err(),
+        "the stream ends after a final state"
+    );
+    assert!(
+        seen.iter()
+            .all(|s| ["queued", "building", "success"].contains(&s.as_str())),
+        "{seen:?}"
+    );
 
     let view = finished(&server, &id);
     assert_eq!(view["status"], "success", "{view}");
@@ -135,7 +142,12 @@ fn the_whole_cycle(db: Option<&TestDb>) {
     // The manifest is the job's result in the database, not only on disk.
     let mut api = server.api();
     let stored = api
-        .send("GET", &format!("/v1/jobs/{id}"), None, &[("Authorization", &server.bearer())])
+        .send(
+            "GET",
+            &format!("/v1/jobs/{id}"),
+            None,
+            &[("Authorization", &server.bearer())],
+        )
         .unwrap();
     assert_eq!(stored.status, 200, "{}", stored.body);
     assert_eq!(&stored.json()["result"], manifest);
@@ -143,10 +155,18 @@ fn the_whole_cycle(db: Option<&TestDb>) {
     // Every artifact, by name, with its bytes and type.
     for artifact in artifacts {
         let name = artifact["path"].as_str().unwrap();
-        let reply = server.get(&format!("/api/jobs/{id}/artifacts/{name}")).unwrap();
+        let reply = server
+            .get(&format!("/api/jobs/{id}/artifacts/{name}"))
+            .unwrap();
         assert_eq!(reply.status, 200, "{name}: {}", reply.body);
-        assert_eq!(reply.body.len() as u64, artifact["size"].as_u64().unwrap(), "{name}");
-        let on_disk = std::fs::read_to_string(server.dir.join("weir-data/artifacts").join(&id).join(name)).unwrap();
+        assert_eq!(
+            reply.body.len() as u64,
+            artifact["size"].as_u64().unwrap(),
+            "{name}"
+        );
+        let on_disk =
+            std::fs::read_to_string(server.dir.join("weir-data/artifacts").join(&id).join(name))
+                .unwrap();
         assert_eq!(reply.body, on_disk, "{name}");
         if name.ends_with(".json") {
             assert_eq!(reply.header("content-type"), Some("application/json"));
@@ -166,7 +186,10 @@ fn a_script_that_does_not_compile_fails_with_its_diagnostics(db: Option<&TestDb>
     assert_eq!(view["attempts"], 1, "{view}");
     let error = &view["error"];
     assert_eq!(error["code"], "compile_failed", "{view}");
-    assert!(error["message"].as_str().unwrap().starts_with("line "), "{view}");
+    assert!(
+        error["message"].as_str().unwrap().starts_with("line "),
+        "{view}"
+    );
     let diagnostics = error["diagnostics"].as_array().expect("diagnostics");
     assert!(!diagnostics.is_empty());
     assert_eq!(view["manifest"]["status"], "failed");
@@ -185,11 +208,21 @@ fn bad_bodies_get_every_violation(db: Option<&TestDb>) {
     let error = &reply.json()["error"];
     assert_eq!(error["code"], "invalid");
     let details = error["details"].as_array().unwrap();
-    let pointers: Vec<&str> = details.iter().map(|d| d["pointer"].as_str().unwrap_or("")).collect();
+    let pointers: Vec<&str> = details
+        .iter()
+        .map(|d| d["pointer"].as_str().unwrap_or(""))
+        .collect();
     for wanted in ["/script/name", "/settings/passes/1", "/settings/max_depth"] {
-        assert!(pointers.contains(&wanted), "{wanted} missing from {pointers:?}");
+        assert!(
+            pointers.contains(&wanted),
+            "{wanted} missing from {pointers:?}"
+        );
     }
-    let messages = details.iter().map(|d| d["message"].to_string()).collect::<Vec<_>>().join("\n");
+    let messages = details
+        .iter()
+        .map(|d| d["message"].to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(messages.contains("source"), "{messages}");
     assert!(messages.contains("extra"), "{messages}");
 
@@ -204,7 +237,12 @@ fn bad_bodies_get_every_violation(db: Option<&TestDb>) {
     // Nothing was stored.
     let mut api = server.api();
     let listed = api
-        .send("GET", "/v1/jobs?namespace=examples", None, &[("Authorization", &server.bearer())])
+        .send(
+            "GET",
+            "/v1/jobs?namespace=examples",
+            None,
+            &[("Authorization", &server.bearer())],
+        )
         .unwrap();
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert_eq!(listed.json()["items"], json!([]));
@@ -226,11 +264,19 @@ fn unknown_jobs_are_404(db: Option<&TestDb>) {
 
 fn artifact_names_never_leave_the_jobs_folder(db: Option<&TestDb>) {
     let server = serve(db);
-    let first = submit(&server, &json!({"script": {"name": "a.py", "source": "x = 1\n"}}));
-    let second = submit(&server, &json!({"script": {"name": "b.py", "source": "y = 2\n"}}));
+    let first = submit(
+        &server,
+        &json!({"script": {"name": "a.py", "source": "x = 1\n"}}),
+    );
+    let second = submit(
+        &server,
+        &json!({"script": {"name": "b.py", "source": "y = 2\n"}}),
+    );
     assert_eq!(finished(&server, &first)["status"], "success");
     assert_eq!(finished(&server, &second)["status"], "success");
-    let ok = server.get(&format!("/api/jobs/{first}/artifacts/manifest.json")).unwrap();
+    let ok = server
+        .get(&format!("/api/jobs/{first}/artifacts/manifest.json"))
+        .unwrap();
     assert_eq!(ok.status, 200, "{}", ok.body);
     // A symbolic link inside the folder that points out of it.
     let folder = server.dir.join("weir-data/artifacts").join(&first);
@@ -259,11 +305,26 @@ fn artifact_names_never_leave_the_jobs_folder(db: Option<&TestDb>) {
             reply.status,
             reply.body
         );
-        assert!(!reply.body.contains(&server.token()), "{path} leaked the token");
+        assert!(
+            !reply.body.contains(&server.token()),
+            "{path} leaked the token"
+        );
     }
     // A raw `..` segment never reaches the route at all.
-    let reply = server.get(&format!("/api/jobs/{first}/artifacts/../../../weir-token")).unwrap();
-    assert!(reply.status == 400 || reply.status == 404, "{}", reply.status);
-    let reply = server.get("/api/jobs/..%2F..%2F/artifacts/weir-token").unwrap();
-    assert!(reply.status == 400 || reply.status == 404, "{}", reply.status);
+    let reply = server
+        .get(&format!("/api/jobs/{first}/artifacts/../../../weir-token"))
+        .unwrap();
+    assert!(
+        reply.status == 400 || reply.status == 404,
+        "{}",
+        reply.status
+    );
+    let reply = server
+        .get("/api/jobs/..%2F..%2F/artifacts/weir-token")
+        .unwrap();
+    assert!(
+        reply.status == 400 || reply.status == 404,
+        "{}",
+        reply.status
+    );
 }

@@ -16,7 +16,10 @@ fn serve(db: Option<&TestDb>, env: &[(&str, &str)]) -> Server {
     Server::launch(Options {
         files: vec![root().join("tests/fixtures/jobs/work.yaml")],
         database: db.map(|d| d.url.clone()),
-        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         wait_for: Some("/ping"),
         ..Options::default()
     })
@@ -26,7 +29,10 @@ fn enqueue(server: &Server, body: &Value) -> String {
     let reply = server.connect().send_json("POST", "/jobs", body);
     assert_eq!(reply.status, 202, "{}", reply.body);
     let id = reply.json()["job_id"].as_str().unwrap().to_string();
-    assert_eq!(reply.header("location"), Some(format!("/jobs/{id}").as_str()));
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/jobs/{id}").as_str())
+    );
     id
 }
 
@@ -67,7 +73,10 @@ macro_rules! on_both_backends {
     )*};
 }
 
-on_both_backends!(jobs_run_are_listed_and_read_through_the_system_api, cancelling_a_running_job_cancels_its_process);
+on_both_backends!(
+    jobs_run_are_listed_and_read_through_the_system_api,
+    cancelling_a_running_job_cancels_its_process
+);
 
 fn jobs_run_are_listed_and_read_through_the_system_api(db: Option<&TestDb>) {
     let server = serve(db, &[]);
@@ -81,10 +90,27 @@ fn jobs_run_are_listed_and_read_through_the_system_api(db: Option<&TestDb>) {
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["result"]["job_id"], first.as_str());
     assert_eq!(done["result"]["attempt"], 1);
-    for field in ["id", "namespace", "node", "status", "attempts", "max_attempts", "created_at", "scheduled_at", "started_at", "heartbeat_at", "finished_at", "error", "result"] {
+    for field in [
+        "id",
+        "namespace",
+        "node",
+        "status",
+        "attempts",
+        "max_attempts",
+        "created_at",
+        "scheduled_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "error",
+        "result",
+    ] {
         assert!(done.get(field).is_some(), "{field} missing: {done}");
     }
-    assert_eq!((done["namespace"].as_str(), done["node"].as_str()), (Some("work"), Some("work")));
+    assert_eq!(
+        (done["namespace"].as_str(), done["node"].as_str()),
+        (Some("work"), Some("work"))
+    );
     assert_eq!(settled(&server, &second)["status"], "success");
 
     // A 503 from the branch is retried; the job keeps its last error.
@@ -105,13 +131,23 @@ fn jobs_run_are_listed_and_read_through_the_system_api(db: Option<&TestDb>) {
 
     // Listing: filters, newest first, pages by cursor.
     let all = api(&server, "GET", "/v1/jobs?namespace=work").json();
-    let ids: Vec<&str> = all["items"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [failing.as_str(), second.as_str(), first.as_str()]);
     assert_eq!(all["next_cursor"], Value::Null);
     let page = api(&server, "GET", "/v1/jobs?namespace=work&limit=2").json();
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().expect("a cursor").to_string();
-    let rest = api(&server, "GET", &format!("/v1/jobs?namespace=work&limit=2&cursor={cursor}")).json();
+    let rest = api(
+        &server,
+        "GET",
+        &format!("/v1/jobs?namespace=work&limit=2&cursor={cursor}"),
+    )
+    .json();
     assert_eq!(rest["items"][0]["id"], first.as_str());
     let successes = api(&server, "GET", "/v1/jobs?status=success&node=work").json();
     assert_eq!(successes["items"].as_array().unwrap().len(), 2);
@@ -126,7 +162,13 @@ fn jobs_run_are_listed_and_read_through_the_system_api(db: Option<&TestDb>) {
     ] {
         let reply = api(&server, "GET", path);
         assert_eq!(reply.status, 400, "{path}: {}", reply.body);
-        assert!(reply.json()["error"]["message"].as_str().unwrap().contains(says), "{path}");
+        assert!(
+            reply.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{path}"
+        );
     }
     let unknown = uuid::Uuid::now_v7();
     for (method, path) in [
@@ -147,12 +189,23 @@ fn jobs_run_are_listed_and_read_through_the_system_api(db: Option<&TestDb>) {
     let bare = server.api().send("GET", "/v1/jobs", None, &[]).unwrap();
     assert_eq!(bare.status, 401);
     let read = format!("Bearer {}", support::READ_TOKEN);
-    let reply = server.api().send("POST", &format!("/v1/jobs/{first}/cancel"), None, &[("Authorization", &read)]).unwrap();
+    let reply = server
+        .api()
+        .send(
+            "POST",
+            &format!("/v1/jobs/{first}/cancel"),
+            None,
+            &[("Authorization", &read)],
+        )
+        .unwrap();
     assert_eq!(reply.status, 403);
 
     // The events of a finished job: its state, then the end.
     let mut events = Client::new(server.system_port)
-        .events(&format!("/v1/jobs/{first}/events"), &[("Authorization", &server.bearer())])
+        .events(
+            &format!("/v1/jobs/{first}/events"),
+            &[("Authorization", &server.bearer())],
+        )
         .unwrap()
         .expect("a stream");
     let event = loop {
@@ -169,30 +222,58 @@ fn jobs_run_are_listed_and_read_through_the_system_api(db: Option<&TestDb>) {
     // `weir get jobs`, on the database and through the API.
     let table = server.weir(&["get", "jobs", "-n", "work"]);
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
     assert!(text.starts_with("ID"), "{text}");
     assert_eq!(text.lines().count(), 4, "{text}");
     let listed = server.weir(&["get", "jobs", "--status", "success", "-o", "json"]);
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2);
-    let yaml = server.weir(&["get", "jobs", "--status", "cancelled", "-o", "yaml", "--server", &server.url(), "--token", &server.token()]);
+    let yaml = server.weir(&[
+        "get",
+        "jobs",
+        "--status",
+        "cancelled",
+        "-o",
+        "yaml",
+        "--server",
+        &server.url(),
+        "--token",
+        &server.token(),
+    ]);
     let text = String::from_utf8_lossy(&yaml.stdout);
-    assert!(yaml.status.success(), "{}", String::from_utf8_lossy(&yaml.stderr));
-    assert!(text.contains(&failing) && text.contains("status: cancelled"), "{text}");
+    assert!(
+        yaml.status.success(),
+        "{}",
+        String::from_utf8_lossy(&yaml.stderr)
+    );
+    assert!(
+        text.contains(&failing) && text.contains("status: cancelled"),
+        "{text}"
+    );
     let bad = server.weir(&["get", "jobs", "--status", "done"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--status `done`"));
 }
 
 fn cancelling_a_running_job_cancels_its_process(db: Option<&TestDb>) {
-    let server = serve(db, &[("WEIR_TEST_SLEEP", "60s"), ("WEIR_JOB_LEASE_MS", "1500")]);
+    let server = serve(
+        db,
+        &[("WEIR_TEST_SLEEP", "60s"), ("WEIR_JOB_LEASE_MS", "1500")],
+    );
     let id = enqueue(&server, &json!({"n": 1}));
     let deadline = Instant::now() + Duration::from_secs(30);
     while server.get(&format!("/jobs/{id}")).unwrap().json()["status"] != "building" {
         assert!(Instant::now() < deadline, "never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let reply = server.connect().send("DELETE", &format!("/jobs/{id}"), None, &[]).unwrap();
+    let reply = server
+        .connect()
+        .send("DELETE", &format!("/jobs/{id}"), None, &[])
+        .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     let job = settled(&server, &id);
     assert_eq!(job["status"], "cancelled", "{job}");
@@ -222,7 +303,21 @@ fn openapi_describes_the_jobs_routes() {
     let events = &paths["/v1/jobs/{id}/events"]["get"]["responses"]["200"];
     assert!(events["content"]["text/event-stream"].is_object());
     let job = &document["components"]["schemas"]["JobView"]["properties"];
-    for field in ["id", "namespace", "node", "status", "attempts", "max_attempts", "created_at", "scheduled_at", "started_at", "heartbeat_at", "finished_at", "error", "result"] {
+    for field in [
+        "id",
+        "namespace",
+        "node",
+        "status",
+        "attempts",
+        "max_attempts",
+        "created_at",
+        "scheduled_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "error",
+        "result",
+    ] {
         assert!(job.get(field).is_some(), "JobView.{field}");
     }
 }

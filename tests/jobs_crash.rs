@@ -105,7 +105,12 @@ fn a_killed_engines_job_is_finished_by_the_other_exactly_once() {
     let job = loop {
         let reply = survivor
             .api()
-            .send("GET", &format!("/v1/jobs/{id}"), None, &[("Authorization", &survivor.bearer())])
+            .send(
+                "GET",
+                &format!("/v1/jobs/{id}"),
+                None,
+                &[("Authorization", &survivor.bearer())],
+            )
             .unwrap();
         let job = reply.json();
         if job["status"] == "success" || job["status"] == "failed" {
@@ -114,7 +119,10 @@ fn a_killed_engines_job_is_finished_by_the_other_exactly_once() {
         assert!(Instant::now() < deadline, "never finished: {job}");
         std::thread::sleep(Duration::from_millis(20));
     };
-    eprintln!("finished {:?} after the kill (lease {LEASE_MS} ms, branch 3 s)", killed.elapsed());
+    eprintln!(
+        "finished {:?} after the kill (lease {LEASE_MS} ms, branch 3 s)",
+        killed.elapsed()
+    );
     assert_eq!(job["status"], "success", "{job}");
     assert_eq!(job["attempts"], 2, "{job}");
     assert_eq!(job["result"]["attempt"], 2, "{job}");
@@ -222,9 +230,13 @@ fn n_jobs_survive_a_killed_engine_a_restart_and_lost_connections() {
     for (id, status, attempts) in &jobs {
         assert_eq!(status, "success", "job {id} ended {status}");
         let recorded = by_job.get(id.as_str()).cloned().unwrap_or_default();
-        assert!(!recorded.is_empty(), "job {id} succeeded with no run recorded");
         assert!(
-            recorded.iter().all(|a| i64::from(*a) <= *attempts) && recorded.len() as i64 <= *attempts,
+            !recorded.is_empty(),
+            "job {id} succeeded with no run recorded"
+        );
+        assert!(
+            recorded.iter().all(|a| i64::from(*a) <= *attempts)
+                && recorded.len() as i64 <= *attempts,
             "job {id}: runs {recorded:?} beyond its {attempts} attempts"
         );
         if *attempts == 1 {

@@ -124,7 +124,11 @@ struct CompilerNode {
 }
 
 impl Node for CompilerNode {
-    fn call<'a>(&'a self, call: &'a Call, input: Packet) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
             let context = templated::context(&self.env, input.payload());
             let source = match &self.input {
@@ -155,7 +159,12 @@ impl Node for CompilerNode {
 }
 
 impl CompilerNode {
-    fn render(&self, field: &str, template: &Templated, context: &Value) -> Result<Value, ErrorValue> {
+    fn render(
+        &self,
+        field: &str,
+        template: &Templated,
+        context: &Value,
+    ) -> Result<Value, ErrorValue> {
         template.render(field, context).map_err(|e| {
             ErrorValue::new(format!("node `{}`: {e}", self.name)).with_code("template")
         })

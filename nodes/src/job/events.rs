@@ -73,7 +73,12 @@ impl Follower {
                 }
             } else if quiet.elapsed() >= KEEPALIVE {
                 quiet = tokio::time::Instant::now();
-                if self.events.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                if self
+                    .events
+                    .send(Bytes::from_static(b": keep-alive\n\n"))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }

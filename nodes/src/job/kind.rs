@@ -184,7 +184,10 @@ fn misplaced(spec: &JobSpec) -> Vec<FieldError> {
         .filter(|(field, given)| *given && !allowed(field))
         .map(|(field, _)| {
             let op = serde_json::to_value(op).unwrap_or_default();
-            FieldError::new(field, format!("is not used by `op: {}`", op.as_str().unwrap_or("?")))
+            FieldError::new(
+                field,
+                format!("is not used by `op: {}`", op.as_str().unwrap_or("?")),
+            )
         })
         .collect()
 }
@@ -195,5 +198,7 @@ pub(super) fn template(
     json: Option<serde_json::Value>,
     errors: &mut Vec<FieldError>,
 ) -> Option<Templated> {
-    Templated::compile(field, json?).map_err(|e| errors.extend(e)).ok()
+    Templated::compile(field, json?)
+        .map_err(|e| errors.extend(e))
+        .ok()
 }

@@ -55,10 +55,16 @@ impl Config {
                 format!("must be 1 to {MAX_ATTEMPTS}, not {max_attempts}"),
             ));
         }
-        let timeout = spec.timeout.map(|d| d.get()).unwrap_or(Duration::from_secs(300));
+        let timeout = spec
+            .timeout
+            .map(|d| d.get())
+            .unwrap_or(Duration::from_secs(300));
         let day = Duration::from_secs(24 * 3600);
         if timeout.is_zero() || timeout > day {
-            errors.push(FieldError::new("timeout", "must be above 0 and at most 24h"));
+            errors.push(FieldError::new(
+                "timeout",
+                "must be above 0 and at most 24h",
+            ));
         }
         for (field, span) in [("deadline", spec.deadline), ("delay", spec.delay)] {
             if span.is_some_and(|d| d.get() > MAX_SPAN) {
@@ -68,7 +74,10 @@ impl Config {
         if spec.deadline.is_some_and(|d| d.get().is_zero()) {
             errors.push(FieldError::new("deadline", "must be above 0"));
         }
-        let poll = spec.poll.map(|d| d.get()).unwrap_or(Duration::from_millis(250));
+        let poll = spec
+            .poll
+            .map(|d| d.get())
+            .unwrap_or(Duration::from_millis(250));
         if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&poll) {
             errors.push(FieldError::new("poll", "must be 10ms to 1m"));
         }
@@ -144,7 +153,9 @@ impl Activate for JobActivate {
             let service = self.service.clone().ok_or_else(no_store)?;
             let activation = service.registry().activation();
             if self.config.op == JobOp::Enqueue {
-                service.ensure_worker().map_err(|e| ErrorValue::new(e.to_string()))?;
+                service
+                    .ensure_worker()
+                    .map_err(|e| ErrorValue::new(e.to_string()))?;
                 let target = Target {
                     name: self.name.clone(),
                     outputs: outputs.clone(),
@@ -179,7 +190,11 @@ pub(super) struct JobNode {
 }
 
 impl Node for JobNode {
-    fn call<'a>(&'a self, call: &'a Call, input: Packet) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
             let payload = input.payload();
             match self.config.op {
@@ -215,7 +230,12 @@ impl Node for JobNode {
 }
 
 impl JobNode {
-    fn render(&self, field: &str, template: &Templated, context: &Value) -> Result<Value, ErrorValue> {
+    fn render(
+        &self,
+        field: &str,
+        template: &Templated,
+        context: &Value,
+    ) -> Result<Value, ErrorValue> {
         template.render(field, context).map_err(|e| {
             ErrorValue::new(format!("node `{}`: {e}", self.name))
                 .with_code("template")
@@ -229,27 +249,44 @@ impl JobNode {
             Some(template) => self.render("payload", template, &context)?,
             None => packet.clone(),
         };
-        let mut new = NewJob::new(&self.namespace, &self.name, weir_codecs::json::to_json(&stored))
-            .max_attempts(self.config.max_attempts)
-            .delay(self.config.delay);
+        let mut new = NewJob::new(
+            &self.namespace,
+            &self.name,
+            weir_codecs::json::to_json(&stored),
+        )
+        .max_attempts(self.config.max_attempts)
+        .delay(self.config.delay);
         if let Some(deadline) = self.config.deadline {
             new = new.deadline(deadline);
         }
         if let Some(template) = &self.config.idempotency_key {
             let key = self.render("idempotency_key", template, &context)?;
-            let key = key.as_str().map(str::to_string).unwrap_or_else(|| key.to_string());
+            let key = key
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| key.to_string());
             if !key.is_empty() && key != "null" {
                 new = new.idempotency_key(&key);
             }
         }
-        let enqueued = self.service.queue().enqueue(new).await.map_err(queue_error)?;
+        let enqueued = self
+            .service
+            .queue()
+            .enqueue(new)
+            .await
+            .map_err(queue_error)?;
         let job = enqueued.job;
         let id = job.id.to_string();
         let mut header = Vec::new();
         if let Some(template) = &self.config.location {
-            let context = self.config.context(packet, &[("job_id", Value::string(id.as_str()))]);
+            let context = self
+                .config
+                .context(packet, &[("job_id", Value::string(id.as_str()))]);
             let location = self.render("location", template, &context)?;
-            let text = location.as_str().map(str::to_string).unwrap_or_else(|| location.to_string());
+            let text = location
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| location.to_string());
             header.push(("location", Value::string(text)));
         }
         let body = Value::map([
@@ -267,7 +304,10 @@ impl JobNode {
     pub async fn find(&self, packet: &Value) -> Result<JobView, ErrorValue> {
         let context = self.config.context(packet, &[]);
         let rendered = self.render("id", &self.config.id, &context)?;
-        let text = rendered.as_str().map(str::to_string).unwrap_or_else(|| rendered.to_string());
+        let text = rendered
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| rendered.to_string());
         let id = Uuid::parse_str(text.trim()).map_err(|_| not_found(&text))?;
         let job = self.service.queue().get(id).await.map_err(queue_error)?;
         match job {
@@ -294,8 +334,15 @@ impl JobNode {
             filter.node = Some(node.clone());
         }
         let limit = filter.limit.unwrap_or(100) as usize;
-        let jobs = self.service.queue().list(&filter).await.map_err(queue_error)?;
-        let next = (jobs.len() == limit).then(|| jobs.last().map(|j| j.id.to_string())).flatten();
+        let jobs = self
+            .service
+            .queue()
+            .list(&filter)
+            .await
+            .map_err(queue_error)?;
+        let next = (jobs.len() == limit)
+            .then(|| jobs.last().map(|j| j.id.to_string()))
+            .flatten();
         let items = jobs.into_iter().map(JobView::from).collect();
         Ok(listing(items, next))
     }
@@ -323,12 +370,16 @@ impl JobNode {
                 "limit" => {
                     let limit = text.parse::<u32>().ok().filter(|n| (1..=1000).contains(n));
                     filter.limit = Some(limit.ok_or_else(|| {
-                        bad_request(format!("query `limit`: `{text}` is not a number from 1 to 1000"))
+                        bad_request(format!(
+                            "query `limit`: `{text}` is not a number from 1 to 1000"
+                        ))
                     })?);
                 }
                 "cursor" => {
                     let id = Uuid::parse_str(&text).map_err(|_| {
-                        bad_request(format!("query `cursor`: `{text}` is not a cursor this API gave"))
+                        bad_request(format!(
+                            "query `cursor`: `{text}` is not a cursor this API gave"
+                        ))
                     })?;
                     filter.before = Some(id);
                 }
@@ -351,7 +402,9 @@ fn listing(items: Vec<JobView>, next_cursor: Option<String>) -> Value {
 }
 
 fn bad_request(message: String) -> ErrorValue {
-    ErrorValue::new(message).with_code("bad_request").with_status(400)
+    ErrorValue::new(message)
+        .with_code("bad_request")
+        .with_status(400)
 }
 
 fn not_found(id: &str) -> ErrorValue {
@@ -361,17 +414,19 @@ fn not_found(id: &str) -> ErrorValue {
 }
 
 fn no_store() -> ErrorValue {
-    ErrorValue::new("kind `job` needs the engine's store: it runs under `weir start`, not from files")
-        .with_code("no_store")
+    ErrorValue::new(
+        "kind `job` needs the engine's store: it runs under `weir start`, not from files",
+    )
+    .with_code("no_store")
 }
 
 /// A queue failure as an answer; database causes stay in the log.
 pub(super) fn queue_error(error: JobError) -> ErrorValue {
     match error {
         JobError::NotFound(id) => not_found(&id.to_string()),
-        JobError::Invalid { .. } => {
-            ErrorValue::new(error.to_string()).with_code("invalid").with_status(400)
-        }
+        JobError::Invalid { .. } => ErrorValue::new(error.to_string())
+            .with_code("invalid")
+            .with_status(400),
         other => {
             tracing::warn!(error = %other, "job queue failed");
             ErrorValue::new("the job queue failed; the engine's log says why")

@@ -65,7 +65,10 @@ impl Registry {
         let mut entries = self.lock();
         for key in keys {
             let entry = (namespace.to_string(), key.clone());
-            if entries.get(&entry).is_some_and(|e| e.activation == activation) {
+            if entries
+                .get(&entry)
+                .is_some_and(|e| e.activation == activation)
+            {
                 entries.remove(&entry);
             }
         }

@@ -40,7 +40,10 @@ pub(super) async fn run(
             process.cancel();
         })
     };
-    let input = Value::map([("job", meta(&job)), ("payload", weir_codecs::json::from_json(job.payload.clone()))]);
+    let input = Value::map([
+        ("job", meta(&job)),
+        ("payload", weir_codecs::json::from_json(job.payload.clone())),
+    ]);
     let outputs = &target.outputs;
     let mut answer = outputs
         .write_watched(&process, &Port::output(), Packet::new(input))
@@ -165,7 +168,10 @@ mod tests {
                 "body",
                 Value::map([(
                     "error",
-                    Value::map([("message", Value::string("no")), ("code", Value::string("nope"))]),
+                    Value::map([
+                        ("message", Value::string("no")),
+                        ("code", Value::string("nope")),
+                    ]),
                 )]),
             ),
         ]));
@@ -173,6 +179,9 @@ mod tests {
         assert_eq!((failed.message.as_str(), failed.permanent), ("no", true));
         assert_eq!(failed.code.as_deref(), Some("nope"));
         let fine = Packet::new(Value::map([("status", Value::string("success"))]));
-        assert_eq!(verdict(&fine).unwrap(), serde_json::json!({"status": "success"}));
+        assert_eq!(
+            verdict(&fine).unwrap(),
+            serde_json::json!({"status": "success"})
+        );
     }
 }

@@ -683,13 +683,21 @@ impl Types {
         let job = self.schema::<JobView>();
         let summary = match op {
             JobOp::List => {
-                parameters.push(query("namespace", json!({"type": "string"}), "Only this namespace."));
+                parameters.push(query(
+                    "namespace",
+                    json!({"type": "string"}),
+                    "Only this namespace.",
+                ));
                 parameters.push(query(
                     "status",
                     json!({"type": "string", "enum": ["queued", "building", "success", "failed", "cancelled"]}),
                     "Only jobs in this state.",
                 ));
-                parameters.push(query("node", json!({"type": "string"}), "Only jobs of this node."));
+                parameters.push(query(
+                    "node",
+                    json!({"type": "string"}),
+                    "Only jobs of this node.",
+                ));
                 parameters.push(query(
                     "limit",
                     json!({"type": "integer", "minimum": 1, "maximum": 1000}),
@@ -701,8 +709,14 @@ impl Types {
                     "The previous page's `next_cursor`.",
                 ));
                 let listing = self.schema::<JobListing>();
-                responses.insert("200".into(), self.json("A page of jobs, newest first.", listing));
-                responses.insert("400".into(), self.error("An unknown or malformed parameter."));
+                responses.insert(
+                    "200".into(),
+                    self.json("A page of jobs, newest first.", listing),
+                );
+                responses.insert(
+                    "400".into(),
+                    self.error("An unknown or malformed parameter."),
+                );
                 "List the durable jobs, newest first."
             }
             JobOp::Get => {
@@ -734,7 +748,10 @@ impl Types {
                 let accepted = self.schema::<Accepted>();
                 responses.insert(
                     "202".into(),
-                    self.json("Stored; the job runs later (its URL as Location, when the node sets one).", accepted),
+                    self.json(
+                        "Stored; the job runs later (its URL as Location, when the node sets one).",
+                        accepted,
+                    ),
                 );
                 "Enqueue a durable job."
             }
