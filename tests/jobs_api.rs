@@ -321,3 +321,37 @@ fn openapi_describes_the_jobs_routes() {
         assert!(job.get(field).is_some(), "JobView.{field}");
     }
 }
+
+#[test]
+fn a_job_finds_its_node_again_after_its_engine_restarts() {
+    // SQLite in a folder kept across the restart; the engine is killed
+    // (SIGKILL) mid-run, and the job waits in the database meanwhile.
+    let dir = support::unique("weir-jobs-restart");
+    let launch = |sleep: &str| {
+        Server::launch(Options {
+            files: vec![root().join("tests/fixtures/jobs/work.yaml")],
+            env: vec![
+                ("WEIR_TEST_SLEEP".into(), sleep.into()),
+                ("WEIR_JOB_LEASE_MS".into(), "1000".into()),
+            ],
+            wait_for: Some("/ping"),
+            dir: Some(dir.clone()),
+            ..Options::default()
+        })
+    };
+    let first = launch("60s");
+    let id = enqueue(&first, &json!({"n": 1}));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while first.get(&format!("/jobs/{id}")).unwrap().json()["status"] != "building" {
+        assert!(Instant::now() < deadline, "never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.stop();
+    let second = launch("10ms");
+    let job = settled(&second, &id);
+    assert_eq!(job["status"], "success", "{job}");
+    assert_eq!(job["attempts"], 2, "{job}");
+    assert_eq!(job["result"]["attempt"], 2);
+    drop(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,10 @@
 //! once: retrying the same payload cannot help. Owns no queue state: the
 //! worker reports what this answers.
 
+// The worker's handler answers the queue's `Failure` (with its details),
+// so these helpers do too.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

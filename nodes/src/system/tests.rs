@@ -133,7 +133,10 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
     let document = describe("t", &kinds, &found);
     let paths = document["paths"].as_object().unwrap();
     assert_eq!(paths.len(), 17, "{:?}", paths.keys().collect::<Vec<_>>());
-    let cancel = found.iter().find(|r| r.path == "/v1/jobs/:id/cancel").unwrap();
+    let cancel = found
+        .iter()
+        .find(|r| r.path == "/v1/jobs/:id/cancel")
+        .unwrap();
     assert_eq!(cancel.answerer, Answerer::Jobs(crate::job::JobOp::Cancel));
     assert!(paths["/v1/jobs/{id}"]["delete"]["responses"]["404"].is_object());
     let update = &paths["/v1/specs/{id}"]["put"];
