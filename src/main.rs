@@ -7,6 +7,7 @@
 mod backend;
 mod commands;
 mod database;
+mod jobs;
 mod progress;
 mod remote;
 mod report;

@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use weir_engine::store::{Entity, Filter, Listed, Plan};
+use weir_nodes::job::JobListing;
 use weir_nodes::system::{Batch, Listing, Problem};
 
 /// A running engine's system API.
@@ -118,6 +119,15 @@ impl Remote {
             .query(&query);
         match self.send::<Listing>(request).await? {
             Ok(listing) => Ok(listing.items),
+            Err(_) => bail!("{} refused the listing's filters", self.base),
+        }
+    }
+
+    /// A page of jobs (`/v1/jobs`), newest first.
+    pub async fn jobs(&self, query: &[(&str, String)]) -> anyhow::Result<JobListing> {
+        let request = self.request(reqwest::Method::GET, "/v1/jobs").query(query);
+        match self.send::<JobListing>(request).await? {
+            Ok(listing) => Ok(listing),
             Err(_) => bail!("{} refused the listing's filters", self.base),
         }
     }

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use weir_engine::Scheme;
 use weir_engine::store::Store;
 
+use crate::job::JobService;
 use crate::sql::Pools;
 
 /// The scheme and services of one engine process.
@@ -23,6 +24,7 @@ pub struct Host {
     scheme: Arc<Scheme>,
     stop: CancellationToken,
     services: Vec<JoinHandle<()>>,
+    jobs: Option<Arc<JobService>>,
 }
 
 /// What a host is built from; see [`Host::builder`].
@@ -52,6 +54,9 @@ impl Host {
     /// Stops the background services and waits for them.
     pub async fn shutdown(self) {
         self.stop.cancel();
+        if let Some(jobs) = &self.jobs {
+            jobs.stopped().await;
+        }
         for service in self.services {
             let _ = service.await;
         }
@@ -74,6 +79,7 @@ impl HostBuilder {
         crate::container::register(&mut scheme);
         crate::compiler::register(&mut scheme);
         crate::control::register(&mut scheme);
+        crate::job::register(&mut scheme);
         crate::llm::register(&mut scheme);
         crate::net::register(&mut scheme);
         crate::sql::register(&mut scheme);
@@ -83,13 +89,24 @@ impl HostBuilder {
             None => Pools::new(),
         };
         scheme.provide(Arc::new(pools));
+        let stop = CancellationToken::new();
+        let mut jobs = None;
         if let Some((store, _)) = self.store {
+            // The job worker: started by the first enqueueing `job` node.
+            match JobService::new(store.clone(), stop.child_token()) {
+                Ok(service) => jobs = Some(Arc::new(service)),
+                Err(error) => tracing::warn!(%error, "durable jobs are unavailable"),
+            }
             scheme.provide(Arc::new(store));
+        }
+        if let Some(jobs) = &jobs {
+            scheme.provide(jobs.clone());
         }
         Host {
             scheme: Arc::new(scheme),
-            stop: CancellationToken::new(),
+            stop,
             services: Vec::new(),
+            jobs,
         }
     }
 }

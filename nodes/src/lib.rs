@@ -14,6 +14,7 @@ pub mod container;
 pub mod compiler;
 pub mod control;
 pub mod host;
+pub mod job;
 pub mod llm;
 pub mod net;
 pub mod reference;

@@ -1,7 +1,8 @@
-//! `weir get specs|values [-n NS] [--kind K] [-o table|yaml|json]
-//! [--server URL]`: what the database holds, read directly or through a
-//! running engine; specs with the status their engines reported. Secret
-//! values print as `<redacted>`.
+//! `weir get specs|values|jobs [-n NS] [--kind K] [--status S]
+//! [-o table|yaml|json] [--server URL]`: what the database holds, read
+//! directly or through a running engine; specs with the status their
+//! engines reported. Secret values print as `<redacted>`. Jobs are listed
+//! by [`crate::jobs`].
 
 use std::process::ExitCode;
 
@@ -13,20 +14,34 @@ use crate::commands::apply::What;
 /// Arguments of `weir get`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Specs or values.
+    /// Specs, values or jobs.
     #[arg(value_enum)]
-    what: What,
+    what: Listing,
     /// Only this namespace.
     #[arg(short = 'n', long)]
     namespace: Option<String>,
     /// Only specs of this kind.
     #[arg(long)]
     kind: Option<String>,
+    /// Only jobs in this state (queued, building, success, failed, cancelled).
+    #[arg(long)]
+    status: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     output: Output,
     #[command(flatten)]
     backend: BackendArgs,
+}
+
+/// What `weir get` lists.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Listing {
+    /// Node specs.
+    Specs,
+    /// Named values and secrets.
+    Values,
+    /// Durable jobs.
+    Jobs,
 }
 
 /// Output formats.
@@ -42,7 +57,23 @@ pub enum Output {
 
 /// Prints the rows.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let entity = args.what.entity();
+    let what = match args.what {
+        Listing::Specs => What::Specs,
+        Listing::Values => What::Values,
+        Listing::Jobs => {
+            if args.kind.is_some() {
+                anyhow::bail!("--kind filters specs; jobs have no kind");
+            }
+            let backend = Backend::open(&args.backend).await?;
+            let done = crate::jobs::list(&backend, args.namespace, args.status, args.output).await;
+            backend.close().await;
+            return done;
+        }
+    };
+    if args.status.is_some() {
+        anyhow::bail!("--status filters jobs");
+    }
+    let entity = what.entity();
     if entity == Entity::Value && args.kind.is_some() {
         anyhow::bail!("--kind filters specs; values have no kind");
     }

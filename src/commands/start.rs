@@ -118,8 +118,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     eprintln!("stopping: draining in-flight packets");
-    loader.shutdown().await;
+    // The host's services first: the job worker drains its runs while
+    // their nodes still run, and gives back the rest.
     host.shutdown().await;
+    loader.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -234,6 +234,11 @@ impl Server {
         }
     }
 
+    /// The engine's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the server (keeping its folder if it was given one).
     pub fn stop(mut self) {
         self.kill();

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
 use weir_engine::{Activate, shared};
-use weir_engine::{Call, FieldError, Kind, Node, Packet, Scheme, scheme::Context};
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Scheme, scheme::Context};
+
+use crate::net::templated::{self, Templated};
 
 /// Registers the compiler family's kinds.
 pub fn register(scheme: &mut Scheme) {
@@ -22,7 +24,8 @@ pub fn register(scheme: &mut Scheme) {
 
 /// The fields of a `compiler` spec.
 ///
-/// Ports: `in`; the answer is the manifest. The payload is
+/// Ports: `in` → the manifest to `out`, whose answer is the answer (the
+/// manifest itself when `out` is unlinked). The payload is
 /// `{script: {name, source}, settings?}`; its settings merge over the
 /// spec's. Each packet compiles into a fresh folder
 /// `<artifact_dir>/artifacts/<UUID v7>`. A bad payload is an error with
@@ -39,6 +42,17 @@ pub struct CompilerSpec {
     /// The data directory; default `WEIR_DATA_DIR`, else `./weir-data`.
     #[serde(default)]
     pub artifact_dir: Option<String>,
+    /// What to compile, a template over the packet (`"{{ payload.payload
+    /// }}"` behind a `job` node); default the payload itself.
+    #[serde(default)]
+    pub input: Option<serde_json::Value>,
+    /// The artifact folder's name under `<artifact_dir>/artifacts`, a
+    /// template over the packet (`"{{ payload.job.id }}"`); it must render
+    /// to one name of letters, digits, `-`, `_` and `.` (not `.` or `..`).
+    /// Default: a fresh UUID v7 per packet. A folder already there is
+    /// compiled into again (its stale artifacts removed).
+    #[serde(default)]
+    pub folder: Option<String>,
 }
 
 fn example() -> serde_json::Value {
@@ -58,17 +72,33 @@ impl Kind for Compiler {
         "Compiles the payload's Python script with the native pipeline compiler and answers its manifest; a bad payload is an error (code `invalid`, status 400) listing every field."
     }
 
+    fn runtime_templates(&self) -> &'static [&'static str] {
+        &["input", "folder"]
+    }
+
     fn compile(
         &self,
         spec: CompilerSpec,
         cx: &Context<'_>,
     ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
-        payload::settings(&spec.settings, "settings").map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| FieldError::new(e.field, e.message))
-                .collect::<Vec<_>>()
-        })?;
+        let mut errors: Vec<FieldError> = payload::settings(&spec.settings, "settings")
+            .err()
+            .into_iter()
+            .flatten()
+            .map(|e| FieldError::new(e.field, e.message))
+            .collect();
+        let mut template = |field: &str, json: Option<serde_json::Value>| {
+            Templated::compile(field, json?)
+                .map_err(|e| errors.extend(e))
+                .ok()
+        };
+        let input = template("input", spec.input);
+        let folder = template("folder", spec.folder.map(serde_json::Value::String));
+        let env = weir_engine::env::bind(cx.spec(), cx.values());
+        let env = env.map_err(|e| errors.extend(e)).unwrap_or_default();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         let root = spec
             .artifact_dir
             .or_else(|| std::env::var("WEIR_DATA_DIR").ok())
@@ -77,6 +107,9 @@ impl Kind for Compiler {
             name: cx.name(),
             defaults: spec.settings,
             artifacts: PathBuf::from(root).join("artifacts"),
+            input,
+            folder,
+            env,
         }))
     }
 }
@@ -85,15 +118,31 @@ struct CompilerNode {
     name: String,
     defaults: serde_json::Map<String, serde_json::Value>,
     artifacts: PathBuf,
+    input: Option<Templated>,
+    folder: Option<Templated>,
+    env: Value,
 }
 
 impl Node for CompilerNode {
-    fn call<'a>(&'a self, _: &'a Call, input: Packet) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
+    fn call<'a>(
+        &'a self,
+        call: &'a Call,
+        input: Packet,
+    ) -> BoxFuture<'a, Result<Packet, ErrorValue>> {
         Box::pin(async move {
-            let json = weir_codecs::json::to_json(input.payload());
+            let context = templated::context(&self.env, input.payload());
+            let source = match &self.input {
+                Some(template) => self.render("input", template, &context)?,
+                None => input.payload().clone(),
+            };
+            let json = weir_codecs::json::to_json(&source);
             let input =
                 payload::input(&json, &self.defaults).map_err(|e| invalid(&self.name, e))?;
-            let dir = self.artifacts.join(uuid::Uuid::now_v7().to_string());
+            let folder = match &self.folder {
+                Some(template) => self.folder_name(&self.render("folder", template, &context)?)?,
+                None => uuid::Uuid::now_v7().to_string(),
+            };
+            let dir = self.artifacts.join(folder);
             // Dropping this future (the process cancelled) sets the
             // library's cancel flag, which stops the compile.
             let manifest = weir_native::compile(input, dir, weir_native::Cancel::new())
@@ -103,8 +152,42 @@ impl Node for CompilerNode {
                 })?;
             let json = serde_json::to_value(&manifest)
                 .map_err(|e| ErrorValue::new(format!("node `{}`: {e}", self.name)))?;
-            Ok(Packet::new(weir_codecs::json::from_json(json)))
+            let manifest = Packet::new(weir_codecs::json::from_json(json));
+            Ok(call.write(&Port::output(), manifest).await)
         })
+    }
+}
+
+impl CompilerNode {
+    fn render(
+        &self,
+        field: &str,
+        template: &Templated,
+        context: &Value,
+    ) -> Result<Value, ErrorValue> {
+        template.render(field, context).map_err(|e| {
+            ErrorValue::new(format!("node `{}`: {e}", self.name)).with_code("template")
+        })
+    }
+
+    /// A rendered `folder`: one plain name, never a path.
+    fn folder_name(&self, rendered: &Value) -> Result<String, ErrorValue> {
+        let name = rendered.as_str().unwrap_or_default();
+        let plain = !name.is_empty()
+            && name.len() <= 255
+            && name != "."
+            && name != ".."
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        match plain {
+            true => Ok(name.to_string()),
+            false => Err(ErrorValue::new(format!(
+                "node `{}`: folder: `{rendered}` is not a folder name (letters, digits, `-`, `_`, `.`)",
+                self.name
+            ))
+            .with_code("invalid_folder")),
+        }
     }
 }
 

@@ -210,6 +210,9 @@ fn content_type(path: &Path) -> &'static str {
         Some("webp") => "image/webp",
         Some("woff2") => "font/woff2",
         Some("txt" | "md") => "text/plain; charset=utf-8",
+        Some("jsonl") => "application/jsonl",
+        Some("py") => "text/x-python; charset=utf-8",
+        Some("dot") => "text/vnd.graphviz; charset=utf-8",
         Some("wasm") => "application/wasm",
         _ => "application/octet-stream",
     }

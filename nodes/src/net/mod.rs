@@ -15,7 +15,7 @@ pub mod message;
 mod router;
 mod socket;
 pub mod stream;
-mod templated;
+pub(crate) mod templated;
 mod tls;
 
 pub use auth::{AuthSpec, Scope, TokenSpec};

@@ -30,6 +30,7 @@ use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports
 use super::records::{Batch, Listing, Op, Ready};
 use super::request::{Problem, Request, answer, store_error};
 use super::schemas::{KindSchema, SchemasAnswer};
+use crate::job::{JobListing, JobOp, JobView};
 use crate::net::RouterSpec;
 
 /// The fields of an `openapi` spec.
@@ -124,6 +125,8 @@ pub(super) enum Answerer {
     Schemas,
     /// An `openapi` node.
     OpenApi,
+    /// A `job` node.
+    Jobs(JobOp),
     /// Any other kind.
     Other(String),
 }
@@ -219,6 +222,12 @@ impl<'a> Graph<'a> {
                         ("values", Some(op)) => Answerer::Records(Entity::Value, op),
                         ("schemas", _) => Answerer::Schemas,
                         ("openapi", _) => Answerer::OpenApi,
+                        ("job", _) => Answerer::Jobs(
+                            spec.fields
+                                .get("op")
+                                .and_then(|op| serde_json::from_value(op.clone()).ok())
+                                .unwrap_or_default(),
+                        ),
                         (other, _) => Answerer::Other(other.to_string()),
                     };
                     found.push(Route {
@@ -358,7 +367,9 @@ impl Types {
             .iter()
             .map(|name| {
                 let schema = match (&route.answerer, name.as_str()) {
-                    (Answerer::Records(..), "id") => json!({"type": "string", "format": "uuid"}),
+                    (Answerer::Records(..) | Answerer::Jobs(_), "id") => {
+                        json!({"type": "string", "format": "uuid"})
+                    }
                     _ => json!({"type": "string"}),
                 };
                 json!({"name": name, "in": "path", "required": true, "schema": schema})
@@ -394,6 +405,7 @@ impl Types {
                     self.json("An OpenAPI 3 document.", json!({"type": "object"})),
                 );
             }
+            Answerer::Jobs(op) => self.jobs(*op, &mut operation, &mut parameters, &mut responses),
             Answerer::Other(kind) => {
                 operation.insert(
                     "summary".into(),
@@ -647,6 +659,106 @@ impl Types {
                 );
                 "Whether the engine's store answers and every spec's activation succeeded."
                     .to_string()
+            }
+        };
+        operation.insert("summary".into(), json!(summary));
+    }
+}
+
+/// What an enqueueing `job` node answers at once.
+#[derive(JsonSchema)]
+#[allow(dead_code)] // Only its schema is used.
+struct Accepted {
+    /// The new job's id (or the existing one's, for a taken idempotency key).
+    job_id: String,
+    /// Its state: `queued` for a new job.
+    status: String,
+}
+
+impl Types {
+    fn jobs(
+        &mut self,
+        op: JobOp,
+        operation: &mut Map<String, Json>,
+        parameters: &mut Vec<Json>,
+        responses: &mut Map<String, Json>,
+    ) {
+        operation.insert("tags".into(), json!(["jobs"]));
+        let query = |name: &str, schema: Json, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description});
+        let job = self.schema::<JobView>();
+        let summary = match op {
+            JobOp::List => {
+                parameters.push(query(
+                    "namespace",
+                    json!({"type": "string"}),
+                    "Only this namespace.",
+                ));
+                parameters.push(query(
+                    "status",
+                    json!({"type": "string", "enum": ["queued", "building", "success", "failed", "cancelled"]}),
+                    "Only jobs in this state.",
+                ));
+                parameters.push(query(
+                    "node",
+                    json!({"type": "string"}),
+                    "Only jobs of this node.",
+                ));
+                parameters.push(query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+                    "At most this many (default 100).",
+                ));
+                parameters.push(query(
+                    "cursor",
+                    json!({"type": "string", "format": "uuid"}),
+                    "The previous page's `next_cursor`.",
+                ));
+                let listing = self.schema::<JobListing>();
+                responses.insert(
+                    "200".into(),
+                    self.json("A page of jobs, newest first.", listing),
+                );
+                responses.insert(
+                    "400".into(),
+                    self.error("An unknown or malformed parameter."),
+                );
+                "List the durable jobs, newest first."
+            }
+            JobOp::Get => {
+                responses.insert("200".into(), self.json("The job.", job));
+                responses.insert("404".into(), self.error("No such job."));
+                "Get one job."
+            }
+            JobOp::Cancel => {
+                responses.insert(
+                    "200".into(),
+                    self.json("The job after the request: `cancelled` if it was queued; a running one stops at its engine's next heartbeat; a finished one is left as it is.", job),
+                );
+                responses.insert("404".into(), self.error("No such job."));
+                "Cancel one job."
+            }
+            JobOp::Events => {
+                responses.insert(
+                    "200".into(),
+                    json!({
+                        "description": "Server-Sent Events: `event: status` with the job (a Job) at once and at every change of state or attempt, ending after a final state; comments keep the connection alive.",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "x-event-data": job
+                    }),
+                );
+                responses.insert("404".into(), self.error("No such job."));
+                "Follow one job's changes."
+            }
+            JobOp::Enqueue => {
+                let accepted = self.schema::<Accepted>();
+                responses.insert(
+                    "202".into(),
+                    self.json(
+                        "Stored; the job runs later (its URL as Location, when the node sets one).",
+                        accepted,
+                    ),
+                );
+                "Enqueue a durable job."
             }
         };
         operation.insert("summary".into(), json!(summary));

@@ -12,11 +12,12 @@ use super::openapi::{Answerer, describe, routes};
 use super::records::Op;
 
 /// The bundled system namespace, as `weir start` applies it.
-const SYSTEM: [&str; 4] = [
+const SYSTEM: [&str; 5] = [
     include_str!("../../../specs/system/http.yaml"),
     include_str!("../../../specs/system/specs.yaml"),
     include_str!("../../../specs/system/values.yaml"),
     include_str!("../../../specs/system/docs.yaml"),
+    include_str!("../../../specs/system/jobs.yaml"),
 ];
 
 fn system_specs() -> Vec<weir_engine::spec::source::Sourced> {
@@ -131,7 +132,13 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
     let kinds = vec!["snippet".to_string(), "specs".to_string()];
     let document = describe("t", &kinds, &found);
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 13, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 17, "{:?}", paths.keys().collect::<Vec<_>>());
+    let cancel = found
+        .iter()
+        .find(|r| r.path == "/v1/jobs/:id/cancel")
+        .unwrap();
+    assert_eq!(cancel.answerer, Answerer::Jobs(crate::job::JobOp::Cancel));
+    assert!(paths["/v1/jobs/{id}"]["delete"]["responses"]["404"].is_object());
     let update = &paths["/v1/specs/{id}"]["put"];
     assert_eq!(update["security"][0]["bearer"], serde_json::json!([]));
     assert!(update["responses"]["409"].is_object());
