@@ -175,6 +175,85 @@ impl Template {
     }
 }
 
+/// Bounds on rendering a template that came with the data
+/// ([`render_untrusted`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    /// minijinja's fuel: roughly, instructions run (loops end).
+    pub fuel: u64,
+    /// The longest text rendered, in bytes.
+    pub max_bytes: usize,
+}
+
+/// A template from the data, rendered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rendered {
+    /// The text.
+    pub text: String,
+    /// The top-level names the template reads from its context, sorted.
+    pub uses: Vec<String>,
+}
+
+/// Compiles and renders `source`, a template that came with the data (a
+/// stored prompt, say) rather than a spec, within `bounds`: past its fuel
+/// or its size the render stops with an error saying which. The same
+/// choices as spec templates (strict undefined, no escaping) hold.
+pub fn render_untrusted(
+    source: &str,
+    context: &Value,
+    bounds: Bounds,
+) -> Result<Rendered, TemplateError> {
+    let mut environment = SHARED.clone();
+    environment.set_fuel(Some(bounds.fuel));
+    let template = environment
+        .template_from_str(source)
+        .map_err(|e| TemplateError::Compile {
+            message: describe(&e, source),
+        })?;
+    let mut uses: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+    uses.sort();
+    let mut out = Bounded {
+        text: Vec::new(),
+        max: bounds.max_bytes,
+        over: false,
+    };
+    let rendered = template.render_captured_to(minijinja::Value::from_serialize(context), &mut out);
+    if let Err(e) = rendered {
+        let message = match out.over {
+            true => format!("the text is longer than {} bytes", bounds.max_bytes),
+            false => describe(&e, source),
+        };
+        return Err(TemplateError::Render { message });
+    }
+    let text = String::from_utf8(out.text).map_err(|_| TemplateError::Render {
+        message: "the text is not UTF-8".to_string(),
+    })?;
+    Ok(Rendered { text, uses })
+}
+
+/// A writer that refuses to grow past `max` bytes, remembering that it
+/// did so the caller can tell why the render stopped.
+struct Bounded {
+    text: Vec<u8>,
+    max: usize,
+    over: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.text.len() + buf.len() > self.max {
+            self.over = true;
+            return Err(std::io::Error::other("too long"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Template {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Template").field(&self.source()).finish()
