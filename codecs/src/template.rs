@@ -486,6 +486,59 @@ mod tests {
 
     type TestResult = Result<(), TemplateError>;
 
+    const BOUNDS: Bounds = Bounds {
+        fuel: 10_000,
+        max_bytes: 1_000,
+    };
+
+    #[test]
+    fn an_untrusted_template_renders_and_names_what_it_uses() -> TestResult {
+        let context = Value::map([
+            (
+                "script",
+                Value::map([("source", Value::string("print(1)"))]),
+            ),
+            ("pair", Value::map([("name", Value::string("p"))])),
+        ]);
+        let rendered = render_untrusted(
+            "Review {{ script.source }} for {{ pair.name }}",
+            &context,
+            BOUNDS,
+        )?;
+        assert_eq!(rendered.text, "Review print(1) for p");
+        assert_eq!(rendered.uses, ["pair", "script"]);
+        let plain = render_untrusted("No names.", &context, BOUNDS)?;
+        assert!(plain.uses.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn an_untrusted_template_stops_at_its_fuel_and_its_size() {
+        let context = Value::map([("x", Value::Int(1))]);
+        let endless =
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+        let error = render_untrusted(endless, &context, BOUNDS).unwrap_err();
+        assert!(error.to_string().contains("fuel"), "{error}");
+        let long = "{% for i in range(500) %}xxxxx{% endfor %}";
+        let error = render_untrusted(
+            long,
+            &context,
+            Bounds {
+                fuel: 1_000_000,
+                max_bytes: 1_000,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("longer than 1000 bytes"),
+            "{error}"
+        );
+        let error = render_untrusted("{{ nope.at_all }}", &context, BOUNDS).unwrap_err();
+        assert!(error.to_string().contains("undefined"), "{error}");
+        let error = render_untrusted("{% if %}", &context, BOUNDS).unwrap_err();
+        assert!(matches!(error, TemplateError::Compile { .. }), "{error}");
+    }
+
     fn context() -> Value {
         Value::map([(
             "env",
