@@ -149,6 +149,7 @@ on_both_backends!(
     a_request_asks_the_model_both_prompts_and_stores_the_answers,
     a_streamed_request_interleaves_both_sides_and_ends_with_the_stored_record,
     bad_requests_are_refused_with_every_reason,
+    pages_are_newest_first_and_filtered_by_prompt_pair,
 );
 
 // ------------------------------------------------- against the real model
@@ -182,38 +183,6 @@ fn a_request_asks_the_model_both_prompts_and_stores_the_answers(db: Option<&Test
         record,
         "what was answered is what is stored"
     );
-
-    // Temperature 0: the same request answers the same text.
-    let again = infer(&server, &request(&id_pair, "print('hi')")).json();
-    assert_eq!(again["a"]["content"], record["a"]["content"]);
-    assert_eq!(again["b"]["content"], record["b"]["content"]);
-
-    // Newest first, paged, filtered by PromptPair.
-    let other = pair(&server, "other", "Say hi.", "Say hello.", 1);
-    let third = infer(&server, &request(&other, "x = 1")).json();
-    let page = server.get("/api/inferences?limit=2").unwrap().json();
-    let ids: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        [third["id"].as_str().unwrap(), again["id"].as_str().unwrap()]
-    );
-    let cursor = page["next_cursor"].as_str().unwrap();
-    let next = server
-        .get(&format!("/api/inferences?limit=2&cursor={cursor}"))
-        .unwrap()
-        .json();
-    assert_eq!(next["items"], json!([record]));
-    assert_eq!(next["next_cursor"], Value::Null);
-    let only = server
-        .get(&format!("/api/inferences?prompt_pair_id={other}"))
-        .unwrap()
-        .json();
-    assert_eq!(only, json!({"items": [third], "next_cursor": null}));
 }
 
 fn a_streamed_request_interleaves_both_sides_and_ends_with_the_stored_record(db: Option<&TestDb>) {
@@ -334,6 +303,42 @@ fn bad_requests_are_refused_with_every_reason(db: Option<&TestDb>) {
 }
 
 // --------------------------------------------- against a scripted server
+
+fn pages_are_newest_first_and_filtered_by_prompt_pair(db: Option<&TestDb>) {
+    let fault = Fault::start();
+    let server = serve(db, &fault.url, &[]);
+    let first = pair(&server, "first", "a {{ script.source }}", "b", 2);
+    let second = pair(&server, "second", "a", "b", 2);
+    let made: Vec<Value> = [&first, &first, &second]
+        .iter()
+        .map(|p| {
+            let reply = infer(&server, &request(p, "x"));
+            assert_eq!(reply.status, 201, "{}", reply.body);
+            reply.json()
+        })
+        .collect();
+    let page = server.get("/api/inferences?limit=2").unwrap().json();
+    assert_eq!(page["items"], json!([made[2], made[1]]));
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = server
+        .get(&format!("/api/inferences?limit=2&cursor={cursor}"))
+        .unwrap()
+        .json();
+    assert_eq!(next, json!({"items": [made[0]], "next_cursor": null}));
+    let only = server
+        .get(&format!("/api/inferences?prompt_pair_id={first}"))
+        .unwrap()
+        .json();
+    assert_eq!(
+        only,
+        json!({"items": [made[1], made[0]], "next_cursor": null})
+    );
+    assert_eq!(
+        server.get("/api/inferences?cursor=").unwrap().status,
+        400,
+        "an empty cursor is not one"
+    );
+}
 
 /// A model server of the tests' own. Each request is answered as the
 /// first marker in its prompt asks:
