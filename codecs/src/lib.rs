@@ -14,5 +14,5 @@ pub mod value;
 pub mod yaml;
 
 pub use expression::{Expression, ExpressionError};
-pub use template::{Template, TemplateError};
+pub use template::{Bounds, Rendered, Template, TemplateError, render_untrusted};
 pub use value::{ErrorValue, Map, Value};

@@ -175,6 +175,85 @@ impl Template {
     }
 }
 
+/// Bounds on rendering a template that came with the data
+/// ([`render_untrusted`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    /// minijinja's fuel: roughly, instructions run (loops end).
+    pub fuel: u64,
+    /// The longest text rendered, in bytes.
+    pub max_bytes: usize,
+}
+
+/// A template from the data, rendered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rendered {
+    /// The text.
+    pub text: String,
+    /// The top-level names the template reads from its context, sorted.
+    pub uses: Vec<String>,
+}
+
+/// Compiles and renders `source`, a template that came with the data (a
+/// stored prompt, say) rather than a spec, within `bounds`: past its fuel
+/// or its size the render stops with an error saying which. The same
+/// choices as spec templates (strict undefined, no escaping) hold.
+pub fn render_untrusted(
+    source: &str,
+    context: &Value,
+    bounds: Bounds,
+) -> Result<Rendered, TemplateError> {
+    let mut environment = SHARED.clone();
+    environment.set_fuel(Some(bounds.fuel));
+    let template = environment
+        .template_from_str(source)
+        .map_err(|e| TemplateError::Compile {
+            message: describe(&e, source),
+        })?;
+    let mut uses: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+    uses.sort();
+    let mut out = Bounded {
+        text: Vec::new(),
+        max: bounds.max_bytes,
+        over: false,
+    };
+    let rendered = template.render_captured_to(minijinja::Value::from_serialize(context), &mut out);
+    if let Err(e) = rendered {
+        let message = match out.over {
+            true => format!("the text is longer than {} bytes", bounds.max_bytes),
+            false => describe(&e, source),
+        };
+        return Err(TemplateError::Render { message });
+    }
+    let text = String::from_utf8(out.text).map_err(|_| TemplateError::Render {
+        message: "the text is not UTF-8".to_string(),
+    })?;
+    Ok(Rendered { text, uses })
+}
+
+/// A writer that refuses to grow past `max` bytes, remembering that it
+/// did so the caller can tell why the render stopped.
+struct Bounded {
+    text: Vec<u8>,
+    max: usize,
+    over: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.text.len() + buf.len() > self.max {
+            self.over = true;
+            return Err(std::io::Error::other("too long"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Template {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Template").field(&self.source()).finish()
@@ -406,6 +485,59 @@ mod tests {
     use super::*;
 
     type TestResult = Result<(), TemplateError>;
+
+    const BOUNDS: Bounds = Bounds {
+        fuel: 10_000,
+        max_bytes: 1_000,
+    };
+
+    #[test]
+    fn an_untrusted_template_renders_and_names_what_it_uses() -> TestResult {
+        let context = Value::map([
+            (
+                "script",
+                Value::map([("source", Value::string("print(1)"))]),
+            ),
+            ("pair", Value::map([("name", Value::string("p"))])),
+        ]);
+        let rendered = render_untrusted(
+            "Review {{ script.source }} for {{ pair.name }}",
+            &context,
+            BOUNDS,
+        )?;
+        assert_eq!(rendered.text, "Review print(1) for p");
+        assert_eq!(rendered.uses, ["pair", "script"]);
+        let plain = render_untrusted("No names.", &context, BOUNDS)?;
+        assert!(plain.uses.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn an_untrusted_template_stops_at_its_fuel_and_its_size() {
+        let context = Value::map([("x", Value::Int(1))]);
+        let endless =
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+        let error = render_untrusted(endless, &context, BOUNDS).unwrap_err();
+        assert!(error.to_string().contains("fuel"), "{error}");
+        let long = "{% for i in range(500) %}xxxxx{% endfor %}";
+        let error = render_untrusted(
+            long,
+            &context,
+            Bounds {
+                fuel: 1_000_000,
+                max_bytes: 1_000,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("longer than 1000 bytes"),
+            "{error}"
+        );
+        let error = render_untrusted("{{ nope.at_all }}", &context, BOUNDS).unwrap_err();
+        assert!(error.to_string().contains("undefined"), "{error}");
+        let error = render_untrusted("{% if %}", &context, BOUNDS).unwrap_err();
+        assert!(matches!(error, TemplateError::Compile { .. }), "{error}");
+    }
 
     fn context() -> Value {
         Value::map([(

@@ -303,6 +303,11 @@ impl Client {
         })
     }
 
+    /// How long a read may wait (20 s unless set).
+    pub fn set_read_timeout(&mut self, timeout: Duration) {
+        let _ = self.reader.get_ref().set_read_timeout(Some(timeout));
+    }
+
     fn write_request(
         &mut self,
         method: &str,
@@ -391,11 +396,22 @@ impl Client {
 
     /// Sends a request whose answer is a stream of Server-Sent Events.
     pub fn events(
-        mut self,
+        self,
         path: &str,
         headers: &[(&str, &str)],
     ) -> std::io::Result<Result<Events, Reply>> {
-        self.write_request("GET", path, None, headers)?;
+        self.request_events("GET", path, None, headers)
+    }
+
+    /// Sends any request whose answer is a stream of Server-Sent Events.
+    pub fn request_events(
+        mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<Result<Events, Reply>> {
+        self.write_request(method, path, body, headers)?;
         let (status, response_headers) = self.head()?;
         let chunked = response_headers.iter().any(|(n, v)| {
             n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")

@@ -2,7 +2,8 @@
 //! failing, as specs.
 //!
 //! Computing: `snippet` (CEL, JavaScript or a constant), `schema` (checks
-//! the payload against a JSON Schema). Branching: `if`, `switch`.
+//! the payload against a JSON Schema), `template` (renders a template that
+//! comes with the data). Branching: `if`, `switch`.
 //! Iterating and fanning: `split`, `merge`, `for`, `fork`. Composing:
 //! `pipe`, `step`, `block`. Failing and waiting: `try`, `throw`, `retry`,
 //! `sleep`. Watching: `log`. Expressions are CEL (see
@@ -28,6 +29,7 @@ mod snippet;
 mod split;
 mod step;
 mod switch;
+mod template;
 mod throw;
 mod r#try;
 
@@ -42,10 +44,11 @@ pub use pipe::PipeSpec;
 pub use retry::RetrySpec;
 pub use schema::SchemaSpec;
 pub use sleep::SleepSpec;
-pub use snippet::{Language, SnippetSpec};
+pub use snippet::{Code, Language, SnippetSpec};
 pub use split::SplitSpec;
 pub use step::StepSpec;
 pub use switch::{Case, SwitchSpec};
+pub use template::TemplateSpec;
 pub use throw::ThrowSpec;
 pub use r#try::TrySpec;
 
@@ -70,7 +73,8 @@ pub fn register(scheme: &mut Scheme) {
         .register(r#try::Try)
         .register(throw::Throw)
         .register(sleep::Sleep)
-        .register(log::Log);
+        .register(log::Log)
+        .register(template::TemplateKind);
 }
 
 /// The payload as a list, for the kinds that iterate one.

@@ -36,8 +36,11 @@ const JS_MEMORY_MIB: u32 = 64;
 pub struct SnippetSpec {
     /// How `code` is read.
     pub language: Language,
-    /// The expression, the module (`javascript`), or the constant.
-    pub code: String,
+    /// The expression, the module (`javascript`), or the constant. A
+    /// `json` or `yaml` constant may also be written as the value itself
+    /// (a map or a list in the spec), so a YAML anchor can share it with
+    /// another spec.
+    pub code: Code,
     /// The longest one call may run (`cel`: no limit when absent;
     /// `javascript`: 1s when absent, and at most the engine's ceiling, 30s
     /// unless the operator sets `WEIR_JS_MAX_TIMEOUT_MS`). A call past it
@@ -50,6 +53,16 @@ pub struct SnippetSpec {
     /// error. Only for `javascript`.
     #[serde(default)]
     pub memory_mib: Option<u32>,
+}
+
+/// A snippet's code: text, or (for a constant) the value itself.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Code {
+    /// The code as text.
+    Text(String),
+    /// A `json` or `yaml` constant written as a value.
+    Value(serde_json::Value),
 }
 
 /// The languages a snippet may be written in.
@@ -120,20 +133,40 @@ impl Kind for Snippet {
             time: spec.timeout.unwrap_or(JS_TIMEOUT).get(),
             memory: (spec.memory_mib.unwrap_or(JS_MEMORY_MIB) as usize) << 20,
         };
+        let code = match spec.code {
+            Code::Text(text) => text,
+            Code::Value(value) if matches!(spec.language, Language::Json | Language::Yaml) => {
+                let constant = Program::Constant(weir_codecs::json::from_json(value));
+                return match errors.is_empty() {
+                    true => Ok(shared(SnippetNode {
+                        limit: Limit::new(&name, spec.timeout),
+                        program: constant,
+                    })),
+                    false => Err(errors),
+                };
+            }
+            Code::Value(_) => {
+                errors.push(FieldError::new(
+                    "code",
+                    "must be text (only a `json` or `yaml` constant may be written as a value)",
+                ));
+                return Err(errors);
+            }
+        };
         let program = match spec.language {
             // Over a ceiling, the code is not even checked under the limits.
             Language::Javascript if !errors.is_empty() => return Err(errors),
-            Language::Cel => expr::compile("code", &spec.code).map(Program::Cel),
-            Language::Javascript => Script::compile(&name, &spec.code, limits)
+            Language::Cel => expr::compile("code", &code).map(Program::Cel),
+            Language::Javascript => Script::compile(&name, &code, limits)
                 .map(|script| Program::JavaScript(script, limits))
                 .map_err(|e| FieldError::new("code", format!("JavaScript: {e}"))),
-            Language::Json => weir_codecs::json::from_str(&spec.code)
+            Language::Json => weir_codecs::json::from_str(&code)
                 .map(Program::Constant)
                 .map_err(|e| FieldError::new("code", format!("invalid JSON: {e}"))),
-            Language::Yaml => weir_codecs::yaml::from_str(&spec.code)
+            Language::Yaml => weir_codecs::yaml::from_str(&code)
                 .map(Program::Constant)
                 .map_err(|e| FieldError::new("code", format!("invalid YAML: {e}"))),
-            Language::Text => Ok(Program::Constant(Value::string(spec.code))),
+            Language::Text => Ok(Program::Constant(Value::string(code))),
         };
         let program = program.map_err(|e| errors.push(e));
         match (program, errors.is_empty()) {

@@ -20,11 +20,15 @@ use tokio::sync::mpsc;
 use weir_codecs::{ErrorValue, Template, Value};
 use weir_engine::runtime::{Activate, BoxFuture, shared};
 use weir_engine::scheme::Context;
-use weir_engine::{Call, FieldError, Kind, Node, Packet};
+use weir_engine::{Call, FieldError, Kind, Node, Packet, Port};
 
 use super::{ApiKey, CallError, ChatRequest, Client, Config, Flavour, Prompt, Retry, Structured};
 
 /// The fields of an `llm` spec.
+///
+/// Ports: `in` → `out` (the answer, or the payload with it under `into`);
+/// the answer is what `out` answers (the answer itself when `out` is
+/// unlinked). A failed call goes to `error` when linked.
 // No `Debug`: `api_key` is a secret.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +91,18 @@ pub struct LlmSpec {
     /// `error`), for a listener to send on as tokens arrive.
     #[serde(default)]
     pub relay: bool,
+    /// With `stream`: writes each delta as an event of this name (a
+    /// template over `payload`, e.g. `"{{ payload.side }}"`), data
+    /// `{"delta": text}`, to the stream of the `sse` node the call runs
+    /// under, while the node still answers the whole answer. Several calls
+    /// can emit into one stream side by side. Nothing is written when the
+    /// request is not streamed.
+    #[serde(default)]
+    pub emit: Option<String>,
+    /// When set, the answer is the (map) payload with the answer under
+    /// this key, so later nodes see both the request and the answer.
+    #[serde(default)]
+    pub into: Option<String>,
     /// `llama_cpp` (the default) or `openai`, where the servers differ.
     #[serde(default)]
     pub flavour: Flavour,
@@ -167,7 +183,7 @@ fn default_schema_name() -> String {
 }
 
 /// The fields rendered per packet.
-const PER_PACKET: [&str; 2] = ["messages", "options"];
+const PER_PACKET: [&str; 3] = ["messages", "options", "emit"];
 
 pub(super) struct Llm;
 
@@ -229,6 +245,29 @@ impl Kind for Llm {
         });
         if spec.relay && !spec.stream {
             errors.push(FieldError::new("relay", "needs `stream: true`"));
+        }
+        let emit = spec.emit.as_deref().and_then(|source| {
+            let emit = Template::compile(source)
+                .map_err(|e| errors.push(FieldError::new("emit", e.to_string())))
+                .ok();
+            match (spec.stream, spec.relay) {
+                (false, _) => errors.push(FieldError::new("emit", "needs `stream: true`")),
+                (_, true) => errors.push(FieldError::new(
+                    "emit",
+                    "`relay` answers the response itself: use one or the other",
+                )),
+                _ => {}
+            }
+            emit
+        });
+        if spec.into.as_deref().is_some_and(str::is_empty) {
+            errors.push(FieldError::new("into", "must not be empty"));
+        }
+        if spec.into.is_some() && spec.relay {
+            errors.push(FieldError::new(
+                "into",
+                "`relay` answers the response itself",
+            ));
         }
         let mut checks: Vec<(&str, bool, &str)> = vec![
             ("timeout_ms", spec.timeout_ms > 0, "must be more than 0"),
@@ -309,6 +348,8 @@ impl Kind for Llm {
                 stream: spec.stream,
             },
             relay: spec.relay,
+            emit,
+            into: spec.into.map(Arc::from),
         }))
     }
 }
@@ -334,6 +375,9 @@ struct LlmNode {
     /// The request, but its messages, as the spec sets it.
     base: ChatRequest,
     relay: bool,
+    /// The event name deltas are emitted under, per packet.
+    emit: Option<Template>,
+    into: Option<Arc<str>>,
 }
 
 impl Node for LlmNode {
@@ -353,16 +397,51 @@ impl Node for LlmNode {
                 tokio::spawn(relay(self.client.clone(), request, events));
                 return Ok(Packet::new(sse_head()));
             }
+            let emitted = self.emitted(call, input.payload())?;
             let answer = tokio::select! {
-                answer = self.client.chat(&request, None) => answer.map_err(|e| failure(&self.name, &e)),
+                answer = chat(&self.client, &request, emitted) => answer.map_err(|e| failure(&self.name, &e)),
                 stopped = call.process().stopped() => Err(stopped),
             }?;
-            Ok(Packet::new(to_value(&answer)))
+            let answer = to_value(&answer);
+            let output = match &self.into {
+                None => answer,
+                Some(key) => with(input.payload(), key, answer),
+            };
+            Ok(call.write(&Port::output(), Packet::new(output)).await)
         })
     }
 }
 
 impl LlmNode {
+    /// Where this call's deltas go: the stream it runs under and the
+    /// event name, when the spec emits and the request is streamed.
+    fn emitted(
+        &self,
+        call: &Call,
+        payload: &Value,
+    ) -> Result<Option<(crate::net::events::Events, String)>, ErrorValue> {
+        let (Some(emit), Some(events)) = (&self.emit, crate::net::events::find(call.process()))
+        else {
+            return Ok(None);
+        };
+        let fail = |message: String| {
+            ErrorValue::new(format!("llm `{}`: emit: {message}", self.name))
+                .with_code("invalid_request")
+                .with_status(400)
+        };
+        let name = emit
+            .render(&context(&self.env, payload))
+            .map_err(|e| fail(e.to_string()))?;
+        match name.as_str() {
+            Some(name) if crate::net::events::valid_name(name) => {
+                Ok(Some((events, name.to_string())))
+            }
+            _ => Err(fail(
+                "must render to text, not empty, without line breaks".to_string(),
+            )),
+        }
+    }
+
     /// The request for one packet: the messages rendered, the options
     /// applied.
     fn request(&self, payload: &Value) -> Result<ChatRequest, String> {
@@ -456,6 +535,46 @@ fn failure(node: &str, error: &CallError) -> ErrorValue {
             "attempts",
             Value::Int(error.attempts.into()),
         )]))
+}
+
+/// The payload with `value` under `key` (a payload that is not a map
+/// becomes one holding only `key`).
+fn with(payload: &Value, key: &Arc<str>, value: Value) -> Value {
+    let mut map = payload.as_map().cloned().unwrap_or_default();
+    map.insert(key.clone(), value);
+    Value::from(map)
+}
+
+/// Makes the call; with `emitted`, writes each delta as an event while it
+/// runs. A client that went away stops the events, not the call (the
+/// process's cancellation does that).
+async fn chat(
+    client: &Client,
+    request: &ChatRequest,
+    emitted: Option<(crate::net::events::Events, String)>,
+) -> Result<super::Answer, CallError> {
+    let Some((events, name)) = emitted else {
+        return client.chat(request, None).await;
+    };
+    let (deltas, mut received) = mpsc::channel::<String>(64);
+    let call = client.chat(request, Some(&deltas));
+    tokio::pin!(call);
+    let mut open = true;
+    let result = loop {
+        tokio::select! {
+            Some(delta) = received.recv() => {
+                open = open && events.send(&name, &serde_json::json!({"delta": delta})).await;
+            }
+            result = &mut call => break result,
+        }
+    };
+    while let Ok(delta) = received.try_recv() {
+        open = open
+            && events
+                .send(&name, &serde_json::json!({"delta": delta}))
+                .await;
+    }
+    result
 }
 
 /// The head of a relayed answer.

@@ -5,24 +5,31 @@
 //! through; `static` serves a folder's files; `http` is the client side: a
 //! request per packet, its answer a value. Requests and answers are plain
 //! values ([`message`]), so every other kind can build or read them; a kind
-//! streams a response body through [`stream`].
+//! streams a response body through [`stream`]; `sse` streams a branch as
+//! Server-Sent Events that any of its nodes (`event`, the `llm` kind's
+//! `emit`) may write to ([`events`]).
 
 mod auth;
+mod event;
+pub mod events;
 mod files;
 mod http;
 mod listener;
 pub mod message;
 mod router;
 mod socket;
+mod sse;
 pub mod stream;
 pub(crate) mod templated;
 mod tls;
 
 pub use auth::{AuthSpec, Scope, TokenSpec};
+pub use event::EventSpec;
 pub use files::StaticSpec;
 pub use http::{HttpSpec, client_builder};
 pub use listener::ListenerSpec;
 pub use router::{Route, RouterSpec};
+pub use sse::SseSpec;
 pub use tls::TlsSpec;
 
 use weir_engine::Scheme;
@@ -34,7 +41,9 @@ pub fn register(scheme: &mut Scheme) {
         .register(router::Router)
         .register(auth::Auth)
         .register(files::Static)
-        .register(http::Http);
+        .register(http::Http)
+        .register(sse::Sse)
+        .register(event::Event);
 }
 
 #[cfg(test)]

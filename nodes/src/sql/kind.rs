@@ -19,7 +19,7 @@ use super::node::{Prepared, SqlNode, Target};
 use super::params::{self, Params, Plan};
 use super::pool::{DEFAULT_TIMEOUT, Pools, Url};
 use super::statement::{self, Dialect};
-use super::transaction::{Isolation, Settings};
+use super::transaction::{Isolation, Scope, Settings};
 use crate::control::Duration;
 
 /// The fields of a `sql` spec.
@@ -69,6 +69,16 @@ pub struct SqlSpec {
     /// process naming another level fails. SQLite is always serializable.
     #[serde(default)]
     pub isolation: Option<Isolation>,
+    /// Which transaction the statement runs in: `process` (the default),
+    /// the process's own, committed when the process ends well; or
+    /// `statement`, one of its own, committed as soon as the statement
+    /// succeeds, so others see the row at once (progress stored while a
+    /// request still runs). A `statement` node never sees what the
+    /// process's transaction has not committed, and on SQLite it waits
+    /// while that transaction holds the write lock: do not mix the two on
+    /// one database within a process.
+    #[serde(default)]
+    pub transaction: Scope,
     /// How long one statement may run before it is stopped (SQLSTATE
     /// 57014, status 504): `250ms`, `5s`, `1m`… Default `30s`.
     #[serde(default = "default_timeout")]
@@ -250,6 +260,7 @@ impl Kind for Sql {
             settings: Settings {
                 isolation: spec.isolation,
                 timeout: spec.timeout.get(),
+                own: spec.transaction == Scope::Statement,
             },
             shared: std::sync::OnceLock::new(),
         }))

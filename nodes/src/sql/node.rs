@@ -128,6 +128,13 @@ impl SqlNode {
         values: &[run::Bound],
         fetch: Fetch,
     ) -> Result<run::Output, Failure> {
+        if self.settings.own {
+            let (text, timeout) = (&prepared.statement.text, self.settings.timeout);
+            return transaction::alone(shared, &self.settings, async |conn| {
+                run::run(conn, text, values, fetch, timeout).await
+            })
+            .await;
+        }
         let reads_only = prepared.statement.reads_only;
         let mut again = reads_only;
         loop {

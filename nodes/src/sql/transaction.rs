@@ -59,6 +59,17 @@ impl Isolation {
     }
 }
 
+/// Which transaction a node's statement runs in.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The process's transaction, committed when the process ends well.
+    #[default]
+    Process,
+    /// One of its own, committed as soon as the statement succeeds.
+    Statement,
+}
+
 /// What a node asks of the transaction its statement runs in.
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
@@ -66,6 +77,8 @@ pub struct Settings {
     pub isolation: Option<Isolation>,
     /// How long one statement may run.
     pub timeout: Duration,
+    /// The statement runs in a transaction of its own ([`Scope::Statement`]).
+    pub own: bool,
 }
 
 pub(super) enum Tx {
@@ -250,6 +263,37 @@ fn slot(process: &Arc<Process>, transactions: &Transactions, shared: &Arc<Shared
     let (hook_slot, shared) = (slot.clone(), shared.clone());
     process.on_exit(move |outcome| finish(hook_slot, shared, outcome));
     slot
+}
+
+/// Runs one statement in a transaction of its own ([`Scope::Statement`]):
+/// committed when `run` succeeds, rolled back when it fails. A commit the
+/// database refuses is the statement's failure.
+pub async fn alone<T>(
+    shared: &Shared,
+    settings: &Settings,
+    run: impl AsyncFnOnce(Conn<'_>) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let mut tx = begin(&shared.pool, settings).await?;
+    let result = match &mut tx {
+        Tx::Postgres(session) => run(Conn::Postgres(session)).await,
+        Tx::Sqlite(tx) => run(Conn::Sqlite(tx)).await,
+    };
+    let commit = result.is_ok();
+    let ended = match tx {
+        Tx::Postgres(mut session) => session.finish(commit).await,
+        Tx::Sqlite(mut tx) => {
+            let _ = sqlite::clear_deadline(&mut tx).await;
+            match commit {
+                true => tx.commit().await,
+                false => tx.rollback().await,
+            }
+            .map_err(Failure::Sqlite)
+        }
+    };
+    match (result, ended) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(failure)) | (Err(failure), _) => Err(failure),
+    }
 }
 
 /// Begins a transaction. On PostgreSQL the `BEGIN` is only owed: it goes
