@@ -22,7 +22,7 @@ use weir_engine::spec::source::{self, Format, Sourced};
 pub const NAMESPACE: &str = weir_nodes::system::NAMESPACE;
 
 /// The system specs, by the path they were built from.
-const SPECS: [(&str, &str); 4] = [
+const SPECS: [(&str, &str); 5] = [
     (
         "specs/system/http.yaml",
         include_str!("../specs/system/http.yaml"),
@@ -38,6 +38,10 @@ const SPECS: [(&str, &str); 4] = [
     (
         "specs/system/docs.yaml",
         include_str!("../specs/system/docs.yaml"),
+    ),
+    (
+        "specs/system/console.yaml",
+        include_str!("../specs/system/console.yaml"),
     ),
 ];
 

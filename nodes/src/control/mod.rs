@@ -42,7 +42,7 @@ pub use pipe::PipeSpec;
 pub use retry::RetrySpec;
 pub use schema::SchemaSpec;
 pub use sleep::SleepSpec;
-pub use snippet::{Language, SnippetSpec};
+pub use snippet::{Code, Language, SnippetSpec};
 pub use split::SplitSpec;
 pub use step::StepSpec;
 pub use switch::{Case, SwitchSpec};

@@ -5,6 +5,9 @@
 //! payload, see `super::js`), `json` and `yaml` (a constant, parsed once at
 //! compile time) and `text` (a constant string). An unlinked `out` answers
 //! the value itself. Code runs within the spec's `timeout` (`super::limit`).
+//! A `json` or `yaml` constant may also be written as a value instead of
+//! text (say a YAML alias of a schema another spec of the file declares), so
+//! one document can be both enforced and served.
 
 use std::sync::Arc;
 
@@ -36,8 +39,9 @@ const JS_MEMORY_MIB: u32 = 64;
 pub struct SnippetSpec {
     /// How `code` is read.
     pub language: Language,
-    /// The expression, the module (`javascript`), or the constant.
-    pub code: String,
+    /// The expression, the module (`javascript`), or the constant: text, or
+    /// for `json` and `yaml` the value itself.
+    pub code: Code,
     /// The longest one call may run (`cel`: no limit when absent;
     /// `javascript`: 1s when absent, and at most the engine's ceiling, 30s
     /// unless the operator sets `WEIR_JS_MAX_TIMEOUT_MS`). A call past it
@@ -50,6 +54,16 @@ pub struct SnippetSpec {
     /// error. Only for `javascript`.
     #[serde(default)]
     pub memory_mib: Option<u32>,
+}
+
+/// A snippet's `code`: text in its language, or a constant as a value.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Code {
+    /// The source text.
+    Text(String),
+    /// The constant itself (`json` and `yaml` only).
+    Value(serde_json::Value),
 }
 
 /// The languages a snippet may be written in.
@@ -120,20 +134,27 @@ impl Kind for Snippet {
             time: spec.timeout.unwrap_or(JS_TIMEOUT).get(),
             memory: (spec.memory_mib.unwrap_or(JS_MEMORY_MIB) as usize) << 20,
         };
-        let program = match spec.language {
+        let program = match (spec.language, spec.code) {
+            (Language::Json | Language::Yaml, Code::Value(value)) => {
+                Ok(Program::Constant(weir_codecs::json::from_json(value)))
+            }
+            (_, Code::Value(_)) => Err(FieldError::new(
+                "code",
+                "must be text: only a `json` or `yaml` constant may be written as a value",
+            )),
             // Over a ceiling, the code is not even checked under the limits.
-            Language::Javascript if !errors.is_empty() => return Err(errors),
-            Language::Cel => expr::compile("code", &spec.code).map(Program::Cel),
-            Language::Javascript => Script::compile(&name, &spec.code, limits)
+            (Language::Javascript, _) if !errors.is_empty() => return Err(errors),
+            (Language::Cel, Code::Text(code)) => expr::compile("code", &code).map(Program::Cel),
+            (Language::Javascript, Code::Text(code)) => Script::compile(&name, &code, limits)
                 .map(|script| Program::JavaScript(script, limits))
                 .map_err(|e| FieldError::new("code", format!("JavaScript: {e}"))),
-            Language::Json => weir_codecs::json::from_str(&spec.code)
+            (Language::Json, Code::Text(code)) => weir_codecs::json::from_str(&code)
                 .map(Program::Constant)
                 .map_err(|e| FieldError::new("code", format!("invalid JSON: {e}"))),
-            Language::Yaml => weir_codecs::yaml::from_str(&spec.code)
+            (Language::Yaml, Code::Text(code)) => weir_codecs::yaml::from_str(&code)
                 .map(Program::Constant)
                 .map_err(|e| FieldError::new("code", format!("invalid YAML: {e}"))),
-            Language::Text => Ok(Program::Constant(Value::string(spec.code))),
+            (Language::Text, Code::Text(code)) => Ok(Program::Constant(Value::string(code))),
         };
         let program = program.map_err(|e| errors.push(e));
         match (program, errors.is_empty()) {

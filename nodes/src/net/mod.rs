@@ -8,6 +8,7 @@
 //! streams a response body through [`stream`].
 
 mod auth;
+mod bundle;
 mod files;
 mod http;
 mod listener;
