@@ -190,7 +190,8 @@ async function watch() {
         state.head = change.seq ?? state.head;
         if (change.entity && change.entity !== 'spec') return;
         state.changed.add(change.id);
-        announce(`${change.namespace}/${change.name}: ${change.operation} (revision ${change.revision}).`, 'info');
+        const verb = { insert: 'created', update: 'updated', delete: 'deleted' }[change.operation] ?? change.operation;
+        announce(`${change.namespace}/${change.name}: ${verb} (revision ${change.revision}).`, 'info');
         // The engines report a changed spec's status a moment later: list now and again shortly.
         clearTimeout(reload);
         loadSpecs();

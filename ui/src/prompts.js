@@ -23,16 +23,13 @@ const state = {
 
 const form = $('#editor');
 
-/** The form's values as the API's body: numbers as numbers, empty ones left out. */
+/** The form's values as the API's body: numbers as numbers, empty fields left out. */
 function formBody() {
   const body = {};
   for (const field of FIELDS) {
     const raw = $(`#${field}`).value;
-    if (NUMBERS.has(field)) {
-      if (raw.trim() !== '') body[field] = Number(raw);
-    } else if (field !== 'description' || raw !== '') {
-      body[field] = raw;
-    }
+    if (raw.trim() === '') continue;
+    body[field] = NUMBERS.has(field) ? Number(raw) : raw;
   }
   return body;
 }

@@ -25,6 +25,7 @@ async function connect(page) {
   await page.keyboard.type(engine.token);
   await page.keyboard.press('Enter');
   await page.locator('body[data-ready="true"]').waitFor();
+  await page.getByRole('button', { name: /^examples \(/ }).click();
 }
 
 describe('engine console', () => {
@@ -91,7 +92,7 @@ describe('engine console', () => {
       kind: 'snippet', namespace: 'examples', name: 'live-hello', language: 'text', code: 'hi',
     }, { onSystem: true });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    await statusMatching(page, /examples\/live-hello: create \(revision 1\)/);
+    await statusMatching(page, /examples\/live-hello: created \(revision 1\)/);
     const row = page.locator('#specs tr[data-name="live-hello"]');
     await row.waitFor();
     await row.locator('.badge.active').waitFor();
@@ -100,10 +101,11 @@ describe('engine console', () => {
       kind: 'snippet', namespace: 'examples', name: 'live-hello', language: 'text', code: 'hello',
     }, { onSystem: true });
     assert.equal(updated.status, 200);
-    await statusMatching(page, /live-hello: update \(revision 2\)/);
+    await statusMatching(page, /live-hello: updated \(revision 2\)/);
     await page.locator('#specs tr[data-name="live-hello"] td.num', { hasText: '2' }).waitFor();
     // The graph follows: the new spec is a node of it.
-    await page.locator('#graph-source', { hasText: 'live-hello' }).waitFor();
+    await page.waitForFunction(() => document.querySelector('#graph-source').textContent.includes('live-hello'));
+    assert.match(await page.textContent('#graph svg'), /live-hello/);
     assert.deepEqual(page.errors, []);
   });
 });

@@ -61,6 +61,7 @@ try {
   await page.fill('#token', engine.token);
   await page.press('#token', 'Enter');
   await page.locator('body[data-ready="true"]').waitFor();
+  await page.getByRole('button', { name: /^examples \(/ }).click();
   await page.locator('#graph svg').waitFor();
   await page.click('button[aria-label="Show the document of routes"]');
   await shot(page, 'console');
