@@ -12,6 +12,8 @@ const POLL_MS = 400;
 const form = $('#compile');
 let validate = null;
 let polling = 0;
+/** Whether the server's schema offers `settings.execute`. */
+let executeOffered = false;
 
 function body() {
   return {
@@ -20,7 +22,7 @@ function body() {
       passes: [...form.querySelectorAll('input[name=pass]:checked')].map((i) => i.value),
       strip_docstrings: $('#strip_docstrings').checked,
       strip_comments: $('#strip_comments').checked,
-      execute: $('#execute').checked,
+      ...(executeOffered ? { execute: $('#execute').checked } : {}),
     },
   };
 }
@@ -190,7 +192,15 @@ $('#source').addEventListener('keydown', (event) => {
 
 await loadSamples();
 try {
-  validate = (await loadSchema('/api/compile/schema')).validate;
+  const loaded = await loadSchema('/api/compile/schema');
+  validate = loaded.validate;
+  // Offer `execute` only when this server's schema has it.
+  executeOffered = Boolean(loaded.schema.properties?.settings?.properties?.execute);
+  if (!executeOffered) {
+    $('#execute').checked = false;
+    $('#execute').disabled = true;
+    $('#execute-hint').textContent = '(not offered by this server)';
+  }
 } catch (error) {
   announce(error.message, 'error');
 }

@@ -113,7 +113,7 @@ describe('inference window', { skip: present ? false : 'the Neural Request API (
 
   test('a failed side shows its error beside the other side\'s answer', async () => {
     const fault = await faultServer();
-    const faulty = await startEngine({ LLM_BASE_URL: `http://127.0.0.1:${fault.address().port}/v1` });
+    const faulty = await startEngine({ LLM_BASE_URL: `http://127.0.0.1:${fault.address().port}/v1`, LLM_MAX_ATTEMPTS: '1' });
     try {
       const created = await faulty.api('POST', '/api/prompts', pair('half-refused', { prompt_b: 'REFUSE this one.' }));
       const page = await openInference(faulty);

@@ -55,7 +55,11 @@ impl Bundle {
             .files
             .iter()
             .position(|(path, _)| *path == relative)
-            .or_else(|| self.files.iter().position(|(path, _)| *path == folder_index))?;
+            .or_else(|| {
+                self.files
+                    .iter()
+                    .position(|(path, _)| *path == folder_index)
+            })?;
         let (path, bytes) = self.files[position];
         let tags = self.tags.get_or_init(|| {
             self.files

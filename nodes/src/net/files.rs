@@ -37,7 +37,7 @@ pub struct StaticSpec {
     /// The folder to serve, relative to the engine's working directory or
     /// absolute. Exactly one of `root` and `bundle`.
     #[serde(default)]
-    pub root: String,
+    pub root: Option<String>,
     /// A folder built into the binary instead: `console` (the engine
     /// console, `ui/dist/console`), served whatever the working directory.
     #[serde(default)]
@@ -76,24 +76,21 @@ impl Kind for Static {
         if spec.index.is_empty() || spec.index.contains(['/', '\\']) || spec.index == ".." {
             return Err(vec![FieldError::new("index", "must be a file name")]);
         }
-        let source = match (spec.root.is_empty(), spec.bundle) {
-            (false, None) => Source::Folder(PathBuf::from(spec.root)),
-            (true, Some(name)) => match bundle::find(&name) {
+        let source = match (spec.root, spec.bundle) {
+            (Some(root), None) if !root.is_empty() => Source::Folder(PathBuf::from(root)),
+            (None, Some(name)) => match bundle::find(&name) {
                 Some(bundle) => Source::Bundle(bundle),
                 None => {
-                    return Err(vec![FieldError::new(
-                        "bundle",
-                        format!("no bundle `{name}` (built in: {})", bundle::names().join(", ")),
-                    )]);
+                    let known = bundle::names().join(", ");
+                    let message = format!("no bundle `{name}` (built in: {known})");
+                    return Err(vec![FieldError::new("bundle", message)]);
                 }
             },
-            (true, None) => return Err(vec![FieldError::new("root", "must name a folder")]),
-            (false, Some(_)) => {
-                return Err(vec![FieldError::new(
-                    "bundle",
-                    "give `root` or `bundle`, not both",
-                )]);
+            (Some(_), Some(_)) => {
+                let message = "give `root` or `bundle`, not both";
+                return Err(vec![FieldError::new("bundle", message)]);
             }
+            (_, None) => return Err(vec![FieldError::new("root", "must name a folder")]),
         };
         Ok(shared(StaticNode {
             source,

@@ -12,11 +12,12 @@ use super::openapi::{Answerer, describe, routes};
 use super::records::Op;
 
 /// The bundled system namespace, as `weir start` applies it.
-const SYSTEM: [&str; 4] = [
+const SYSTEM: [&str; 5] = [
     include_str!("../../../specs/system/http.yaml"),
     include_str!("../../../specs/system/specs.yaml"),
     include_str!("../../../specs/system/values.yaml"),
     include_str!("../../../specs/system/docs.yaml"),
+    include_str!("../../../specs/system/console.yaml"),
 ];
 
 fn system_specs() -> Vec<weir_engine::spec::source::Sourced> {
@@ -114,6 +115,7 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
         ("put", "/v1/values/:id"),
         ("get", "/v1/schemas/:kind"),
         ("get", "/v1/openapi.json"),
+        ("get", "/console"),
     ] {
         assert!(
             named.contains(&(expected.0.to_string(), expected.1.to_string())),
@@ -131,7 +133,8 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
     let kinds = vec!["snippet".to_string(), "specs".to_string()];
     let document = describe("t", &kinds, &found);
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 13, "{:?}", paths.keys().collect::<Vec<_>>());
+    // 13 API routes and the console's two (`/console`, `/console/{file}`).
+    assert_eq!(paths.len(), 15, "{:?}", paths.keys().collect::<Vec<_>>());
     let update = &paths["/v1/specs/{id}"]["put"];
     assert_eq!(update["security"][0]["bearer"], serde_json::json!([]));
     assert!(update["responses"]["409"].is_object());
