@@ -249,7 +249,7 @@ for (const format of ['yaml', 'json']) {
 }
 setInterval(() => { if (!$('#app').hidden) loadJobs(); }, 3000);
 
-window.mermaid?.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'neutral', flowchart: { htmlLabels: false } });
+window.mermaid?.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'neutral', flowchart: { htmlLabels: false, useMaxWidth: false } });
 if (token()) connect();
 else {
   $('#login').hidden = false;
