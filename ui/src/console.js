@@ -126,6 +126,13 @@ export function mermaidOf(specs) {
   return lines.join('\n');
 }
 
+/** Fits the graph to the panel's width, or shows it at its own size (scrolling). */
+function sizeGraph() {
+  const actual = $('#graph-size').getAttribute('aria-pressed') === 'true';
+  const svg = document.querySelector('#graph svg');
+  if (svg) svg.style.width = actual ? svg.style.maxWidth : '';
+}
+
 let graphCount = 0;
 async function renderGraph() {
   const specs = state.specs.filter((s) => s.namespace === state.namespace);
@@ -140,6 +147,7 @@ async function renderGraph() {
     graphCount += 1;
     const { svg } = await window.mermaid.render(`graph-${graphCount}`, source);
     $('#graph').innerHTML = svg;
+    sizeGraph();
     $('#graph').setAttribute('aria-label', `The workflow graph of ${state.namespace}: ${specs.length} specs`);
   } catch (error) {
     $('#graph').textContent = `The graph could not be drawn: ${error.message}`;
@@ -247,9 +255,13 @@ for (const format of ['yaml', 'json']) {
     if (state.selected) showDocument(state.selected, false);
   });
 }
+$('#graph-size').addEventListener('click', (event) => {
+  event.target.setAttribute('aria-pressed', String(event.target.getAttribute('aria-pressed') !== 'true'));
+  sizeGraph();
+});
 setInterval(() => { if (!$('#app').hidden) loadJobs(); }, 3000);
 
-window.mermaid?.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'neutral', flowchart: { htmlLabels: false, useMaxWidth: false } });
+window.mermaid?.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'neutral', flowchart: { htmlLabels: false } });
 if (token()) connect();
 else {
   $('#login').hidden = false;
