@@ -153,8 +153,8 @@ export async function seriousViolations(page) {
 }
 
 /** The text of the page's status line once it matches `pattern`. */
-export async function statusMatching(page, pattern) {
+export async function statusMatching(page, pattern, timeout = 15_000) {
   const status = page.locator('#status');
-  await status.filter({ hasText: pattern }).waitFor({ timeout: 15_000 });
+  await status.filter({ hasText: pattern }).waitFor({ timeout });
   return status.textContent();
 }
