@@ -65,11 +65,14 @@ function renderDiff() {
   $('#diff-text').replaceChildren(...pieces.map((p) => (p.added ? h('ins', {}, p.value) : p.removed ? h('del', {}, p.value) : p.value)));
 }
 
-function showRecord(record) {
+/** Shows a stored record; `streamed` keeps the text a side streamed when the record has none (a side cut off mid-answer). */
+function showRecord(record, streamed = false) {
   $('#record').textContent = `Request ${record.id} · ${record.status}${record.created_at ? ` · ${clock(record.created_at)}` : ''}`;
   for (const side of ['a', 'b']) {
+    const partial = streamed ? text[side] : '';
     resetSide(side, record[side]?.status ?? 'failed');
     applySide(side, record[side]);
+    if (partial && typeof record[side]?.content !== 'string') setText(side, partial);
   }
 }
 
@@ -174,7 +177,7 @@ function onEvent({ event, data }) {
   } else if (event === 'side') {
     applySide(value.side, value);
   } else if (event === 'done') {
-    showRecord(value);
+    showRecord(value, true);
     const failed = ['a', 'b'].filter((s) => value[s]?.status === 'failed' || value[s]?.error);
     if (value.status === 'done' && failed.length === 0) announce('A and B answered.', 'success');
     else announce(`Finished ${value.status}: ${failed.map((s) => s.toUpperCase()).join(' and ') || 'a side'} failed.`, 'error');

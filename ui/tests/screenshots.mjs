@@ -17,9 +17,9 @@ const shot = async (page, name) => {
 };
 try {
   const pairs = [
-    { name: 'code-review', description: 'A terse and a thorough reviewer', prompt_a: 'Review this script in one line.', prompt_b: 'Review this script: list every risk you see.', model: 'gemma-3-270m', temperature: 0.2, max_tokens: 40 },
-    { name: 'explain-simply', description: 'Explain to a beginner, two tones', prompt_a: 'Explain this script to a beginner.', prompt_b: 'Explain this script to a beginner, with an analogy.', model: 'gemma-3-270m', temperature: 0.7, max_tokens: 40 },
-    { name: 'summarise', description: 'One sentence against three bullets', prompt_a: 'Summarise the script in one sentence.', prompt_b: 'Summarise the script in three bullets.', model: 'gemma-3-270m', temperature: 0, max_tokens: 40 },
+    { name: 'code-review', description: 'A terse and a thorough reviewer', prompt_a: 'Review this script in one line.', prompt_b: 'Review this script: list every risk you see.', model: 'gemma-3-270m', temperature: 0.2, max_tokens: 24 },
+    { name: 'explain-simply', description: 'Explain to a beginner, two tones', prompt_a: 'Explain this script to a beginner.', prompt_b: 'Explain this script to a beginner, with an analogy.', model: 'gemma-3-270m', temperature: 0.7, max_tokens: 24 },
+    { name: 'summarise', description: 'One sentence against three bullets', prompt_a: 'Summarise the script in one sentence.', prompt_b: 'Summarise the script in three bullets.', model: 'gemma-3-270m', temperature: 0, max_tokens: 24 },
   ];
   for (const pair of pairs) await engine.api('POST', '/api/prompts', pair);
 
@@ -48,7 +48,7 @@ try {
   await page.locator('body[data-ready="true"]').waitFor();
   const id = await page.$eval('#pair option:nth-child(2)', (o) => o.value);
   await page.selectOption('#pair', id);
-  await page.selectOption('#sample', 'fibonacci.py');
+  await page.selectOption('#sample', 'word_count.py');
   await page.locator('#status', { hasText: 'Loaded' }).waitFor();
   if (existsSync(join(repo, 'specs/examples/neural-request'))) {
     await page.click('#submit');
