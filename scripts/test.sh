@@ -14,5 +14,7 @@ export WEIR_SANDBOX_IMAGE
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The web panes in Debian's Chromium, against target/debug/weir (docs/ui.md).
+scripts/test-ui.sh
 # CPython 3.11 as the oracle over the whole standard library (docs/native.md).
 scripts/oracle-native.sh

@@ -22,7 +22,7 @@ use weir_engine::spec::source::{self, Format, Sourced};
 pub const NAMESPACE: &str = weir_nodes::system::NAMESPACE;
 
 /// The system specs, by the path they were built from.
-const SPECS: [(&str, &str); 5] = [
+const SPECS: [(&str, &str); 6] = [
     (
         "specs/system/http.yaml",
         include_str!("../specs/system/http.yaml"),
@@ -42,6 +42,8 @@ const SPECS: [(&str, &str); 5] = [
     (
         "specs/system/jobs.yaml",
         include_str!("../specs/system/jobs.yaml"),
+        "specs/system/console.yaml",
+        include_str!("../specs/system/console.yaml"),
     ),
 ];
 

@@ -1186,3 +1186,46 @@ fn the_cli_talks_to_a_running_engine_with_the_same_output() {
     );
     assert!(!err.contains(&token));
 }
+
+/// The console's files come from the binary (the server runs in a folder of
+/// its own): the page, its script with a validator, and nothing else.
+#[test]
+fn the_console_is_served_from_the_binary() {
+    let server = server_on(None);
+    let mut client = server.api();
+    let page = client.send("GET", "/console", None, &[]).unwrap();
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page.body.contains("Engine console"));
+    let script = client
+        .send("GET", "/console/console.js", None, &[])
+        .unwrap();
+    assert_eq!(
+        (script.status, script.header("content-type")),
+        (200, Some("text/javascript; charset=utf-8"))
+    );
+    let etag = script.header("etag").unwrap().to_string();
+    let again = client
+        .send(
+            "GET",
+            "/console/console.js",
+            None,
+            &[("If-None-Match", &etag)],
+        )
+        .unwrap();
+    assert_eq!(again.status, 304);
+    for missing in [
+        "/console/nothing.js",
+        "/console/..%2f..%2fCargo.toml",
+        "/console/../weir-token",
+    ] {
+        assert_eq!(
+            client.send("GET", missing, None, &[]).unwrap().status,
+            404,
+            "{missing}"
+        );
+    }
+}

@@ -5,6 +5,9 @@
 //! payload, see `super::js`), `json` and `yaml` (a constant, parsed once at
 //! compile time) and `text` (a constant string). An unlinked `out` answers
 //! the value itself. Code runs within the spec's `timeout` (`super::limit`).
+//! A `json` or `yaml` constant may also be written as a value instead of
+//! text (say a YAML alias of a schema another spec of the file declares), so
+//! one document can be both enforced and served.
 
 use std::sync::Arc;
 

@@ -9,6 +9,10 @@
 //! stops symbolic links pointing out. A folder serves its `index.html`.
 //! Answers carry a content type by extension, `ETag` and `Last-Modified`,
 //! and honour `If-None-Match` / `If-Modified-Since` with 304.
+//!
+//! Instead of a `root` folder a spec may name a `bundle`: files built into
+//! the binary (`bundle.rs`, the engine console), looked up by the same
+//! checked relative path, answered with an `ETag` of their content.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +27,7 @@ use weir_engine::scheme::Context;
 use weir_engine::{Activate, shared};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports};
 
+use super::bundle::{self, Bundle};
 use super::message::{Plus, percent_decode};
 
 /// The fields of a `static` spec.
@@ -30,8 +35,13 @@ use super::message::{Plus, percent_decode};
 #[serde(deny_unknown_fields)]
 pub struct StaticSpec {
     /// The folder to serve, relative to the engine's working directory or
-    /// absolute.
-    pub root: String,
+    /// absolute. Exactly one of `root` and `bundle`.
+    #[serde(default)]
+    pub root: Option<String>,
+    /// A folder built into the binary instead: `console` (the engine
+    /// console, `ui/dist/console`), served whatever the working directory.
+    #[serde(default)]
+    pub bundle: Option<String>,
     /// The file a folder request serves.
     #[serde(default = "default_index")]
     pub index: String,
@@ -63,21 +73,40 @@ impl Kind for Static {
         spec: StaticSpec,
         _: &Context<'_>,
     ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
-        if spec.root.is_empty() {
-            return Err(vec![FieldError::new("root", "must name a folder")]);
-        }
         if spec.index.is_empty() || spec.index.contains(['/', '\\']) || spec.index == ".." {
             return Err(vec![FieldError::new("index", "must be a file name")]);
         }
+        let source = match (spec.root, spec.bundle) {
+            (Some(root), None) if !root.is_empty() => Source::Folder(PathBuf::from(root)),
+            (None, Some(name)) => match bundle::find(&name) {
+                Some(bundle) => Source::Bundle(bundle),
+                None => {
+                    let known = bundle::names().join(", ");
+                    let message = format!("no bundle `{name}` (built in: {known})");
+                    return Err(vec![FieldError::new("bundle", message)]);
+                }
+            },
+            (Some(_), Some(_)) => {
+                let message = "give `root` or `bundle`, not both";
+                return Err(vec![FieldError::new("bundle", message)]);
+            }
+            (_, None) => return Err(vec![FieldError::new("root", "must name a folder")]),
+        };
         Ok(shared(StaticNode {
-            root: PathBuf::from(spec.root),
+            source,
             index: spec.index,
         }))
     }
 }
 
+/// Where the files come from.
+enum Source {
+    Folder(PathBuf),
+    Bundle(&'static Bundle),
+}
+
 struct StaticNode {
-    root: PathBuf,
+    source: Source,
     index: String,
 }
 
@@ -94,15 +123,40 @@ impl Node for StaticNode {
             let Some(relative) = safe_relative(wanted) else {
                 return Ok(Packet::new(status(404)));
             };
-            Ok(Packet::new(self.serve(&relative, request).await))
+            Ok(Packet::new(match self.source {
+                Source::Folder(ref root) => self.serve(root, &relative, request).await,
+                Source::Bundle(bundle) => self.serve_bundle(bundle, &relative, request),
+            }))
         })
     }
 }
 
 impl StaticNode {
-    async fn serve(&self, relative: &Path, request: &Value) -> Value {
-        let Ok(root) = tokio::fs::canonicalize(&self.root).await else {
-            tracing::warn!(root = %self.root.display(), "static root does not exist");
+    /// An embedded file: the path segments were checked like a folder's.
+    fn serve_bundle(&self, bundle: &Bundle, relative: &Path, request: &Value) -> Value {
+        let wanted: Vec<&str> = relative.iter().filter_map(|s| s.to_str()).collect();
+        let Some((path, bytes, etag)) = bundle.get(&wanted.join("/"), &self.index) else {
+            return status(404);
+        };
+        let headers = Value::map([
+            ("etag", Value::string(etag)),
+            ("content-type", Value::string(content_type(Path::new(path)))),
+        ]);
+        if header(request, "if-none-match")
+            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        {
+            return Value::map([("status", Value::Int(304)), ("header", headers)]);
+        }
+        Value::map([
+            ("status", Value::Int(200)),
+            ("header", headers),
+            ("body", Value::Bytes(Bytes::from_static(bytes))),
+        ])
+    }
+
+    async fn serve(&self, root: &Path, relative: &Path, request: &Value) -> Value {
+        let Ok(root) = tokio::fs::canonicalize(root).await else {
+            tracing::warn!(root = %root.display(), "static root does not exist");
             return status(404);
         };
         let mut path = root.join(relative);
@@ -130,15 +184,9 @@ impl StaticNode {
             .unwrap_or(0);
         let etag = format!("\"{:x}-{:x}\"", metadata.len(), seconds);
         let last_modified = http_date(modified);
-        let header = |name: &str| {
-            request
-                .get("header")
-                .and_then(|h| h.get(name))
-                .and_then(Value::as_str)
-        };
-        let fresh = match header("if-none-match") {
+        let fresh = match header(request, "if-none-match") {
             Some(tags) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
-            None => header("if-modified-since") == Some(last_modified.as_str()),
+            None => header(request, "if-modified-since") == Some(last_modified.as_str()),
         };
         let headers = Value::map([
             ("etag", Value::string(etag.as_str())),
@@ -157,6 +205,14 @@ impl StaticNode {
             Err(_) => status(404),
         }
     }
+}
+
+/// A request header's value.
+fn header<'v>(request: &'v Value, name: &str) -> Option<&'v str> {
+    request
+        .get("header")
+        .and_then(|h| h.get(name))
+        .and_then(Value::as_str)
 }
 
 /// The request path as a relative path inside the root, or `None` when any

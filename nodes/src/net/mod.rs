@@ -12,6 +12,7 @@
 mod auth;
 mod event;
 pub mod events;
+mod bundle;
 mod files;
 mod http;
 mod listener;

@@ -165,6 +165,23 @@ fn errors(yaml: &str) -> Vec<String> {
     }
 }
 
+#[test]
+fn static_takes_a_root_or_a_bundle() {
+    assert_eq!(
+        errors("{kind: static, name: s}"),
+        ["root: must name a folder"]
+    );
+    assert_eq!(
+        errors("{kind: static, name: s, root: www, bundle: console}"),
+        ["bundle: give `root` or `bundle`, not both"]
+    );
+    assert_eq!(
+        errors("{kind: static, name: s, bundle: nope}"),
+        ["bundle: no bundle `nope` (built in: console)"]
+    );
+    assert!(errors("{kind: static, name: s, bundle: console}").is_empty());
+}
+
 #[tokio::test]
 async fn get_renders_the_url_query_and_headers_per_packet() {
     let upstream = upstream().await;

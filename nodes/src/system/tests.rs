@@ -12,12 +12,13 @@ use super::openapi::{Answerer, describe, routes};
 use super::records::Op;
 
 /// The bundled system namespace, as `weir start` applies it.
-const SYSTEM: [&str; 5] = [
+const SYSTEM: [&str; 6] = [
     include_str!("../../../specs/system/http.yaml"),
     include_str!("../../../specs/system/specs.yaml"),
     include_str!("../../../specs/system/values.yaml"),
     include_str!("../../../specs/system/docs.yaml"),
     include_str!("../../../specs/system/jobs.yaml"),
+    include_str!("../../../specs/system/console.yaml"),
 ];
 
 fn system_specs() -> Vec<weir_engine::spec::source::Sourced> {
@@ -115,6 +116,7 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
         ("put", "/v1/values/:id"),
         ("get", "/v1/schemas/:kind"),
         ("get", "/v1/openapi.json"),
+        ("get", "/console"),
     ] {
         assert!(
             named.contains(&(expected.0.to_string(), expected.1.to_string())),
@@ -132,7 +134,8 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
     let kinds = vec!["snippet".to_string(), "specs".to_string()];
     let document = describe("t", &kinds, &found);
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 17, "{:?}", paths.keys().collect::<Vec<_>>());
+    // The API's routes and the console's two (`/console`, `/console/{file}`).
+    assert_eq!(paths.len(), 19, "{:?}", paths.keys().collect::<Vec<_>>());
     let cancel = found
         .iter()
         .find(|r| r.path == "/v1/jobs/:id/cancel")

@@ -209,3 +209,27 @@ fn a_cycle_nothing_can_end_is_refused_and_one_with_a_way_out_is_not() {
 ";
     assert_eq!(errors(with_exit), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_json_or_yaml_constant_may_be_written_as_a_value() {
+    // A YAML alias of another spec's field: the same value, served.
+    let yaml = "
+- kind: schema
+  name: check
+  schema: &shape {type: object, required: [a]}
+- kind: snippet
+  name: shape
+  language: json
+  code: *shape
+";
+    let answer = answer(yaml, "shape", Value::Null).await;
+    assert_eq!(
+        weir_codecs::json::to_string(answer.payload()),
+        r#"{"type":"object","required":["a"]}"#
+    );
+    assert!(errors("{kind: snippet, name: s, language: yaml, code: [1, 2]}").is_empty());
+    assert_eq!(
+        errors("{kind: snippet, name: s, language: cel, code: {a: 1}}"),
+        ["code: must be text (only a `json` or `yaml` constant may be written as a value)"]
+    );
+}
