@@ -135,9 +135,27 @@ fn a_good_file_gets_its_artifacts_and_a_success_manifest() {
 fn a_syntax_error_fails_with_cpythons_line_and_column() {
     let s = Scratch::new("syntax");
     let cases = [
-        ("string.py", "x = 1\ny = 'abc\n", 2, 5, "unterminated string literal (detected at line 2)"),
-        ("paren.py", "f(1,\n  2]\n", 2, 4, "closing parenthesis ']' does not match opening parenthesis '(' on line 1"),
-        ("indent.py", "if x:\npass\n", 2, 1, "expected an indented block after 'if' statement on line 1"),
+        (
+            "string.py",
+            "x = 1\ny = 'abc\n",
+            2,
+            5,
+            "unterminated string literal (detected at line 2)",
+        ),
+        (
+            "paren.py",
+            "f(1,\n  2]\n",
+            2,
+            4,
+            "closing parenthesis ']' does not match opening parenthesis '(' on line 1",
+        ),
+        (
+            "indent.py",
+            "if x:\npass\n",
+            2,
+            1,
+            "expected an indented block after 'if' statement on line 1",
+        ),
     ];
     for (name, text, line, col, message) in cases {
         let file = s.file(name, text);
@@ -147,7 +165,11 @@ fn a_syntax_error_fails_with_cpythons_line_and_column() {
         let m = &entries[0]["manifest"];
         assert_eq!(m["status"], "failed", "{name}");
         let d = &m["diagnostics"][0];
-        assert_eq!((d["line"].as_i64(), d["col"].as_i64()), (Some(line), Some(col)), "{name}");
+        assert_eq!(
+            (d["line"].as_i64(), d["col"].as_i64()),
+            (Some(line), Some(col)),
+            "{name}"
+        );
         assert_eq!(d["message"], message, "{name}");
         assert_eq!(
             stderr(&out),
@@ -187,7 +209,9 @@ fn an_output_directory_that_cannot_be_written_is_a_clear_error() {
     let lines = stderr(&out);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].starts_with(&format!("error: the output directory {blocker}/out cannot be created")),
+        lines[0].starts_with(&format!(
+            "error: the output directory {blocker}/out cannot be created"
+        )),
         "{lines:?}"
     );
     assert!(out.stdout.is_empty());
@@ -199,7 +223,9 @@ fn an_output_directory_that_cannot_be_written_is_a_clear_error() {
     let lines = stderr(&out);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].contains(&format!("the artifact directory {out_dir}/good.py cannot be created")),
+        lines[0].contains(&format!(
+            "the artifact directory {out_dir}/good.py cannot be created"
+        )),
         "{lines:?}"
     );
 }
@@ -211,7 +237,7 @@ fn many_files_keep_their_order_and_folders() {
     for i in 0..40 {
         // The same name in two folders gets two artifact folders.
         let text = if i == 17 {
-            "def f(:\n    x = (\n".to_string()
+            "def f():\n    return 'abc\n".to_string()
         } else {
             format!("def f{i}():\n    return {i}\n")
         };

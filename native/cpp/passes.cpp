@@ -39,6 +39,15 @@ constexpr size_t kTokenBuf = 1 << 18;
 constexpr size_t kTokenSlack = 256; // the most a line takes beside its escaped string
 
 char *put_uint(char *d, uint32_t v) {
+  if (v < 10) {
+    *d = char('0' + v);
+    return d + 1;
+  }
+  if (v < 100) {
+    d[0] = char('0' + v / 10);
+    d[1] = char('0' + v % 10);
+    return d + 2;
+  }
   char tmp[10];
   int n = 0;
   do {

@@ -202,18 +202,9 @@ size_t invalid_utf8(const unsigned char *p, size_t from, size_t n) {
 
 } // namespace
 
-bool is_word(char32_t c) {
-  if (c < 0x80) return ascii_alnum(char(c)) || c == '_';
-  return in_ranges(kWord, c);
-}
-bool is_id_start(char32_t c) {
-  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-  return in_ranges(kIdStart, c);
-}
-bool is_id_continue(char32_t c) {
-  if (c < 0x80) return ascii_alnum(char(c)) || c == '_';
-  return in_ranges(kIdContinue, c);
-}
+bool is_word_wide(char32_t c) { return in_ranges(kWord, c); }
+bool is_id_start_wide(char32_t c) { return in_ranges(kIdStart, c); }
+bool is_id_continue_wide(char32_t c) { return in_ranges(kIdContinue, c); }
 bool is_space(char32_t c) {
   if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
   return in_ranges(kSpace, c);

@@ -13,9 +13,24 @@ namespace weir {
 
 using Text = std::u32string; // small decoded values only (docstrings)
 
-bool is_word(char32_t c);        // `\w` of Python's re (str.isalnum() or '_')
-bool is_id_start(char32_t c);    // chr(c).isidentifier()
-bool is_id_continue(char32_t c); // ('a' + chr(c)).isidentifier()
+bool is_word_wide(char32_t c);        // is_word above ASCII, from the tables
+bool is_id_start_wide(char32_t c);    // is_id_start above ASCII
+bool is_id_continue_wide(char32_t c); // is_id_continue above ASCII
+
+inline bool ascii_word(char32_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_';
+}
+// `\w` of Python's re (str.isalnum() or '_')
+inline bool is_word(char32_t c) { return c < 0x80 ? ascii_word(c) : is_word_wide(c); }
+// chr(c).isidentifier()
+inline bool is_id_start(char32_t c) {
+  return c < 0x80 ? ascii_word(c) && !(c >= '0' && c <= '9') : is_id_start_wide(c);
+}
+// ('a' + chr(c)).isidentifier()
+inline bool is_id_continue(char32_t c) {
+  return c < 0x80 ? ascii_word(c) : is_id_continue_wide(c);
+}
 bool is_space(char32_t c);       // str.isspace()
 bool is_printable(char32_t c);   // str.isprintable()
 

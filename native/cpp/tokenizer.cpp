@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 namespace weir {
 namespace {
@@ -566,6 +567,8 @@ template <class Line> void Tokenizer::c_errortoken(const Line &l, uint32_t lnum,
 
 template <class Line>
 void Tokenizer::c_name(const Line &l, uint32_t lnum, size_t start, size_t end) {
+  // In an ASCII line a name is [A-Za-z_][A-Za-z0-9_]*: nothing to report.
+  if constexpr (std::is_same_v<Line, AsciiLine>) return;
   for (size_t i = start; i < end; i++) {
     char32_t c = l.at(i);
     bool ok = i == start ? is_id_start(c) : is_id_continue(c);

@@ -228,7 +228,12 @@ async fn compile_all(args: &Args, settings: Settings) -> Vec<Entry> {
         .collect()
 }
 
-async fn compile_one(compiler: &Compiler, file: PathBuf, dir: PathBuf, settings: Settings) -> Entry {
+async fn compile_one(
+    compiler: &Compiler,
+    file: PathBuf,
+    dir: PathBuf,
+    settings: Settings,
+) -> Entry {
     let name = file.display().to_string();
     let failed = |error: String| Entry {
         file: name.clone(),
@@ -267,7 +272,11 @@ fn report_errors(entry: &Entry) {
     let Some(manifest) = &entry.manifest else {
         return;
     };
-    for d in manifest.diagnostics.iter().filter(|d| d.severity == "error") {
+    for d in manifest
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == "error")
+    {
         if d.line > 0 {
             eprintln!("{}:{}:{}: error: {}", entry.file, d.line, d.col, d.message);
         } else {
