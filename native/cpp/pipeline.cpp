@@ -1,5 +1,6 @@
 #include "pipeline.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -226,8 +227,8 @@ private:
             toks.tokenize_error.col + 1);
     long long writing_us = 0;
     if (tokens_run && tokens_ok) {
+      writer->finish(); // its own time is in writer->micros()
       Clock::time_point w0 = Clock::now();
-      writer->finish();
       tokens_run->sink->close();
       tokens_run->status = "ok";
       tokens_run->time_us = writer->micros() + micros(w0);
@@ -245,7 +246,7 @@ private:
       else
         parsed = true;
     }
-    frontend_us_ = micros(t0) - writing_us;
+    frontend_us_ = std::max(0LL, micros(t0) - writing_us);
     if (interrupted()) return timeout(input_sha);
     Unit unit{decoded, toks.tokens, toks.comments, structure, [this] { return interrupted(); }};
     for (PassRun &r : runs_) {
