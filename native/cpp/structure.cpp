@@ -3,6 +3,7 @@
 // NEWLINE INDENT ... DEDENT or simple statements on the header's line.
 #include "structure.hpp"
 
+#include <cstring>
 #include <set>
 
 namespace weir {
@@ -158,13 +159,18 @@ private:
   }
 
   // Parses the body after a header's colon; returns its last significant token.
-  size_t suite(Body &child, size_t colon, const std::string &what, long header_line) {
+  // `what` names the header for the error: a keyword ("if") or "class"/"function".
+  size_t suite(Body &child, size_t colon, const char *what, long header_line) {
     k_ = colon + 1;
     if (is(k_, Tok::NEWLINE)) {
       k_++;
       if (!is(k_, Tok::INDENT)) {
         const Token &t = T(k_);
-        throw Failure{SyntaxIssue{"expected an indented block after " + what + " on line " +
+        std::string w = what;
+        w = w == "class" ? "class definition"
+            : w == "function" ? "function definition"
+                              : "'" + w + "' statement";
+        throw Failure{SyntaxIssue{"expected an indented block after " + w + " on line " +
                                       std::to_string(header_line),
                                   long(t.srow), long(t.scol) + 1}};
       }
@@ -189,13 +195,9 @@ private:
     b.count++;
     Body child;
     child.owner = b.owner;
-    child.is_match = std::string(kw) == "match";
-    std::string what = "'" + std::string(kw) + "' statement";
-    if (std::string(kw) == "case" || std::string(kw) == "except" || std::string(kw) == "else" ||
-        std::string(kw) == "elif" || std::string(kw) == "finally")
-      what = "'" + std::string(kw) + "' statement";
+    child.is_match = std::string_view(kw) == "match";
     (void)start;
-    suite(child, colon, what, line);
+    suite(child, colon, kw, line);
   }
 
   std::string qualname_for(const std::string &n) const {
@@ -227,8 +229,7 @@ private:
     Body child;
     child.owner = index;
     child.doc_eligible = true;
-    std::string what = is_class ? "class definition" : "function definition";
-    size_t last = suite(child, colon, what, long(T(colon).srow) == line ? line : line);
+    size_t last = suite(child, colon, is_class ? "class" : "function", line);
     scopes_.pop_back();
     Definition &def = out_.defs[size_t(index)];
     def.body_first = colon + 1;

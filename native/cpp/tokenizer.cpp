@@ -838,7 +838,7 @@ const char *tok_name(Tok t) {
 bool tokenize(std::string_view text, TokenizeLimits const &limits, TokenizeResult &out) {
   out.tokens.clear();
   out.comments.clear();
-  out.tokens.reserve(text.size() / 6 + 16);
+  out.tokens.reserve(text.size() / 4 + 16); // pages are touched only as used
   auto t = std::make_unique<Tokenizer>(text, limits, out);
   t->emit(Tok::ENCODING, 0, 0, 0, 0, 0, 0);
   return t->run();
