@@ -54,6 +54,8 @@ enum Command {
     Migrate(commands::migrate::Args),
     /// Print the kind reference (docs/nodes.md) as Markdown.
     Docs(commands::docs::Args),
+    /// Run the native pipeline compiler over Python files and print the manifests.
+    Compile(commands::compile::Args),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
             Command::Delete(args) => commands::delete::run(args).await,
             Command::Migrate(args) => commands::migrate::run(args).await,
             Command::Docs(args) => commands::docs::run(args),
+            Command::Compile(args) => commands::compile::run(args).await,
         }
     });
     match result {

@@ -2,25 +2,15 @@
 #include "passes.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <set>
 
 namespace weir {
 namespace {
 
-constexpr size_t kFlush = 1 << 16;
-
 void check(const Unit &u, size_t i) {
   if ((i & 4095) == 0 && u.interrupted && u.interrupted()) throw Interrupted{};
-}
-
-void append_uint(std::string &out, uint32_t v) {
-  char buf[12];
-  int n = 0;
-  do {
-    buf[n++] = char('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (n) out.push_back(buf[--n]);
 }
 
 void json_text(std::string &out, const Text &t) { json_string(out, t.data(), t.size()); }
@@ -43,35 +33,105 @@ bool is_keyword(const std::string &w) {
 
 } // namespace
 
-void write_tokens(const Unit &u, Sink &out) {
-  std::string buf;
-  buf.reserve(kFlush + 4096);
-  const Text &text = u.source.text;
-  for (size_t i = 0; i < u.tokens.size(); i++) {
-    check(u, i);
-    const Token &t = u.tokens[i];
-    buf += "{\"type\":\"";
-    buf += tok_name(t.type);
-    buf += "\",\"string\":";
-    if (t.type == Tok::ENCODING)
-      json_string(buf, u.source.encoding);
-    else
-      json_string(buf, text.data() + t.off, t.len);
-    buf += ",\"start\":[";
-    append_uint(buf, t.srow);
-    buf.push_back(',');
-    append_uint(buf, t.scol);
-    buf += "],\"end\":[";
-    append_uint(buf, t.erow);
-    buf.push_back(',');
-    append_uint(buf, t.ecol);
-    buf += "]}\n";
-    if (buf.size() >= kFlush) {
-      out.write(buf);
-      buf.clear();
-    }
+namespace {
+
+constexpr size_t kTokenBuf = 1 << 18;
+constexpr size_t kTokenSlack = 256; // the most a line takes beside its escaped string
+
+char *put_uint(char *d, uint32_t v) {
+  if (v < 10) {
+    *d = char('0' + v);
+    return d + 1;
   }
-  out.write(buf);
+  if (v < 100) {
+    d[0] = char('0' + v / 10);
+    d[1] = char('0' + v % 10);
+    return d + 2;
+  }
+  char tmp[10];
+  int n = 0;
+  do {
+    tmp[n++] = char('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) *d++ = tmp[--n];
+  return d;
+}
+
+char *put(char *d, const char *s, size_t n) {
+  memcpy(d, s, n);
+  return d + n;
+}
+
+// `{"type":"NAME","string":` for each token type.
+struct Prefixes {
+  std::string p[12];
+  Prefixes() {
+    for (int t = 0; t < 12; t++)
+      p[t] = std::string("{\"type\":\"") + tok_name(Tok(t)) + "\",\"string\":\"";
+  }
+};
+const Prefixes &prefixes() {
+  static const Prefixes kPrefixes;
+  return kPrefixes;
+}
+
+} // namespace
+
+TokenWriter::TokenWriter(std::string_view text, const std::string &encoding, Sink &out,
+                         std::function<bool()> interrupted)
+    : text_(text), encoding_(encoding), out_(out), interrupted_(std::move(interrupted)),
+      buf_(new char[kTokenBuf]) {}
+
+void TokenWriter::flush() {
+  out_.write(buf_.get(), used_);
+  used_ = 0;
+}
+
+void TokenWriter::line(const Token &t) {
+  std::string_view str =
+      t.type == Tok::ENCODING ? std::string_view(encoding_) : text_.substr(t.off, t.len);
+  const std::string &prefix = prefixes().p[int(t.type)];
+  if (used_ + kTokenSlack + 6 * str.size() > kTokenBuf) flush();
+  char *d = put(buf_.get() + used_, prefix.data(), prefix.size());
+  // A string too long for the buffer is escaped in pieces; the escaper copies bytes
+  // of multi-byte characters as they are, so a piece may end inside one.
+  size_t piece = (kTokenBuf - kTokenSlack) / 6;
+  while (str.size() > piece) {
+    d = json_escape_utf8(d, str.data(), piece);
+    str.remove_prefix(piece);
+    used_ = size_t(d - buf_.get());
+    flush();
+    d = buf_.get();
+  }
+  d = json_escape_utf8(d, str.data(), str.size());
+  d = put(d, "\",\"start\":[", 11);
+  d = put_uint(d, t.srow);
+  *d++ = ',';
+  d = put_uint(d, t.scol);
+  d = put(d, "],\"end\":[", 9);
+  d = put_uint(d, t.erow);
+  *d++ = ',';
+  d = put_uint(d, t.ecol);
+  d = put(d, "]}\n", 3);
+  used_ = size_t(d - buf_.get());
+}
+
+void TokenWriter::tokens(const Token *batch, size_t n) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (interrupted_ && interrupted_()) throw Interrupted{};
+  for (size_t i = 0; i < n; i++) line(batch[i]);
+  micros_ += std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::steady_clock::now() - t0)
+                 .count();
+}
+
+void TokenWriter::finish() {
+  auto t0 = std::chrono::steady_clock::now();
+  flush();
+  micros_ += std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::steady_clock::now() - t0)
+                 .count();
 }
 
 void write_outline(const Unit &u, Sink &out) {
@@ -112,7 +172,7 @@ void write_outline(const Unit &u, Sink &out) {
          ",\"decorators\":[";
     for (size_t k = 0; k < d.decorators.size(); k++) {
       if (k) j += ",";
-      json_text(j, d.decorators[k]);
+      json_string(j, d.decorators[k]);
     }
     j += "],\"docstring\":";
     json_opt(j, d.has_docstring, d.docstring);
@@ -124,29 +184,22 @@ void write_outline(const Unit &u, Sink &out) {
 
 void write_metrics(const Unit &u, Sink &out) {
   const Structure &s = u.structure;
-  const Text &text = u.source.text;
-  size_t lines = 0;
-  for (char32_t c : text) lines += c == '\n';
+  std::string_view text = u.source.text;
+  size_t lines = size_t(std::count(text.begin(), text.end(), '\n'));
   if (!text.empty() && text.back() != '\n') lines++;
   std::vector<uint8_t> code(lines + 2), doc(lines + 2), comment(lines + 2);
-  std::vector<uint8_t> in_doc(s.sig.size());
+  std::vector<uint8_t> in_doc(u.tokens.size());
   for (const DocSite &d : s.docsites)
-    for (size_t i = d.first; i <= d.last; i++) in_doc[i] = 1;
-  size_t si = 0;
+    for (size_t i = d.first; i <= d.last && i < in_doc.size(); i++) in_doc[i] = 1;
+  for (const Token &t : u.comments)
+    if (t.srow <= lines) comment[t.srow] = 1;
   for (size_t i = 0; i < u.tokens.size(); i++) {
     check(u, i);
     const Token &t = u.tokens[i];
-    bool sig = si < s.sig.size() && s.sig[si] == i;
-    bool docstring = sig && in_doc[si];
-    if (sig) si++;
-    if (t.type == Tok::COMMENT) {
-      if (t.srow <= lines) comment[t.srow] = 1;
-      continue;
-    }
     if (t.type != Tok::NAME && t.type != Tok::NUMBER && t.type != Tok::STRING &&
         t.type != Tok::OP && t.type != Tok::ERRORTOKEN)
       continue;
-    for (uint32_t r = t.srow; r <= t.erow && r <= lines; r++) (docstring ? doc : code)[r] = 1;
+    for (uint32_t r = t.srow; r <= t.erow && r <= lines; r++) (in_doc[i] ? doc : code)[r] = 1;
   }
   size_t n_code = 0, n_doc = 0, n_comment = 0, n_blank = 0;
   for (size_t r = 1; r <= lines; r++) {
@@ -160,20 +213,21 @@ void write_metrics(const Unit &u, Sink &out) {
       n_blank++;
   }
   std::vector<long> complexity(s.defs.size(), 1);
-  static const std::set<std::string> decisions = {"if", "elif", "for", "while",
-                                                  "except", "and", "or"};
-  for (size_t i = 0; i < s.sig.size(); i++) {
+  static const std::string_view decisions[] = {"if", "elif", "for", "while",
+                                               "except", "and", "or"};
+  for (size_t i = 0; i < u.tokens.size(); i++) {
     check(u, i);
     int o = s.owner.empty() ? -1 : s.owner[i];
-    const Token &t = u.tokens[s.sig[i]];
+    const Token &t = u.tokens[i];
     if (o < 0 || t.type != Tok::NAME) continue;
-    std::string w = to_utf8(text.data() + t.off, t.len);
-    bool decision = decisions.count(w) > 0;
-    if (w == "case" && i > 0 && i + 1 < s.sig.size()) {
-      Tok prev = u.tokens[s.sig[i - 1]].type;
-      const Token &next = u.tokens[s.sig[i + 1]];
+    std::string_view w = text.substr(t.off, t.len);
+    bool decision = false;
+    for (std::string_view d : decisions) decision |= w == d;
+    if (w == "case" && i > 0 && i + 1 < u.tokens.size()) {
+      Tok prev = u.tokens[i - 1].type;
+      const Token &next = u.tokens[i + 1];
       bool line_start = prev == Tok::NEWLINE || prev == Tok::INDENT || prev == Tok::DEDENT;
-      char32_t c = text[next.off];
+      char c = next.off < text.size() ? text[next.off] : '\0';
       bool pattern = next.type != Tok::OP || c == '(' || c == '[' || c == '{' || c == '-' ||
                      c == '*';
       decision = line_start && pattern;
@@ -196,31 +250,57 @@ void write_metrics(const Unit &u, Sink &out) {
   out.write(j);
 }
 
+namespace {
+
+// Appends to a sink through a 64 KiB buffer.
+class Buffered {
+public:
+  explicit Buffered(Sink &out) : out_(out) { buf_.reserve(kSize); }
+  ~Buffered() = default;
+  void add(std::string_view s) {
+    if (buf_.size() + s.size() > kSize) flush();
+    if (s.size() >= kSize)
+      out_.write(s.data(), s.size());
+    else
+      buf_.append(s.data(), s.size());
+  }
+  void flush() {
+    out_.write(buf_);
+    buf_.clear();
+  }
+
+private:
+  static constexpr size_t kSize = 1 << 16;
+  Sink &out_;
+  std::string buf_;
+};
+
+} // namespace
+
 void write_stripped(const Unit &u, bool docstrings, bool comments, Sink &out) {
   struct Edit {
     size_t from, to;
     const char *with;
   };
-  const Text &text = u.source.text;
+  std::string_view text = u.source.text;
   const Structure &s = u.structure;
   std::vector<Edit> edits;
   if (comments) {
-    for (size_t i = 0; i < u.tokens.size(); i++) {
+    for (size_t i = 0; i < u.comments.size(); i++) {
       check(u, i);
-      const Token &t = u.tokens[i];
-      if (t.type != Tok::COMMENT) continue;
+      const Token &t = u.comments[i];
       size_t from = t.off;
       while (from > 0 && (text[from - 1] == ' ' || text[from - 1] == '\t')) from--;
-      edits.push_back(Edit{from, t.off + t.len, ""});
+      edits.push_back(Edit{from, size_t(t.off) + t.len, ""});
     }
   }
   if (docstrings) {
-    auto tok = [&](size_t k) -> const Token & { return u.tokens[s.sig[k]]; };
+    auto tok = [&](size_t k) -> const Token & { return u.tokens[k]; };
     auto is_semicolon = [&](size_t k) {
-      return k < s.sig.size() && tok(k).type == Tok::OP && text[tok(k).off] == ';';
+      return k < u.tokens.size() && tok(k).type == Tok::OP && text[tok(k).off] == ';';
     };
     for (const DocSite &d : s.docsites) {
-      size_t from = tok(d.first).off, to = tok(d.last).off + tok(d.last).len;
+      size_t from = tok(d.first).off, to = size_t(tok(d.last).off) + tok(d.last).len;
       bool semi = is_semicolon(d.next);
       if (d.alone && d.owner >= 0) {
         edits.push_back(Edit{from, to, "pass"});
@@ -229,7 +309,7 @@ void write_stripped(const Unit &u, bool docstrings, bool comments, Sink &out) {
       if (semi) {
         const Token &after = tok(d.next + 1);
         if (d.alone || after.type == Tok::NEWLINE)
-          to = tok(d.next).off + tok(d.next).len;
+          to = size_t(tok(d.next).off) + tok(d.next).len;
         else
           to = after.off;
       }
@@ -237,32 +317,45 @@ void write_stripped(const Unit &u, bool docstrings, bool comments, Sink &out) {
     }
   }
   std::sort(edits.begin(), edits.end(), [](const Edit &a, const Edit &b) { return a.from < b.from; });
-  Text result;
-  result.reserve(text.size());
+  // The result is UTF-8 when comments go (the coding line goes with them); else it
+  // keeps the source's encoding, when that can express it.
+  bool reencode = !comments && u.source.encoding != "utf-8";
+  std::string whole;
+  Buffered direct(out);
+  auto add = [&](std::string_view piece) {
+    if (reencode)
+      whole.append(piece.data(), piece.size());
+    else
+      direct.add(piece);
+  };
   size_t at = 0;
   for (const Edit &e : edits) {
     if (e.from < at) continue;
-    result.append(text, at, e.from - at);
-    for (const char *p = e.with; *p; p++) result.push_back(char32_t(*p));
+    add(text.substr(at, e.from - at));
+    add(e.with);
     at = e.to;
   }
-  result.append(text, at, text.size() - at);
+  add(text.substr(at));
+  if (!reencode) {
+    direct.flush();
+    return;
+  }
   std::string bytes;
-  if (comments || !encode_as(u.source.encoding, result, bytes)) bytes = to_utf8(result);
-  out.write(bytes);
+  out.write(encode_as(u.source.encoding, whole, bytes) ? bytes : whole);
 }
 
 void write_callgraph(const Unit &u, Sink &out) {
   const Structure &s = u.structure;
-  const Text &text = u.source.text;
-  auto tok = [&](size_t k) -> const Token & { return u.tokens[s.sig[k]]; };
-  auto word = [&](size_t k) { return to_utf8(text.data() + tok(k).off, tok(k).len); };
-  auto is_op = [&](size_t k, char32_t c) {
-    return k < s.sig.size() && tok(k).type == Tok::OP && tok(k).len == 1 && text[tok(k).off] == c;
+  std::string_view text = u.source.text;
+  const size_t n = u.tokens.size();
+  auto tok = [&](size_t k) -> const Token & { return u.tokens[k]; };
+  auto word = [&](size_t k) { return std::string(text.substr(tok(k).off, tok(k).len)); };
+  auto is_op = [&](size_t k, char c) {
+    return k < n && tok(k).type == Tok::OP && tok(k).len == 1 && text[tok(k).off] == c;
   };
   std::vector<std::vector<std::string>> calls(s.defs.size() + 1);
   std::vector<std::set<std::string>> seen(s.defs.size() + 1);
-  for (size_t i = 0; i < s.sig.size(); i++) {
+  for (size_t i = 0; i < n; i++) {
     check(u, i);
     if (tok(i).type != Tok::NAME) continue;
     std::string w = word(i);
@@ -272,7 +365,7 @@ void write_callgraph(const Unit &u, Sink &out) {
       continue;
     size_t j = i;
     std::string callee = w;
-    while (is_op(j + 1, '.') && j + 2 < s.sig.size() && tok(j + 2).type == Tok::NAME) {
+    while (is_op(j + 1, '.') && j + 2 < n && tok(j + 2).type == Tok::NAME) {
       callee += "." + word(j + 2);
       j += 2;
     }
@@ -281,9 +374,9 @@ void write_callgraph(const Unit &u, Sink &out) {
     size_t slot = size_t(o + 1);
     if (seen[slot].insert(callee).second) calls[slot].push_back(callee);
   }
-  auto quoted = [](const std::string &n) {
+  auto quoted = [](const std::string &name) {
     std::string q = "\"";
-    for (char c : n) {
+    for (char c : name) {
       if (c == '"' || c == '\\') q.push_back('\\');
       q.push_back(c);
     }

@@ -1,5 +1,6 @@
 #include "pipeline.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -55,14 +56,15 @@ public:
     if (f_) fclose(f_);
     if (!committed_) remove(temp_.c_str());
   }
-  void write(const std::string &chunk) override {
-    if (chunk.empty()) return;
-    if (fwrite(chunk.data(), 1, chunk.size(), f_) != chunk.size())
-      throw IoError{"cannot write " + temp_ + ": " + strerror(errno)};
-    sha_.update(chunk.data(), chunk.size());
-    size_ += chunk.size();
+  // Hashes what it writes while it is in cache: the digest never re-reads the file.
+  void write(const char *p, size_t n) override {
+    if (n == 0) return;
+    if (fwrite(p, 1, n, f_) != n) throw IoError{"cannot write " + temp_ + ": " + strerror(errno)};
+    sha_.update(p, n);
+    size_ += n;
   }
   // Closes the file; the rename happens in commit().
+  using Sink::write;
   void close() {
     if (fclose(f_) != 0) {
       f_ = nullptr;
@@ -174,7 +176,7 @@ private:
       return finish(input_sha);
     }
     Clock::time_point t0 = Clock::now();
-    std::string bytes(reinterpret_cast<const char *>(req_.source), req_.source_len);
+    std::string_view bytes(reinterpret_cast<const char *>(req_.source), req_.source_len);
     Decoded decoded;
     DecodeError derr;
     bool ok = decode_source(bytes, decoded, derr);
@@ -194,11 +196,26 @@ private:
       frontend_us_ = micros(t0);
       return finish(input_sha);
     }
+    // tokens.jsonl is written as the tokenizer yields, when tokenize.py would tokenize.
+    PassRun *tokens_run = nullptr;
+    std::unique_ptr<TokenWriter> writer;
+    for (PassRun &r : runs_)
+      if (r.info->bit == WEIR_PASS_TOKENIZE && decoded.tokenize_error.empty()) {
+        tokens_run = &r;
+        r.sink = std::make_unique<FileSink>(req_.out_dir, r.info->artifact);
+        writer = std::make_unique<TokenWriter>(decoded.text, decoded.encoding, *r.sink,
+                                               [this] { return interrupted(); });
+      }
     TokenizeResult toks;
     TokenizeLimits limits;
     limits.max_depth = req_.settings.max_depth;
     limits.interrupted = [this] { return interrupted(); };
-    tokenize(decoded.text, limits, toks);
+    limits.observer = writer.get();
+    try {
+      tokenize(decoded.text, limits, toks);
+    } catch (const Interrupted &) {
+      return timeout(input_sha);
+    }
     if (timed_out_) return timeout(input_sha);
     if (toks.syntax_error.present() && !nul)
       error("compile", toks.syntax_error.message, toks.syntax_error.line, toks.syntax_error.col);
@@ -208,6 +225,18 @@ private:
     else if (toks.tokenize_error.present())
       error("tokenize", toks.tokenize_error.message, toks.tokenize_error.line,
             toks.tokenize_error.col + 1);
+    long long writing_us = 0;
+    if (tokens_run && tokens_ok) {
+      writer->finish(); // its own time is in writer->micros()
+      Clock::time_point w0 = Clock::now();
+      tokens_run->sink->close();
+      tokens_run->status = "ok";
+      tokens_run->time_us = writer->micros() + micros(w0);
+      writing_us = tokens_run->time_us;
+    } else if (tokens_run) {
+      tokens_run->sink.reset(); // removes the partial file
+    }
+    writer.reset();
     Structure structure;
     bool parsed = false;
     if (diags_.empty()) {
@@ -217,20 +246,23 @@ private:
       else
         parsed = true;
     }
-    frontend_us_ = micros(t0);
+    frontend_us_ = std::max(0LL, micros(t0) - writing_us);
     if (interrupted()) return timeout(input_sha);
-    Unit unit{decoded, toks.tokens, structure, [this] { return interrupted(); }};
+    Unit unit{decoded, toks.tokens, toks.comments, structure, [this] { return interrupted(); }};
     for (PassRun &r : runs_) {
       bool is_tokenize = r.info->bit == WEIR_PASS_TOKENIZE;
-      if (is_tokenize ? !tokens_ok : !parsed) {
-        r.status = is_tokenize ? "failed" : "skipped";
+      if (is_tokenize) {
+        if (!tokens_ok) r.status = "failed";
+        continue;
+      }
+      if (!parsed) {
+        r.status = "skipped";
         continue;
       }
       Clock::time_point p0 = Clock::now();
       r.sink = std::make_unique<FileSink>(req_.out_dir, r.info->artifact);
       try {
         switch (r.info->bit) {
-        case WEIR_PASS_TOKENIZE: write_tokens(unit, *r.sink); break;
         case WEIR_PASS_OUTLINE: write_outline(unit, *r.sink); break;
         case WEIR_PASS_METRICS: write_metrics(unit, *r.sink); break;
         case WEIR_PASS_STRIP:

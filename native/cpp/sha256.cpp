@@ -3,6 +3,7 @@
 #include <cstring>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -63,9 +64,18 @@ __attribute__((target("sha,sse4.1,ssse3"))) void ni_blocks(uint32_t *state, cons
   _mm_storeu_si128(reinterpret_cast<__m128i *>(&state[4]), s1);
 }
 
+// From CPUID directly (clang 14's __builtin_cpu_supports knows no "sha"): leaf 1
+// ECX bits 9 (SSSE3) and 19 (SSE4.1), leaf 7 EBX bit 29 (SHA).
+bool detect_ni() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  bool sse = (c >> 9 & 1) && (c >> 19 & 1);
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return sse && (b >> 29 & 1);
+}
+
 bool have_ni() {
-  static const bool yes = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
-                          __builtin_cpu_supports("ssse3");
+  static const bool yes = detect_ni();
   return yes;
 }
 #endif

@@ -3,6 +3,7 @@
 // NEWLINE INDENT ... DEDENT or simple statements on the header's line.
 #include "structure.hpp"
 
+#include <cstring>
 #include <set>
 
 namespace weir {
@@ -29,14 +30,11 @@ struct Body {
 
 class Parser {
 public:
-  Parser(const Text &text, const std::vector<Token> &toks, Structure &out)
+  Parser(std::string_view text, const std::vector<Token> &toks, Structure &out)
       : text_(text), toks_(toks), out_(out) {}
 
   void run() {
-    for (size_t i = 0; i < toks_.size(); i++) {
-      Tok t = toks_[i].type;
-      if (t != Tok::COMMENT && t != Tok::NL && t != Tok::ENCODING) out_.sig.push_back(i);
-    }
+    if (toks_.empty()) return; // interrupted before ENDMARKER: nothing to parse
     scopes_.push_back(Scope{});
     Body module;
     module.doc_eligible = true;
@@ -47,38 +45,36 @@ public:
       return;
     }
     finish_body(module);
-    out_.owner.assign(out_.sig.size(), -1);
+    out_.owner.assign(toks_.size(), -1);
     for (size_t d = 0; d < out_.defs.size(); d++)
-      for (size_t i = out_.defs[d].body_first; i <= out_.defs[d].body_last && i < out_.sig.size();
+      for (size_t i = out_.defs[d].body_first; i <= out_.defs[d].body_last && i < toks_.size();
            i++)
         out_.owner[i] = int(d);
   }
 
 private:
-  const Text &text_;
+  std::string_view text_;
   const std::vector<Token> &toks_;
   Structure &out_;
   std::vector<Scope> scopes_;
   size_t k_ = 0;
 
-  const Token &T(size_t i) const {
-    return toks_[out_.sig[i < out_.sig.size() ? i : out_.sig.size() - 1]];
-  }
+  const Token &T(size_t i) const { return toks_[i < toks_.size() ? i : toks_.size() - 1]; }
   bool is(size_t i, Tok type) const { return T(i).type == type; }
   bool word(size_t i, const char *w) const {
     const Token &t = T(i);
     if (t.type != Tok::NAME && t.type != Tok::OP) return false;
     size_t n = 0;
     for (; w[n]; n++)
-      if (n >= t.len || text_[t.off + n] != char32_t((unsigned char)w[n])) return false;
+      if (n >= t.len || text_[t.off + n] != w[n]) return false;
     return n == t.len;
   }
   bool op(size_t i, const char *w) const { return T(i).type == Tok::OP && word(i, w); }
   bool name(size_t i, const char *w) const { return T(i).type == Tok::NAME && word(i, w); }
-  std::string str(size_t i) const { return to_utf8(text_.data() + T(i).off, T(i).len); }
+  std::string str(size_t i) const { return std::string(text_.substr(T(i).off, T(i).len)); }
   bool at_end(size_t i) const {
     Tok t = T(i).type;
-    return t == Tok::ENDMARKER || i >= out_.sig.size();
+    return t == Tok::ENDMARKER || i >= toks_.size();
   }
   [[noreturn]] void fail(const std::string &m, size_t i, long col_adjust = 1) const {
     const Token &t = T(i);
@@ -113,7 +109,7 @@ private:
 
   void statement(Body &b) {
     if (op(k_, "@")) {
-      std::vector<Text> decorators;
+      std::vector<std::string> decorators;
       while (op(k_, "@")) {
         size_t first = ++k_;
         while (!is(k_, Tok::NEWLINE) && !at_end(k_)) k_++;
@@ -163,13 +159,18 @@ private:
   }
 
   // Parses the body after a header's colon; returns its last significant token.
-  size_t suite(Body &child, size_t colon, const std::string &what, long header_line) {
+  // `what` names the header for the error: a keyword ("if") or "class"/"function".
+  size_t suite(Body &child, size_t colon, const char *what, long header_line) {
     k_ = colon + 1;
     if (is(k_, Tok::NEWLINE)) {
       k_++;
       if (!is(k_, Tok::INDENT)) {
         const Token &t = T(k_);
-        throw Failure{SyntaxIssue{"expected an indented block after " + what + " on line " +
+        std::string w = what;
+        w = w == "class" ? "class definition"
+            : w == "function" ? "function definition"
+                              : "'" + w + "' statement";
+        throw Failure{SyntaxIssue{"expected an indented block after " + w + " on line " +
                                       std::to_string(header_line),
                                   long(t.srow), long(t.scol) + 1}};
       }
@@ -194,13 +195,9 @@ private:
     b.count++;
     Body child;
     child.owner = b.owner;
-    child.is_match = std::string(kw) == "match";
-    std::string what = "'" + std::string(kw) + "' statement";
-    if (std::string(kw) == "case" || std::string(kw) == "except" || std::string(kw) == "else" ||
-        std::string(kw) == "elif" || std::string(kw) == "finally")
-      what = "'" + std::string(kw) + "' statement";
+    child.is_match = std::string_view(kw) == "match";
     (void)start;
-    suite(child, colon, what, line);
+    suite(child, colon, kw, line);
   }
 
   std::string qualname_for(const std::string &n) const {
@@ -210,7 +207,7 @@ private:
     return parent.qualname + (parent.function ? ".<locals>." : ".") + n;
   }
 
-  void definition(Body &b, std::vector<Text> decorators) {
+  void definition(Body &b, std::vector<std::string> decorators) {
     b.count++;
     bool async = name(k_, "async");
     long line = long(T(k_).srow);
@@ -232,8 +229,7 @@ private:
     Body child;
     child.owner = index;
     child.doc_eligible = true;
-    std::string what = is_class ? "class definition" : "function definition";
-    size_t last = suite(child, colon, what, long(T(colon).srow) == line ? line : line);
+    size_t last = suite(child, colon, is_class ? "class" : "function", line);
     scopes_.pop_back();
     Definition &def = out_.defs[size_t(index)];
     def.body_first = colon + 1;
@@ -374,7 +370,7 @@ private:
 
   // The decorator expression's source text, as ast.get_source_segment gives it: a
   // parenthesised non-tuple loses its parentheses, since its node starts inside them.
-  Text decorator_text(size_t first, size_t last) const {
+  std::string decorator_text(size_t first, size_t last) const {
     while (op(first, "(") && op(last, ")") && matching(first) == last) {
       long depth = 0;
       bool bare = true;
@@ -388,13 +384,13 @@ private:
       last--;
     }
     const Token &a = T(first), &z = T(last);
-    return text_.substr(a.off, z.off + z.len - a.off);
+    return std::string(text_.substr(a.off, z.off + z.len - a.off));
   }
 };
 
 } // namespace
 
-void parse_structure(const Text &text, const std::vector<Token> &tokens, Structure &out) {
+void parse_structure(std::string_view text, const std::vector<Token> &tokens, Structure &out) {
   Parser p(text, tokens, out);
   p.run();
 }

@@ -2,6 +2,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace weir {
@@ -155,9 +156,8 @@ size_t utf8_seq(const unsigned char *p, size_t n, char32_t &cp) {
   return len;
 }
 
-void position_of(const std::string &bytes, size_t at, const Text &decoded_prefix, long &line,
-                 long &col) {
-  (void)decoded_prefix;
+// The 1-based line and column (in characters) of byte `at`.
+void position_of(std::string_view bytes, size_t at, long &line, long &col) {
   line = 1;
   size_t line_start = 0;
   for (size_t i = 0; i < at; i++)
@@ -176,20 +176,35 @@ void position_of(const std::string &bytes, size_t at, const Text &decoded_prefix
   }
 }
 
+// The index of the first byte of [from, n) that starts no valid UTF-8 sequence, or n.
+size_t invalid_utf8(const unsigned char *p, size_t from, size_t n) {
+  size_t i = from;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if (!(w & 0x8080808080808080ULL)) {
+        i += 8;
+        continue;
+      }
+    }
+    if (p[i] < 0x80) {
+      i++;
+      continue;
+    }
+    char32_t cp;
+    size_t k = utf8_seq(p + i, n - i, cp);
+    if (!k) return i;
+    i += k;
+  }
+  return n;
+}
+
 } // namespace
 
-bool is_word(char32_t c) {
-  if (c < 0x80) return ascii_alnum(char(c)) || c == '_';
-  return in_ranges(kWord, c);
-}
-bool is_id_start(char32_t c) {
-  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-  return in_ranges(kIdStart, c);
-}
-bool is_id_continue(char32_t c) {
-  if (c < 0x80) return ascii_alnum(char(c)) || c == '_';
-  return in_ranges(kIdContinue, c);
-}
+bool is_word_wide(char32_t c) { return in_ranges(kWord, c); }
+bool is_id_start_wide(char32_t c) { return in_ranges(kIdStart, c); }
+bool is_id_continue_wide(char32_t c) { return in_ranges(kIdContinue, c); }
 bool is_space(char32_t c) {
   if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
   return in_ranges(kSpace, c);
@@ -200,12 +215,12 @@ bool is_printable(char32_t c) {
   return in_ranges(kPrintable, c);
 }
 
-bool decode_source(const std::string &bytes, Decoded &out, DecodeError &err) {
+bool decode_source(std::string_view bytes, Decoded &out, DecodeError &err) {
   size_t pos = 0;
   auto next_line = [&]() {
     size_t e = bytes.find('\n', pos);
-    e = (e == std::string::npos) ? bytes.size() : e + 1;
-    std::string l = bytes.substr(pos, e - pos);
+    e = (e == std::string_view::npos) ? bytes.size() : e + 1;
+    std::string l(bytes.substr(pos, e - pos));
     pos = e;
     return l;
   };
@@ -218,18 +233,11 @@ bool decode_source(const std::string &bytes, Decoded &out, DecodeError &err) {
   for (int n = 1; n <= 2 && pos < bytes.size(); n++) {
     std::string line = next_line();
     // find_cookie first decodes the line as UTF-8.
-    for (size_t i = 0; i < line.size();) {
-      char32_t cp;
-      size_t k = utf8_seq(reinterpret_cast<const unsigned char *>(line.data()) + i,
-                          line.size() - i, cp);
-      if (!k) {
-        // tokenize.py refuses the file here; compile() reads the cookie from the bytes
-        // and reports an undecodable byte later, if any.
-        out.tokenize_error = "invalid or missing encoding declaration";
-        break;
-      }
-      i += k;
-    }
+    const unsigned char *lp = reinterpret_cast<const unsigned char *>(line.data());
+    if (invalid_utf8(lp, 0, line.size()) != line.size())
+      // tokenize.py refuses the file here; compile() reads the cookie from the bytes
+      // and reports an undecodable byte later, if any.
+      out.tokenize_error = "invalid or missing encoding declaration";
     std::string name;
     if (find_cookie(line, name)) {
       std::string normal = normal_name(name);
@@ -250,27 +258,21 @@ bool decode_source(const std::string &bytes, Decoded &out, DecodeError &err) {
     if (!blank_line(line)) break;
   }
   out.encoding = (encoding == "utf-8-sig") ? "utf-8" : encoding;
-  Text &t = out.text;
-  t.clear();
-  t.reserve(bytes.size() - body);
+  out.owned.clear();
   const unsigned char *p = reinterpret_cast<const unsigned char *>(bytes.data());
   if (codec == "utf_8") {
-    for (size_t i = body; i < bytes.size();) {
-      char32_t cp;
-      size_t k = utf8_seq(p + i, bytes.size() - i, cp);
-      if (!k) {
-        char hex[8];
-        snprintf(hex, sizeof hex, "%02x", p[i]);
-        long line, col;
-        position_of(bytes, i, t, line, col);
-        err = {std::string("Non-UTF-8 code starting with '\\x") + hex + "' on line " +
-                   std::to_string(line) + ", but no encoding declared",
-               line, col};
-        return false;
-      }
-      t.push_back(cp);
-      i += k;
+    size_t bad = invalid_utf8(p, body, bytes.size());
+    if (bad != bytes.size()) {
+      char hex[8];
+      snprintf(hex, sizeof hex, "%02x", p[bad]);
+      long line, col;
+      position_of(bytes, bad, line, col);
+      err = {std::string("Non-UTF-8 code starting with '\\x") + hex + "' on line " +
+                 std::to_string(line) + ", but no encoding declared",
+             line, col};
+      return false;
     }
+    out.text = bytes.substr(body);
     return true;
   }
   const Codec *c = single_byte(codec);
@@ -279,6 +281,8 @@ bool decode_source(const std::string &bytes, Decoded &out, DecodeError &err) {
            cookie_line, 1};
     return false;
   }
+  std::string &t = out.owned;
+  t.reserve(bytes.size() - body);
   long line = 1, col = 1;
   for (size_t i = body; i < bytes.size(); i++) {
     int32_t cp = c->table[p[i]];
@@ -288,7 +292,7 @@ bool decode_source(const std::string &bytes, Decoded &out, DecodeError &err) {
       err = {"'" + codec + "' codec can't decode byte 0x" + hex, line, col};
       return false;
     }
-    t.push_back(char32_t(cp));
+    append_utf8(t, char32_t(cp));
     if (p[i] == '\n') {
       line++;
       col = 1;
@@ -296,20 +300,25 @@ bool decode_source(const std::string &bytes, Decoded &out, DecodeError &err) {
       col++;
     }
   }
+  out.text = t;
   return true;
 }
 
-bool encode_as(const std::string &encoding, const Text &text, std::string &out) {
+bool encode_as(const std::string &encoding, std::string_view text, std::string &out) {
   out.clear();
   std::string codec = encoding == "utf-8" ? "utf_8" : resolve_codec(encoding);
   if (codec == "utf_8") {
-    out = to_utf8(text);
+    out.assign(text.data(), text.size());
     return true;
   }
   const Codec *c = single_byte(codec);
   if (!c) return false;
   out.reserve(text.size());
-  for (char32_t ch : text) {
+  const unsigned char *p = reinterpret_cast<const unsigned char *>(text.data());
+  for (size_t i = 0; i < text.size();) {
+    size_t len;
+    char32_t ch = decode_utf8(p + i, text.size() - i, len);
+    i += len;
     int b = -1;
     for (int k = 0; k < 256; k++)
       if (c->table[k] == int32_t(ch)) {
@@ -320,6 +329,28 @@ bool encode_as(const std::string &encoding, const Text &text, std::string &out) 
     out.push_back(char(b));
   }
   return true;
+}
+
+char32_t decode_utf8(const unsigned char *p, size_t n, size_t &len) {
+  char32_t cp;
+  len = utf8_seq(p, n, cp);
+  if (!len) {
+    len = 1;
+    return 0xFFFD;
+  }
+  return cp;
+}
+
+Text to_text(std::string_view utf8) {
+  Text t;
+  t.reserve(utf8.size());
+  const unsigned char *p = reinterpret_cast<const unsigned char *>(utf8.data());
+  for (size_t i = 0; i < utf8.size();) {
+    size_t len;
+    t.push_back(decode_utf8(p + i, utf8.size() - i, len));
+    i += len;
+  }
+  return t;
 }
 
 void append_utf8(std::string &out, char32_t c) {
@@ -376,20 +407,78 @@ void json_string(std::string &out, const char32_t *p, size_t n) {
   out.push_back('"');
 }
 
-void json_string(std::string &out, const std::string &utf8) {
-  Text t;
+void json_string(std::string &out, std::string_view utf8) {
   const unsigned char *p = reinterpret_cast<const unsigned char *>(utf8.data());
-  for (size_t i = 0; i < utf8.size();) {
-    char32_t cp;
-    size_t k = utf8_seq(p + i, utf8.size() - i, cp);
-    if (!k) {
-      cp = 0xFFFD;
-      k = 1;
-    }
-    t.push_back(cp);
-    i += k;
+  if (invalid_utf8(p, 0, utf8.size()) != utf8.size()) {
+    Text t = to_text(utf8);
+    json_string(out, t.data(), t.size());
+    return;
   }
-  json_string(out, t.data(), t.size());
+  size_t at = out.size();
+  out.resize(at + 6 * utf8.size() + 2);
+  char *d = &out[at];
+  *d++ = '"';
+  d = json_escape_utf8(d, utf8.data(), utf8.size());
+  *d++ = '"';
+  out.resize(size_t(d - out.data()));
+}
+
+namespace {
+
+// For each byte: 0 copies it, else the character after the backslash ('u' for \u00XX).
+struct EscapeTable {
+  char e[256];
+  constexpr EscapeTable() : e() {
+    for (int c = 0; c < 0x20; c++) e[c] = 'u';
+    e['"'] = '"';
+    e['\\'] = '\\';
+    e['\n'] = 'n';
+    e['\r'] = 'r';
+    e['\t'] = 't';
+    e['\b'] = 'b';
+    e['\f'] = 'f';
+  }
+};
+constexpr EscapeTable kEscape;
+
+} // namespace
+
+char *json_escape_utf8(char *dst, const char *p, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *s = reinterpret_cast<const unsigned char *>(p);
+  size_t i = 0;
+  while (i < n) {
+    // Copy a run of bytes needing no escape, eight at a time while it lasts.
+    size_t run = i;
+    while (run + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + run, 8);
+      // A byte needs a look if it is < 0x20, '"' or '\\'.
+      uint64_t lt20 = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
+      uint64_t q = w ^ 0x2222222222222222ULL;
+      uint64_t isq = (q - 0x0101010101010101ULL) & ~q & 0x8080808080808080ULL;
+      uint64_t b = w ^ 0x5C5C5C5C5C5C5C5CULL;
+      uint64_t isb = (b - 0x0101010101010101ULL) & ~b & 0x8080808080808080ULL;
+      if (lt20 | isq | isb) break;
+      run += 8;
+    }
+    while (run < n && !kEscape.e[s[run]]) run++;
+    memcpy(dst, s + i, run - i);
+    dst += run - i;
+    i = run;
+    if (i >= n) break;
+    unsigned char c = s[i++];
+    *dst++ = '\\';
+    char e = kEscape.e[c];
+    *dst++ = e;
+    if (e == 'u') {
+      *dst++ = '0';
+      *dst++ = '0';
+      *dst++ = hex[c >> 4];
+      *dst++ = hex[c & 0xF];
+    }
+  }
+  return dst;
 }
 
 } // namespace weir

@@ -4,6 +4,9 @@
 #include "tokenizer.hpp"
 
 #include <cstdio>
+#include <cstring>
+#include <memory>
+#include <type_traits>
 
 namespace weir {
 namespace {
@@ -13,11 +16,24 @@ constexpr uint32_t kTabSize = 8;
 constexpr size_t kMaxLevel = 200;  // the C tokenizer's MAXLEVEL
 constexpr size_t kMaxIndent = 100; // and MAXINDENT
 
-struct Line {
-  const char32_t *s;
-  size_t n;
+// A line of only ASCII: matched in place, positions are byte offsets.
+struct AsciiLine {
+  const unsigned char *s;
+  size_t n; // characters = bytes
   char32_t at(size_t i) const { return i < n ? s[i] : 0; }
   bool has(size_t i) const { return i < n; }
+  size_t byte(size_t i) const { return i; }
+};
+
+// A line with other characters, decoded into scratch; `bytes[i]` is the byte offset
+// of character i in the line (bytes[n] its length).
+struct WideLine {
+  const char32_t *s;
+  size_t n;
+  const uint32_t *bytes;
+  char32_t at(size_t i) const { return i < n ? s[i] : 0; }
+  bool has(size_t i) const { return i < n; }
+  size_t byte(size_t i) const { return bytes[i]; }
 };
 
 bool digit(char32_t c) { return c >= '0' && c <= '9'; }
@@ -26,7 +42,7 @@ bool hexdigit(char32_t c) {
 }
 
 // [0-9](?:_?[0-9])*
-size_t digits(const Line &l, size_t p) {
+template <class Line> size_t digits(const Line &l, size_t p) {
   if (!l.has(p) || !digit(l.at(p))) return kNo;
   p++;
   for (;;) {
@@ -40,7 +56,7 @@ size_t digits(const Line &l, size_t p) {
 }
 
 // (?:_?[class])+
-template <class F> size_t grouped(const Line &l, size_t p, F in_class) {
+template <class Line, class F> size_t grouped(const Line &l, size_t p, F in_class) {
   size_t start = p;
   for (;;) {
     if (l.has(p) && in_class(l.at(p)))
@@ -52,19 +68,19 @@ template <class F> size_t grouped(const Line &l, size_t p, F in_class) {
   }
 }
 
-size_t exponent(const Line &l, size_t p) {
+template <class Line> size_t exponent(const Line &l, size_t p) {
   if (l.at(p) != 'e' && l.at(p) != 'E') return kNo;
   p++;
   if (l.at(p) == '-' || l.at(p) == '+') p++;
   return digits(l, p);
 }
 
-size_t maybe_exponent(const Line &l, size_t p) {
+template <class Line> size_t maybe_exponent(const Line &l, size_t p) {
   size_t e = exponent(l, p);
   return e == kNo ? p : e;
 }
 
-size_t pointfloat(const Line &l, size_t p) {
+template <class Line> size_t pointfloat(const Line &l, size_t p) {
   size_t d = digits(l, p);
   if (d != kNo) {
     if (l.at(d) != '.') return kNo;
@@ -80,19 +96,19 @@ size_t pointfloat(const Line &l, size_t p) {
   return kNo;
 }
 
-size_t expfloat(const Line &l, size_t p) {
+template <class Line> size_t expfloat(const Line &l, size_t p) {
   size_t d = digits(l, p);
   return d == kNo ? kNo : exponent(l, d);
 }
 
-size_t floatnumber(const Line &l, size_t p) {
+template <class Line> size_t floatnumber(const Line &l, size_t p) {
   size_t e = pointfloat(l, p);
   return e != kNo ? e : expfloat(l, p);
 }
 
 bool is_j(char32_t c) { return c == 'j' || c == 'J'; }
 
-size_t imagnumber(const Line &l, size_t p) {
+template <class Line> size_t imagnumber(const Line &l, size_t p) {
   size_t d = digits(l, p);
   if (d != kNo && is_j(l.at(d))) return d + 1;
   size_t f = pointfloat(l, p);
@@ -102,7 +118,7 @@ size_t imagnumber(const Line &l, size_t p) {
   return kNo;
 }
 
-size_t intnumber(const Line &l, size_t p) {
+template <class Line> size_t intnumber(const Line &l, size_t p) {
   if (l.at(p) == '0') {
     char32_t x = l.at(p + 1);
     size_t e = kNo;
@@ -127,7 +143,7 @@ size_t intnumber(const Line &l, size_t p) {
   return kNo;
 }
 
-size_t number(const Line &l, size_t p) {
+template <class Line> size_t number(const Line &l, size_t p) {
   size_t e = imagnumber(l, p);
   if (e != kNo) return e;
   e = floatnumber(l, p);
@@ -135,26 +151,26 @@ size_t number(const Line &l, size_t p) {
   return intnumber(l, p);
 }
 
-size_t special(const Line &l, size_t p) {
-  static const char *three[] = {">>=", "<<=", "**=", "//=", "..."};
-  static const char *two[] = {"|=", "^=", "@=", ">>", ">=", "==", "<=", "<<", ":=", "/=",
-                              "//", "->", "-=", "+=", "*=", "**", "&=", "%=", "!="};
-  static const char one[] = "~}|{^][@>=<;:/.-,+*)(&%";
-  auto is = [&](const char *op, size_t n) {
-    for (size_t k = 0; k < n; k++)
-      if (l.at(p + k) != char32_t((unsigned char)op[k])) return false;
-    return true;
-  };
-  for (const char *op : three)
-    if (is(op, 3)) return p + 3;
-  for (const char *op : two)
-    if (is(op, 2)) return p + 2;
-  for (const char *c = one; *c; c++)
-    if (l.at(p) == char32_t(*c)) return p + 1;
-  return kNo;
+// Special: the operators, longest first (three characters, then two, then one), as
+// the regex's alternatives order them; only one operator of each length can match.
+template <class Line> size_t special(const Line &l, size_t p) {
+  char32_t a = l.at(p), b = l.at(p + 1), c = l.at(p + 2);
+  switch (a) {
+  case '>': case '<': case '*': case '/': // >>= <<= **= //=, >> << ** //, >= <= *= /=
+    if (b == a) return c == '=' ? p + 3 : p + 2;
+    return b == '=' ? p + 2 : p + 1;
+  case '.': return (b == '.' && c == '.') ? p + 3 : p + 1;
+  case '|': case '^': case '@': case '=': case '&': case '%': case '+': case ':':
+    return b == '=' ? p + 2 : p + 1;
+  case '-': return (b == '=' || b == '>') ? p + 2 : p + 1;
+  case '!': return b == '=' ? p + 2 : kNo;
+  case '~': case '}': case '{': case ']': case '[': case ';': case ',': case ')': case '(':
+    return p + 1;
+  default: return kNo;
+  }
 }
 
-size_t funny(const Line &l, size_t p) {
+template <class Line> size_t funny(const Line &l, size_t p) {
   if (l.at(p) == '\n') return p + 1;
   if (l.at(p) == '\r' && l.at(p + 1) == '\n') return p + 2;
   return special(l, p);
@@ -168,9 +184,10 @@ bool prefix_char(char32_t c) {
 }
 
 // Whether s[0..n) is one of tokenize's string prefixes (any case, any order).
-bool valid_prefix(const char32_t *s, size_t n) {
+template <class C> bool valid_prefix(const C *s, size_t n) {
   if (n == 0) return true;
   auto low = [](char32_t c) { return c | 0x20; };
+  if (s[0] >= 0x80 || (n == 2 && s[1] >= 0x80)) return false;
   if (n == 1) return prefix_char(s[0]);
   if (n == 2) {
     char32_t a = low(s[0]), b = low(s[1]);
@@ -182,7 +199,7 @@ bool valid_prefix(const char32_t *s, size_t n) {
 
 // StringPrefix: the longest run of prefix letters at p that is a valid prefix and is
 // followed by a quote. Returns the quote's index or kNo.
-size_t string_start(const Line &l, size_t p) {
+template <class Line> size_t string_start(const Line &l, size_t p) {
   for (size_t n = 0; n <= 2; n++) {
     if (n > 0 && !prefix_char(l.at(p + n - 1))) return kNo;
     char32_t q = l.at(p + n);
@@ -191,7 +208,7 @@ size_t string_start(const Line &l, size_t p) {
   return kNo;
 }
 
-size_t triple(const Line &l, size_t p) {
+template <class Line> size_t triple(const Line &l, size_t p) {
   size_t q = string_start(l, p);
   if (q == kNo) return kNo;
   char32_t c = l.at(q);
@@ -199,7 +216,7 @@ size_t triple(const Line &l, size_t p) {
 }
 
 // ContStr: a one-line string, or its first line when it ends in a backslash-newline.
-size_t contstr(const Line &l, size_t p) {
+template <class Line> size_t contstr(const Line &l, size_t p) {
   size_t q = string_start(l, p);
   if (q == kNo) return kNo;
   char32_t quote = l.at(q);
@@ -222,7 +239,7 @@ size_t contstr(const Line &l, size_t p) {
 
 // The rest of a string after its opening quote(s): Single/Double (one quote) or
 // Single3/Double3. Returns the end of the closing quote(s) or kNo.
-size_t endpat(const Line &l, size_t p, char32_t quote, bool three) {
+template <class Line> size_t endpat(const Line &l, size_t p, char32_t quote, bool three) {
   size_t i = p;
   while (l.has(i)) {
     char32_t c = l.at(i);
@@ -242,7 +259,7 @@ size_t endpat(const Line &l, size_t p, char32_t quote, bool three) {
 
 // PseudoToken = Whitespace + group(PseudoExtras, Number, Funny, ContStr, Name).
 // Returns true with the group's span, false when nothing matches.
-bool pseudo(const Line &l, size_t pos, size_t &start, size_t &end) {
+template <class Line> bool pseudo(const Line &l, size_t pos, size_t &start, size_t &end) {
   size_t s = pos;
   while (l.has(s) && (l.at(s) == ' ' || l.at(s) == '\f' || l.at(s) == '\t')) s++;
   start = s;
@@ -283,14 +300,14 @@ bool pseudo(const Line &l, size_t pos, size_t &start, size_t &end) {
   return false;
 }
 
-bool is_triple_token(const char32_t *s, size_t n) {
+template <class C> bool is_triple_token(const C *s, size_t n) {
   if (n < 3) return false;
   char32_t q = s[n - 1];
   if ((q != '\'' && q != '"') || s[n - 2] != q || s[n - 3] != q) return false;
   return valid_prefix(s, n - 3);
 }
 
-bool is_single_start(const char32_t *s, size_t n) {
+template <class C> bool is_single_start(const C *s, size_t n) {
   for (size_t k = 1; k <= 3 && k <= n; k++) {
     char32_t q = s[k - 1];
     if ((q == '\'' || q == '"') && valid_prefix(s, k - 1)) return true;
@@ -306,12 +323,12 @@ std::string char_repr(char32_t c) {
 
 class Tokenizer {
 public:
-  Tokenizer(const Text &t, const TokenizeLimits &lim, TokenizeResult &r)
+  Tokenizer(std::string_view t, const TokenizeLimits &lim, TokenizeResult &r)
       : text_(t), lim_(lim), out_(r) {}
   bool run();
 
 private:
-  const Text &text_;
+  std::string_view text_;
   const TokenizeLimits &lim_;
   TokenizeResult &out_;
   // C tokenizer state for the compiler's errors.
@@ -321,30 +338,80 @@ private:
   };
   std::vector<Open> parens_;
   std::vector<uint32_t> cind_{0}, caltind_{0};
+  // The last two tokens emitted (any type), for the checks that look back.
+  Token prev_[2] = {};
+  size_t emitted_ = 0;
+  // The batch for the observer.
+  static constexpr size_t kBatch = 1024;
+  Token batch_[kBatch];
+  size_t batched_ = 0;
+  // Scratch for a line with non-ASCII characters.
+  std::u32string wide_;
+  std::vector<uint32_t> wide_bytes_;
 
-  void emit(Tok t, size_t line_off, uint32_t srow, uint32_t scol, uint32_t erow, uint32_t ecol,
-            size_t off, size_t len) {
-    (void)line_off;
-    out_.tokens.push_back(Token{t, srow, scol, erow, ecol, off, len});
+  // tokenize.py's loop state.
+  uint32_t lnum_ = 0;
+  long parenlev_ = 0;
+  bool continued_ = false;
+  std::vector<uint32_t> indents_{0};
+  bool in_str_ = false, needcont_ = false;
+  size_t str_off_ = 0; // contstr starts here in the text
+  uint32_t str_row_ = 0, str_col_ = 0;
+  char32_t str_quote_ = 0;
+  bool str_three_ = false;
+  size_t line_off_ = 0;     // the current line's byte offset
+  size_t last_chars_ = 0;   // the previous line's length in characters
+  size_t last_off_ = 0, last_len_ = 0; // and its bytes
+
+  enum class Step { Next, Stop, Done };
+
+  void emit(Tok t, uint32_t srow, uint32_t scol, uint32_t erow, uint32_t ecol, size_t off,
+            size_t len) {
+    Token tok{t, srow, scol, erow, ecol, uint32_t(off), uint32_t(len)};
+    prev_[0] = prev_[1];
+    prev_[1] = tok;
+    emitted_++;
+    if (lim_.observer) {
+      batch_[batched_++] = tok;
+      if (batched_ == kBatch) flush();
+    }
+    if (t == Tok::COMMENT)
+      out_.comments.push_back(tok);
+    else if (t != Tok::NL && t != Tok::ENCODING)
+      out_.tokens.push_back(tok);
+  }
+  void flush() {
+    if (lim_.observer && batched_) lim_.observer->tokens(batch_, batched_);
+    batched_ = 0;
+  }
+  // The token emitted before the last one, if any.
+  const Token *before_last() const { return emitted_ >= 2 ? &prev_[0] : nullptr; }
+  const Token *last() const { return emitted_ >= 1 ? &prev_[1] : nullptr; }
+  const unsigned char *bytes(const Token &t) const {
+    return reinterpret_cast<const unsigned char *>(text_.data()) + t.off;
   }
   void issue(const std::string &m, long line, long col) {
     if (!out_.syntax_error.present()) out_.syntax_error = SyntaxIssue{m, line, col};
   }
-  void c_indent(const Line &l, uint32_t lnum);
+  template <class Line> Step line_step(const Line &line);
+  template <class Line> void c_indent(const Line &l, uint32_t lnum);
   void c_bracket(char32_t c, uint32_t lnum, uint32_t col);
-  void c_errortoken(const Line &l, uint32_t lnum, size_t pos);
-  void c_name(const Line &l, uint32_t lnum, size_t start, size_t end);
+  template <class Line> void c_errortoken(const Line &l, uint32_t lnum, size_t pos);
+  template <class Line> void c_name(const Line &l, uint32_t lnum, size_t start, size_t end);
   void c_after_number(const Token &tok);
+  void finish();
+  friend bool weir::tokenize(std::string_view, TokenizeLimits const &, TokenizeResult &);
 };
 
 // The C tokenizer refuses a number run into a name or another number, except before
 // the keywords it lets through with a warning.
 void Tokenizer::c_after_number(const Token &tok) {
-  if (out_.tokens.size() < 2) return;
-  const Token &num = out_.tokens[out_.tokens.size() - 2];
+  const Token *before = before_last();
+  if (!before) return;
+  const Token &num = *before;
   if (num.type != Tok::NUMBER || num.erow != tok.srow || num.ecol != tok.scol) return;
-  const char32_t *n = text_.data() + num.off;
-  const char32_t *t = text_.data() + tok.off;
+  const unsigned char *n = bytes(num); // numbers are ASCII: bytes are characters
+  const unsigned char *t = bytes(tok);
   auto starts = [&](const char *kw) {
     size_t k = 0;
     for (; kw[k]; k++)
@@ -390,7 +457,7 @@ void Tokenizer::c_after_number(const Token &tok) {
   issue("invalid " + kind + " literal", tok.srow, col);
 }
 
-void Tokenizer::c_indent(const Line &l, uint32_t lnum) {
+template <class Line> void Tokenizer::c_indent(const Line &l, uint32_t lnum) {
   uint32_t col = 0, alt = 0;
   for (size_t i = 0; i < l.n; i++) {
     char32_t c = l.at(i);
@@ -459,18 +526,16 @@ void Tokenizer::c_bracket(char32_t c, uint32_t lnum, uint32_t col) {
   }
 }
 
-void Tokenizer::c_errortoken(const Line &l, uint32_t lnum, size_t pos) {
+template <class Line> void Tokenizer::c_errortoken(const Line &l, uint32_t lnum, size_t pos) {
   char32_t c = l.at(pos);
   if (c == ' ' || c == '\t' || c == '\f') return;
   if (c == '\'' || c == '"') {
     size_t start = pos;
     // A string prefix was tokenized as a NAME just before the quote.
-    if (!out_.tokens.empty()) {
-      const Token &p = out_.tokens.back();
-      if (p.type == Tok::NAME && p.erow == lnum && p.ecol == pos &&
-          valid_prefix(text_.data() + p.off, p.len))
-        start = p.scol;
-    }
+    if (const Token *p = last())
+      if (p->type == Tok::NAME && p->erow == lnum && p->ecol == pos &&
+          valid_prefix(bytes(*p), p->len))
+        start = p->scol;
     issue("unterminated string literal (detected at line " + std::to_string(lnum) + ")", lnum,
           long(start) + 1);
     return;
@@ -482,11 +547,11 @@ void Tokenizer::c_errortoken(const Line &l, uint32_t lnum, size_t pos) {
   if (c == '\r') return;
   // A combining mark continues the identifier before it for the compiler, though
   // tokenize's \w stops there.
-  if (is_id_continue(c) && !out_.tokens.empty()) {
-    const Token &p = out_.tokens.back();
-    if ((p.type == Tok::NAME || p.type == Tok::ERRORTOKEN) && p.erow == lnum && p.ecol == pos)
-      return;
-  }
+  if (is_id_continue(c))
+    if (const Token *p = last())
+      if ((p->type == Tok::NAME || p->type == Tok::ERRORTOKEN) && p->erow == lnum &&
+          p->ecol == pos)
+        return;
   if (c < 0x80 && is_printable(c)) {
     issue("invalid syntax", lnum, long(pos) + 1);
     return;
@@ -500,7 +565,10 @@ void Tokenizer::c_errortoken(const Line &l, uint32_t lnum, size_t pos) {
   issue(m + "' (U+" + char_repr(c) + ")", lnum, long(pos) + 1);
 }
 
+template <class Line>
 void Tokenizer::c_name(const Line &l, uint32_t lnum, size_t start, size_t end) {
+  // In an ASCII line a name is [A-Za-z_][A-Za-z0-9_]*: nothing to report.
+  if constexpr (std::is_same_v<Line, AsciiLine>) return;
   for (size_t i = start; i < end; i++) {
     char32_t c = l.at(i);
     bool ok = i == start ? is_id_start(c) : is_id_continue(c);
@@ -518,231 +586,245 @@ void Tokenizer::c_name(const Line &l, uint32_t lnum, size_t start, size_t end) {
   }
 }
 
+// Lines as BytesIO.readline gives them: split after each '\n'. Each is matched in
+// place when it is ASCII, else through the scratch decoding.
 bool Tokenizer::run() {
-  // Lines as BytesIO.readline gives them: split after each '\n'.
-  std::vector<size_t> starts;
-  starts.push_back(0);
-  for (size_t i = 0; i < text_.size(); i++)
-    if (text_[i] == '\n') starts.push_back(i + 1);
-  size_t nlines = starts.size(); // the last entry may be an empty tail
-  auto line_at = [&](size_t idx, size_t &off) -> Line {
-    if (idx >= nlines) {
-      off = text_.size();
-      return Line{text_.data() + text_.size(), 0};
-    }
-    off = starts[idx];
-    size_t end = idx + 1 < nlines ? starts[idx + 1] : text_.size();
-    return Line{text_.data() + off, end - off};
-  };
-
-  uint32_t lnum = 0;
-  long parenlev = 0;
-  bool continued = false;
-  std::vector<uint32_t> indents{0};
-  bool in_str = false, needcont = false;
-  size_t str_off = 0;    // contstr starts here in the text
-  uint32_t str_row = 0, str_col = 0;
-  char32_t str_quote = 0;
-  bool str_three = false;
-  Line last_line{text_.data(), 0}, line{text_.data(), 0};
-  size_t line_off = 0;
-
+  const unsigned char *base = reinterpret_cast<const unsigned char *>(text_.data());
+  size_t at = 0;
   for (size_t idx = 0;; idx++) {
     if ((idx & 1023) == 0 && lim_.interrupted && lim_.interrupted()) return false;
-    last_line = line;
-    line = line_at(idx, line_off);
-    lnum++;
-    size_t pos = 0, max = line.n;
-
-    if (in_str) {
-      if (!line.n) {
-        out_.tokenize_error = {"EOF in multi-line string", long(str_row), long(str_col)};
-        issue(std::string(str_three ? "unterminated triple-quoted string literal"
-                                    : "unterminated string literal") +
-                  " (detected at line " + std::to_string(lnum - 1) + ")",
-              str_row, long(str_col) + 1);
-        return true;
+    size_t end = at;
+    bool ascii = true;
+    if (at < text_.size()) {
+      const void *nl = memchr(base + at, '\n', text_.size() - at);
+      end = nl ? size_t(static_cast<const unsigned char *>(nl) - base) + 1 : text_.size();
+      size_t i = at;
+      for (; i + 8 <= end && ascii; i += 8) {
+        uint64_t w;
+        memcpy(&w, base + i, 8);
+        ascii = !(w & 0x8080808080808080ULL);
       }
-      size_t end = endpat(line, 0, str_quote, str_three);
-      if (end != kNo) {
-        pos = end;
-        emit(Tok::STRING, line_off, str_row, str_col, lnum, uint32_t(end), str_off,
-             line_off + end - str_off);
-        in_str = needcont = false;
-      } else if (needcont && !(line.n >= 2 && line.at(line.n - 2) == '\\' &&
-                               line.at(line.n - 1) == '\n') &&
-                 !(line.n >= 3 && line.at(line.n - 3) == '\\' && line.at(line.n - 2) == '\r' &&
-                   line.at(line.n - 1) == '\n')) {
-        emit(Tok::ERRORTOKEN, line_off, str_row, str_col, lnum, uint32_t(line.n), str_off,
-             line_off + line.n - str_off);
-        issue("unterminated string literal (detected at line " + std::to_string(lnum) + ")",
-              str_row, long(str_col) + 1);
-        in_str = false;
-        continue;
-      } else {
-        continue;
-      }
-    } else if (parenlev == 0 && !continued) {
-      if (!line.n) break;
-      uint32_t column = 0;
-      while (pos < max) {
-        char32_t c = line.at(pos);
-        if (c == ' ')
-          column++;
-        else if (c == '\t')
-          column = (column / kTabSize + 1) * kTabSize;
-        else if (c == '\f')
-          column = 0;
-        else
-          break;
-        pos++;
-      }
-      if (pos == max) break;
-      char32_t c = line.at(pos);
-      if (c == '#' || c == '\r' || c == '\n') {
-        if (c == '#') {
-          size_t e = max;
-          while (e > pos && (line.at(e - 1) == '\r' || line.at(e - 1) == '\n')) e--;
-          emit(Tok::COMMENT, line_off, lnum, uint32_t(pos), lnum, uint32_t(e), line_off + pos,
-               e - pos);
-          pos = e;
-        }
-        emit(Tok::NL, line_off, lnum, uint32_t(pos), lnum, uint32_t(max), line_off + pos,
-             max - pos);
-        continue;
-      }
-      if (parens_.empty()) c_indent(line, lnum);
-      if (column > indents.back()) {
-        indents.push_back(column);
-        emit(Tok::INDENT, line_off, lnum, 0, lnum, uint32_t(pos), line_off, pos);
-      }
-      while (column < indents.back()) {
-        bool found = false;
-        for (uint32_t v : indents) found |= v == column;
-        if (!found) {
-          out_.tokenize_error = {"unindent does not match any outer indentation level",
-                                 long(lnum), long(pos)};
-          return true;
-        }
-        indents.pop_back();
-        emit(Tok::DEDENT, line_off, lnum, uint32_t(pos), lnum, uint32_t(pos), line_off + pos, 0);
-      }
+      for (; i < end && ascii; i++) ascii = base[i] < 0x80;
+    }
+    line_off_ = at;
+    lnum_++;
+    Step step;
+    if (ascii) {
+      step = line_step(AsciiLine{base + at, end - at});
     } else {
-      if (!line.n) {
-        out_.tokenize_error = {"EOF in multi-line statement", long(lnum), 0};
-        if (!parens_.empty()) {
-          const Open &o = parens_.back();
-          issue("'" + std::string(1, char(o.c)) + "' was never closed", o.line, o.col + 1);
-        } else {
-          issue("unexpected EOF while parsing", long(lnum) - 1, long(last_line.n));
-        }
-        return true;
+      wide_.clear();
+      wide_bytes_.clear();
+      for (size_t i = at; i < end;) {
+        size_t len;
+        wide_.push_back(decode_utf8(base + i, end - i, len));
+        wide_bytes_.push_back(uint32_t(i - at));
+        i += len;
       }
-      continued = false;
+      wide_bytes_.push_back(uint32_t(end - at));
+      step = line_step(WideLine{wide_.data(), wide_.size(), wide_bytes_.data()});
     }
+    if (step == Step::Done) return true;
+    if (step == Step::Stop) break;
+    last_chars_ = ascii ? end - at : wide_.size();
+    last_off_ = at;
+    last_len_ = end - at;
+    at = end;
+  }
+  finish();
+  return true;
+}
 
-    while (pos < max) {
-      size_t start, end;
-      if (!pseudo(line, pos, start, end)) {
-        c_errortoken(line, lnum, pos);
-        emit(Tok::ERRORTOKEN, line_off, lnum, uint32_t(pos), lnum, uint32_t(pos + 1),
-             line_off + pos, 1);
-        pos++;
-        continue;
-      }
+template <class Line> Tokenizer::Step Tokenizer::line_step(const Line &line) {
+  const uint32_t lnum = lnum_;
+  size_t pos = 0, max = line.n;
+  auto off = [&](size_t p) { return line_off_ + line.byte(p); };
+  auto span = [&](size_t a, size_t b) { return line.byte(b) - line.byte(a); };
+
+  if (in_str_) {
+    if (!line.n) {
+      out_.tokenize_error = {"EOF in multi-line string", long(str_row_), long(str_col_)};
+      issue(std::string(str_three_ ? "unterminated triple-quoted string literal"
+                                   : "unterminated string literal") +
+                " (detected at line " + std::to_string(lnum - 1) + ")",
+            str_row_, long(str_col_) + 1);
+      flush();
+      return Step::Done;
+    }
+    size_t end = endpat(line, 0, str_quote_, str_three_);
+    if (end != kNo) {
       pos = end;
-      if (start == end) continue;
-      const char32_t *tok = line.s + start;
-      size_t tlen = end - start;
-      char32_t initial = tok[0];
-      auto is_dots = [&]() {
-        return tlen == 1 || (tlen == 3 && tok[1] == '.' && tok[2] == '.');
-      };
-      if (digit(initial) || (initial == '.' && !is_dots())) {
-        emit(Tok::NUMBER, line_off, lnum, uint32_t(start), lnum, uint32_t(end), line_off + start,
-             tlen);
-        c_after_number(out_.tokens.back());
-      } else if (initial == '\r' || initial == '\n') {
-        emit(parenlev > 0 ? Tok::NL : Tok::NEWLINE, line_off, lnum, uint32_t(start), lnum,
-             uint32_t(end), line_off + start, tlen);
-      } else if (initial == '#') {
-        emit(Tok::COMMENT, line_off, lnum, uint32_t(start), lnum, uint32_t(end), line_off + start,
-             tlen);
-      } else if (is_triple_token(tok, tlen)) {
-        char32_t q = tok[tlen - 1];
-        size_t e = endpat(line, pos, q, true);
-        if (e != kNo) {
-          pos = e;
-          emit(Tok::STRING, line_off, lnum, uint32_t(start), lnum, uint32_t(e), line_off + start,
-               e - start);
-        } else {
-          in_str = true;
-          needcont = false;
-          str_three = true;
-          str_quote = q;
-          str_row = lnum;
-          str_col = uint32_t(start);
-          str_off = line_off + start;
-          break;
-        }
-      } else if (is_single_start(tok, tlen)) {
-        if (tok[tlen - 1] == '\n') {
-          size_t k = 0;
-          while (tok[k] != '\'' && tok[k] != '"') k++;
-          in_str = true;
-          needcont = true;
-          str_three = false;
-          str_quote = tok[k];
-          str_row = lnum;
-          str_col = uint32_t(start);
-          str_off = line_off + start;
-          break;
-        }
-        emit(Tok::STRING, line_off, lnum, uint32_t(start), lnum, uint32_t(end), line_off + start,
-             tlen);
-      } else if (is_id_start(initial)) {
-        c_name(line, lnum, start, end);
-        emit(Tok::NAME, line_off, lnum, uint32_t(start), lnum, uint32_t(end), line_off + start,
-             tlen);
-        c_after_number(out_.tokens.back());
-      } else if (initial == '\\') {
-        continued = true;
-      } else {
-        if (initial == '(' || initial == '[' || initial == '{') {
-          parenlev++;
-          c_bracket(initial, lnum, uint32_t(start));
-        } else if (initial == ')' || initial == ']' || initial == '}') {
-          parenlev--;
-          c_bracket(initial, lnum, uint32_t(start));
-        } else if (initial >= 0x80) {
-          c_name(line, lnum, start, end);
-        }
-        emit(Tok::OP, line_off, lnum, uint32_t(start), lnum, uint32_t(end), line_off + start,
-             tlen);
+      emit(Tok::STRING, str_row_, str_col_, lnum, uint32_t(end), str_off_, off(end) - str_off_);
+      in_str_ = needcont_ = false;
+    } else if (needcont_ && !(line.n >= 2 && line.at(line.n - 2) == '\\' &&
+                              line.at(line.n - 1) == '\n') &&
+               !(line.n >= 3 && line.at(line.n - 3) == '\\' && line.at(line.n - 2) == '\r' &&
+                 line.at(line.n - 1) == '\n')) {
+      emit(Tok::ERRORTOKEN, str_row_, str_col_, lnum, uint32_t(line.n), str_off_,
+           off(line.n) - str_off_);
+      issue("unterminated string literal (detected at line " + std::to_string(lnum) + ")",
+            str_row_, long(str_col_) + 1);
+      in_str_ = false;
+      return Step::Next;
+    } else {
+      return Step::Next;
+    }
+  } else if (parenlev_ == 0 && !continued_) {
+    if (!line.n) return Step::Stop;
+    uint32_t column = 0;
+    while (pos < max) {
+      char32_t c = line.at(pos);
+      if (c == ' ')
+        column++;
+      else if (c == '\t')
+        column = (column / kTabSize + 1) * kTabSize;
+      else if (c == '\f')
+        column = 0;
+      else
+        break;
+      pos++;
+    }
+    if (pos == max) return Step::Stop;
+    char32_t c = line.at(pos);
+    if (c == '#' || c == '\r' || c == '\n') {
+      if (c == '#') {
+        size_t e = max;
+        while (e > pos && (line.at(e - 1) == '\r' || line.at(e - 1) == '\n')) e--;
+        emit(Tok::COMMENT, lnum, uint32_t(pos), lnum, uint32_t(e), off(pos), span(pos, e));
+        pos = e;
       }
+      emit(Tok::NL, lnum, uint32_t(pos), lnum, uint32_t(max), off(pos), span(pos, max));
+      return Step::Next;
+    }
+    if (parens_.empty()) c_indent(line, lnum);
+    if (column > indents_.back()) {
+      indents_.push_back(column);
+      emit(Tok::INDENT, lnum, 0, lnum, uint32_t(pos), off(0), span(0, pos));
+    }
+    while (column < indents_.back()) {
+      bool found = false;
+      for (uint32_t v : indents_) found |= v == column;
+      if (!found) {
+        out_.tokenize_error = {"unindent does not match any outer indentation level",
+                               long(lnum), long(pos)};
+        flush();
+        return Step::Done;
+      }
+      indents_.pop_back();
+      emit(Tok::DEDENT, lnum, uint32_t(pos), lnum, uint32_t(pos), off(pos), 0);
+    }
+  } else {
+    if (!line.n) {
+      out_.tokenize_error = {"EOF in multi-line statement", long(lnum), 0};
+      if (!parens_.empty()) {
+        const Open &o = parens_.back();
+        issue("'" + std::string(1, char(o.c)) + "' was never closed", o.line, o.col + 1);
+      } else {
+        issue("unexpected EOF while parsing", long(lnum) - 1, long(last_chars_));
+      }
+      flush();
+      return Step::Done;
+    }
+    continued_ = false;
+  }
+  while (pos < max) {
+    size_t start, end;
+    if (!pseudo(line, pos, start, end)) {
+      c_errortoken(line, lnum, pos);
+      emit(Tok::ERRORTOKEN, lnum, uint32_t(pos), lnum, uint32_t(pos + 1), off(pos),
+           span(pos, pos + 1));
+      pos++;
+      continue;
+    }
+    pos = end;
+    if (start == end) continue;
+    const auto *tok = line.s + start;
+    size_t tlen = end - start;
+    char32_t initial = tok[0];
+    auto is_dots = [&]() { return tlen == 1 || (tlen == 3 && tok[1] == '.' && tok[2] == '.'); };
+    if (digit(initial) || (initial == '.' && !is_dots())) {
+      emit(Tok::NUMBER, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
+      c_after_number(prev_[1]);
+    } else if (initial == '\r' || initial == '\n') {
+      emit(parenlev_ > 0 ? Tok::NL : Tok::NEWLINE, lnum, uint32_t(start), lnum, uint32_t(end),
+           off(start), span(start, end));
+    } else if (initial == '#') {
+      emit(Tok::COMMENT, lnum, uint32_t(start), lnum, uint32_t(end), off(start),
+           span(start, end));
+    } else if (is_triple_token(tok, tlen)) {
+      char32_t q = tok[tlen - 1];
+      size_t e = endpat(line, pos, q, true);
+      if (e != kNo) {
+        pos = e;
+        emit(Tok::STRING, lnum, uint32_t(start), lnum, uint32_t(e), off(start), span(start, e));
+      } else {
+        in_str_ = true;
+        needcont_ = false;
+        str_three_ = true;
+        str_quote_ = q;
+        str_row_ = lnum;
+        str_col_ = uint32_t(start);
+        str_off_ = off(start);
+        break;
+      }
+    } else if (is_single_start(tok, tlen)) {
+      if (tok[tlen - 1] == '\n') {
+        size_t k = 0;
+        while (tok[k] != '\'' && tok[k] != '"') k++;
+        in_str_ = true;
+        needcont_ = true;
+        str_three_ = false;
+        str_quote_ = tok[k];
+        str_row_ = lnum;
+        str_col_ = uint32_t(start);
+        str_off_ = off(start);
+        break;
+      }
+      emit(Tok::STRING, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
+    } else if (is_id_start(initial)) {
+      c_name(line, lnum, start, end);
+      emit(Tok::NAME, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
+      c_after_number(prev_[1]);
+    } else if (initial == '\\') {
+      continued_ = true;
+    } else {
+      if (initial == '(' || initial == '[' || initial == '{') {
+        parenlev_++;
+        c_bracket(initial, lnum, uint32_t(start));
+      } else if (initial == ')' || initial == ']' || initial == '}') {
+        parenlev_--;
+        c_bracket(initial, lnum, uint32_t(start));
+      } else if (initial >= 0x80) {
+        c_name(line, lnum, start, end);
+      }
+      emit(Tok::OP, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
     }
   }
+  return Step::Next;
+}
 
-  // The implicit NEWLINE when the input does not end in one.
-  if (last_line.n) {
-    char32_t lc = last_line.at(last_line.n - 1);
-    size_t a = 0, b = last_line.n;
-    while (a < b && is_space(last_line.at(a))) a++;
-    while (b > a && is_space(last_line.at(b - 1))) b--;
-    bool comment = a < b && last_line.at(a) == '#';
+// After the last line: the implicit NEWLINE when the input does not end in one, the
+// DEDENTs, ENDMARKER, and a bracket never closed.
+void Tokenizer::finish() {
+  uint32_t lnum = lnum_;
+  if (last_len_) {
+    Text last = to_text(text_.substr(last_off_, last_len_));
+    char32_t lc = last.back();
+    size_t a = 0, b = last.size();
+    while (a < b && is_space(last[a])) a++;
+    while (b > a && is_space(last[b - 1])) b--;
+    bool comment = a < b && last[a] == '#';
     if (lc != '\r' && lc != '\n' && !comment) {
-      uint32_t n = uint32_t(last_line.n);
-      emit(Tok::NEWLINE, 0, lnum - 1, n, lnum - 1, n + 1, text_.size(), 0);
+      uint32_t n = uint32_t(last.size());
+      emit(Tok::NEWLINE, lnum - 1, n, lnum - 1, n + 1, text_.size(), 0);
     }
   }
-  for (size_t k = 1; k < indents.size(); k++)
-    emit(Tok::DEDENT, 0, lnum, 0, lnum, 0, text_.size(), 0);
-  emit(Tok::ENDMARKER, 0, lnum, 0, lnum, 0, text_.size(), 0);
+  for (size_t k = 1; k < indents_.size(); k++) emit(Tok::DEDENT, lnum, 0, lnum, 0, text_.size(), 0);
+  emit(Tok::ENDMARKER, lnum, 0, lnum, 0, text_.size(), 0);
+  flush();
   if (!parens_.empty() && !out_.syntax_error.present()) {
     const Open &o = parens_.back();
     issue("'" + std::string(1, char(o.c)) + "' was never closed", o.line, o.col + 1);
   }
-  return true;
 }
 
 } // namespace
@@ -753,12 +835,13 @@ const char *tok_name(Tok t) {
   return names[static_cast<int>(t)];
 }
 
-bool tokenize(const Text &text, TokenizeLimits const &limits, TokenizeResult &out) {
+bool tokenize(std::string_view text, TokenizeLimits const &limits, TokenizeResult &out) {
   out.tokens.clear();
-  out.tokens.reserve(text.size() / 4 + 16);
-  out.tokens.push_back(Token{Tok::ENCODING, 0, 0, 0, 0, 0, 0});
-  Tokenizer t(text, limits, out);
-  return t.run();
+  out.comments.clear();
+  out.tokens.reserve(text.size() / 4 + 16); // pages are touched only as used
+  auto t = std::make_unique<Tokenizer>(text, limits, out);
+  t->emit(Tok::ENCODING, 0, 0, 0, 0, 0, 0);
+  return t->run();
 }
 
 } // namespace weir

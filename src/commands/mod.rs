@@ -1,6 +1,7 @@
 //! One module per subcommand: its arguments and what it does.
 
 pub mod apply;
+pub mod compile;
 pub mod delete;
 pub mod docs;
 pub mod get;
