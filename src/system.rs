@@ -42,6 +42,8 @@ const SPECS: [(&str, &str); 6] = [
     (
         "specs/system/jobs.yaml",
         include_str!("../specs/system/jobs.yaml"),
+    ),
+    (
         "specs/system/console.yaml",
         include_str!("../specs/system/console.yaml"),
     ),
