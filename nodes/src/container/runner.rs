@@ -44,9 +44,20 @@ pub const STDIN_LIMIT: usize = 16 << 20;
 pub const USER: &str = "65534:65534";
 
 /// The container's shell program: `$0` is the script's length, `$1` its
-/// file name, the rest the command. Exit 125 (Docker's own "could not
-/// run") when the script cannot be written.
-pub const BOOTSTRAP: &str = r#"if [ "$0" -gt 0 ]; then dd of="$1" bs="$0" count=1 iflag=fullblock status=none || exit 125; else : > "$1" || exit 125; fi; shift; exec "$@""#;
+/// file name, `$2` the run's timeout in whole seconds, the rest the
+/// command. Exit 125 (Docker's own "could not run") when the script cannot
+/// be written. The command runs under `timeout -s KILL`, so the run's
+/// deadline holds inside the container too: one whose engine died midway
+/// (killed, so nothing removed it) stops by itself, and the next engine's
+/// sweep removes it.
+pub const BOOTSTRAP: &str = r#"if [ "$0" -gt 0 ]; then dd of="$1" bs="$0" count=1 iflag=fullblock status=none || exit 125; else : > "$1" || exit 125; fi; t="$2"; shift 2; exec timeout -s KILL "$t" "$@""#;
+
+/// The timeout the container enforces on itself: the run's, rounded up to
+/// whole seconds (what every `timeout` accepts). It starts after the
+/// engine's own clock, so the engine's deadline comes first while it runs.
+fn inner_timeout(timeout_ms: u64) -> String {
+    timeout_ms.div_ceil(1000).max(1).to_string()
+}
 
 /// A connection to the Docker daemon, for running jobs. Cheap to clone.
 #[derive(Clone)]
@@ -237,6 +248,12 @@ impl Runner {
                 outcome.exit_code = Some(code);
                 // The kernel's OOM kill is a SIGKILL: only then ask.
                 outcome.oom_killed = code == 137 && oom_killed(docker, name).await?;
+                // The container's own `timeout` killed it at the deadline
+                // (it fires after the engine's clock, so only rarely first).
+                if code == 137 && !outcome.oom_killed && tokio::time::Instant::now() >= deadline {
+                    outcome.timed_out = true;
+                    outcome.exit_code = None;
+                }
             }
         }
         outcome.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -397,7 +414,11 @@ async fn oom_killed(docker: &Docker, name: &str) -> Result<bool, RunError> {
 /// The container a run gets: the spec's image and command behind the
 /// bootstrap shell, labelled, under [`host_config`].
 fn container(spec: &ContainerSpec, job: &Job, engine: &str, process: &str) -> ContainerCreateBody {
-    let mut cmd = vec![job.source.len().to_string(), spec.script.clone()];
+    let mut cmd = vec![
+        job.source.len().to_string(),
+        spec.script.clone(),
+        inner_timeout(spec.limits.timeout_ms),
+    ];
     cmd.extend(spec.command.iter().cloned());
     cmd.extend(job.args.iter().cloned());
     ContainerCreateBody {

@@ -9,6 +9,7 @@
 
 mod auth;
 mod files;
+mod head_errors;
 mod http;
 mod listener;
 pub mod message;
