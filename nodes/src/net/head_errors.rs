@@ -10,14 +10,16 @@
 //! service ([`Requests`]) and the response heads written for them; a write
 //! while no response is owed that is exactly such an answer (its status,
 //! `content-length: 0`, `date`, `connection` and nothing else) is written
-//! as the same status with `{"error": {"message", "code"}}` instead. Reads
-//! and every other write pass through untouched. It parses no request and
-//! answers nothing else.
+//! as the same status with `{"error": {"message", "code"}}` instead, and
+//! the connection then closes lingering ([`Linger`]), so the client gets
+//! the answer even while it is still sending. Reads and every other write
+//! pass through untouched. It parses no request and answers nothing else.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -57,7 +59,26 @@ pub struct HeadErrors<S> {
     heads: u64,
     /// A replacement answer being written, and how much of it went.
     replacing: Option<(Vec<u8>, usize)>,
+    /// Set once a replacement went: closing then lingers ([`Linger`]).
+    linger: Option<Linger>,
 }
+
+/// A lingering close after a refusal: the client may still be sending what
+/// was refused (a 500 KB header, say), and closing a socket with unread
+/// data makes the kernel reset it, which can destroy the answer before the
+/// client reads it. So the write side is shut first, and what still comes
+/// is read and dropped until the client closes, [`LINGER`] passes or
+/// [`LINGER_BYTES`] were read.
+struct Linger {
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    read: usize,
+    shut: bool,
+}
+
+/// How long a refused connection is drained before it closes.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+/// How much a refused connection may still send before it closes.
+const LINGER_BYTES: usize = 4 << 20;
 
 impl<S> HeadErrors<S> {
     pub fn new(inner: S, requests: Requests) -> HeadErrors<S> {
@@ -66,6 +87,7 @@ impl<S> HeadErrors<S> {
             requests,
             heads: 0,
             replacing: None,
+            linger: None,
         }
     }
 
@@ -171,6 +193,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for HeadErrors<S> {
             *written += n;
         }
         this.replacing = None;
+        this.linger = Some(Linger {
+            deadline: Box::pin(tokio::time::sleep(LINGER)),
+            read: 0,
+            shut: false,
+        });
         Poll::Ready(Ok(buf.len()))
     }
 
@@ -179,7 +206,27 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for HeadErrors<S> {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        let Some(linger) = &mut this.linger else {
+            return Pin::new(&mut this.inner).poll_shutdown(cx);
+        };
+        if !linger.shut {
+            ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+            linger.shut = true;
+        }
+        let mut scratch = [0u8; 8192];
+        while linger.read < LINGER_BYTES {
+            if linger.deadline.as_mut().poll(cx).is_ready() {
+                break;
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match ready!(Pin::new(&mut this.inner).poll_read(cx, &mut buf)) {
+                Ok(()) if !buf.filled().is_empty() => linger.read += buf.filled().len(),
+                // The client closed, or the connection failed: done.
+                _ => break,
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
