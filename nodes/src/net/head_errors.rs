@@ -168,7 +168,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for HeadErrors<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for HeadErrors<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for HeadErrors<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
