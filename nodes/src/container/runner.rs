@@ -44,13 +44,13 @@ pub const STDIN_LIMIT: usize = 16 << 20;
 pub const USER: &str = "65534:65534";
 
 /// The container's shell program: `$0` is the script's length, `$1` its
-/// file name, `$2` the run's timeout in whole seconds, the rest the
-/// command. Exit 125 (Docker's own "could not run") when the script cannot
-/// be written. The command runs under `timeout -s KILL`, so the run's
-/// deadline holds inside the container too: one whose engine died midway
-/// (killed, so nothing removed it) stops by itself, and the next engine's
-/// sweep removes it.
-pub const BOOTSTRAP: &str = r#"if [ "$0" -gt 0 ]; then dd of="$1" bs="$0" count=1 iflag=fullblock status=none || exit 125; else : > "$1" || exit 125; fi; t="$2"; shift 2; exec timeout -s KILL "$t" "$@""#;
+/// file name, the rest the command. Exit 125 (Docker's own "could not
+/// run") when the script cannot be written. It runs under `timeout -s
+/// KILL` (the entrypoint, so PID 1): the run's deadline holds inside the
+/// container too, from its start, whatever it waits for. One whose engine
+/// died midway (killed, so nothing removed it) stops by itself, and the
+/// next engine's sweep removes it.
+pub const BOOTSTRAP: &str = r#"if [ "$0" -gt 0 ]; then dd of="$1" bs="$0" count=1 iflag=fullblock status=none || exit 125; else : > "$1" || exit 125; fi; shift; exec "$@""#;
 
 /// The timeout the container enforces on itself: the run's, rounded up to
 /// whole seconds (what every `timeout` accepts). It starts after the
@@ -414,16 +414,20 @@ async fn oom_killed(docker: &Docker, name: &str) -> Result<bool, RunError> {
 /// The container a run gets: the spec's image and command behind the
 /// bootstrap shell, labelled, under [`host_config`].
 fn container(spec: &ContainerSpec, job: &Job, engine: &str, process: &str) -> ContainerCreateBody {
-    let mut cmd = vec![
-        job.source.len().to_string(),
-        spec.script.clone(),
-        inner_timeout(spec.limits.timeout_ms),
-    ];
+    let mut cmd = vec![job.source.len().to_string(), spec.script.clone()];
     cmd.extend(spec.command.iter().cloned());
     cmd.extend(job.args.iter().cloned());
     ContainerCreateBody {
         image: Some(spec.image.clone()),
-        entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), BOOTSTRAP.into()]),
+        entrypoint: Some(vec![
+            "timeout".into(),
+            "-s".into(),
+            "KILL".into(),
+            inner_timeout(spec.limits.timeout_ms),
+            "/bin/sh".into(),
+            "-c".into(),
+            BOOTSTRAP.into(),
+        ]),
         cmd: Some(cmd),
         working_dir: Some(spec.workdir.clone()),
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),

@@ -15,11 +15,11 @@
 //! the answer even while it is still sending. Reads and every other write
 //! pass through untouched. It parses no request and answers nothing else.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::future::Future;
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
