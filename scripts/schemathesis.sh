@@ -3,28 +3,42 @@
 # every check, every phase including the stateful one, with the system API's
 # bearer token. Fails on any server error, schema violation or refusal of a
 # schema-valid request, and unless the API still answers at the end.
-#   scripts/schemathesis.sh            (WEIR_ST_MAX_EXAMPLES bounds the run, default 25)
-# The venv is cached (WEIR_ST_VENV, default ~/.cache/weir/schemathesis-VERSION)
-# so a re-run installs nothing. The binary is built in the dev profile.
+#   scripts/schemathesis.sh     (WEIR_ST_MAX_EXAMPLES bounds the run, default 20)
+# The venv is cached under ${XDG_CACHE_HOME:-$HOME/.cache}/weir/schemathesis-venv
+# (re-created only when REQUIREMENTS change), so a re-run installs nothing.
+# The engine is the dev-profile binary (built if missing); its database is a
+# fresh SQLite file, or WEIR_ST_DATABASE (a PostgreSQL URL) when set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-version=4.32.5
-venv="${WEIR_ST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/weir/schemathesis-$version}"
-examples="${WEIR_ST_MAX_EXAMPLES:-25}"
-port="${WEIR_ST_PORT:-18801}"
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/weir
+venv=$cache/schemathesis-venv
+# Pinned: the venv is rebuilt when this text changes.
+REQUIREMENTS="schemathesis==4.32.5"
+examples="${WEIR_ST_MAX_EXAMPLES:-20}"
+say() { echo "schemathesis: $*" >&2; }
 
-if [[ ! -x "$venv/bin/schemathesis" ]]; then
+if [[ ! -f $venv/.requirements ]] || [[ "$(cat "$venv/.requirements")" != "$REQUIREMENTS" ]]; then
+    say "creating the venv in $venv"
+    rm -rf "$venv"
+    mkdir -p "$cache"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet "schemathesis==$version"
+    printf '%s\n' "$REQUIREMENTS" >"$venv/requirements.txt"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$venv/requirements.txt" >&2
+    printf '%s' "$REQUIREMENTS" >"$venv/.requirements"
 fi
 
 cargo build --quiet --bin weir
-target="${CARGO_TARGET_DIR:-target}"
+target="${CARGO_TARGET_DIR:-$PWD/target}"
 work="$(mktemp -d)"
 token="st-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+database="${WEIR_ST_DATABASE:-sqlite://$work/weir.db}"
 cleanup() {
-    [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    if [[ -n "${pid:-}" ]]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -32,29 +46,32 @@ trap cleanup EXIT
 (
     cd "$work"
     WEIR_TOKEN="$token" WEIR_SYSTEM_ADDR="127.0.0.1:$port" \
-        exec "$OLDPWD/$target/debug/weir" start --database "sqlite://$work/weir.db"
+        exec "$target/debug/weir" start --database "$database"
 ) >"$work/weir.log" 2>&1 &
 pid=$!
 
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-    curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+for _ in $(seq 1 300); do
+    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
     sleep 0.2
 done
-curl -fsS "$base/healthz" >/dev/null || { cat "$work/weir.log" >&2; exit 1; }
+curl -fsS "$base/readyz" >/dev/null || { cat "$work/weir.log" >&2; exit 1; }
 
 status=0
-"$venv/bin/schemathesis" run "$base/v1/openapi.json" \
+"$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "$base/v1/openapi.json" \
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks all \
     --phases examples,coverage,fuzzing,stateful \
     --max-examples "$examples" \
     --seed "${WEIR_ST_SEED:-1}" \
+    --workers 1 \
     --no-color || status=$?
 
 # The API must still answer after everything it was sent.
 curl -fsS -H "Authorization: Bearer $token" "$base/v1/specs?namespace=system" >/dev/null \
-    || { echo "schemathesis: the system API stopped answering" >&2; status=1; }
+    || { say "the system API stopped answering"; status=1; }
+curl -fsS "$base/readyz" >/dev/null \
+    || { say "/readyz no longer answers 200"; status=1; }
 [[ $status -eq 0 ]] || tail -n 50 "$work/weir.log" >&2
 exit "$status"

@@ -346,3 +346,68 @@ fn a_body_sent_too_slowly_is_refused_with_408_in_the_error_format() {
     // connection left open would end in the read timeout's error).
     assert!(read.is_ok(), "{read:?}");
 }
+
+/// Sends `request` raw and reads the answer to the end (the server closes).
+fn raw(port: u16, request: &[u8]) -> (String, serde_json::Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The server may answer before it has read everything we send.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("content-type: application/json"), "{answer}");
+    assert!(
+        head.contains(&format!("content-length: {}", body.len())),
+        "{answer}"
+    );
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    (answer, body)
+}
+
+#[test]
+fn requests_hyper_cannot_read_are_refused_in_the_error_format() {
+    let server = Server::start();
+    let port = server.port;
+    let long = format!(
+        "GET /ping?{} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let (answer, body) = raw(port, long.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 414"), "{answer}");
+    assert_eq!(body["error"]["code"], "uri_too_long");
+    assert!(body["error"]["message"].as_str().unwrap().contains("65534"));
+
+    let many: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let many = format!("GET /ping HTTP/1.1\r\nHost: localhost\r\n{many}\r\n");
+    let (answer, body) = raw(port, many.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert_eq!(body["error"]["code"], "headers_too_large");
+
+    let big = format!(
+        "GET /ping HTTP/1.1\r\nHost: localhost\r\nx-big: {}\r\n\r\n",
+        "b".repeat(500_000)
+    );
+    let (answer, body) = raw(port, big.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert_eq!(body["error"]["code"], "headers_too_large");
+
+    let (answer, body) = raw(
+        port,
+        b"GET /ping HTTP/1.1\r\nHost: localhost\r\nbad header\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert_eq!(body["error"]["code"], "bad_request");
+
+    // A request after them on a keep-alive connection is served as ever,
+    // and a node's own answers are left as they are.
+    let mut client = server.connect();
+    let ping = client.send("GET", "/ping", None, &[]).unwrap();
+    assert_eq!((ping.status, ping.body.as_str()), (200, "pong"));
+    let again = client.send("GET", "/ping", None, &[]).unwrap();
+    assert_eq!((again.status, again.body.as_str()), (200, "pong"));
+}

@@ -457,11 +457,11 @@ fn watch_sees_changes(database: Option<String>) {
         .expect("a stream");
     assert_eq!(from_zero.next_change().unwrap().id, x.id, "?after replays");
 
-    // Positions that do not exist.
-    for bad in [
-        "/v1/specs/watch?after=999999999",
-        "/v1/specs/watch?after=soon",
-        "/v1/specs/watch?kind=snippet",
+    // Positions that do not exist: malformed is 400, not reached yet 409.
+    for (bad, status) in [
+        ("/v1/specs/watch?after=999999999", 409),
+        ("/v1/specs/watch?after=soon", 400),
+        ("/v1/specs/watch?kind=snippet", 400),
     ] {
         let refused = server
             .api()
@@ -469,7 +469,7 @@ fn watch_sees_changes(database: Option<String>) {
             .unwrap()
             .err()
             .expect("refused");
-        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+        assert_eq!(refused.status, status, "{bad}: {}", refused.body);
     }
 
     // Values have their own stream, with no data in it.
@@ -1229,3 +1229,119 @@ fn the_console_is_served_from_the_binary() {
         );
     }
 }
+/// A listener whose port is an `os` variable with no default.
+const UNBOUND: &str = r#"
+- kind: listener
+  namespace: envtest
+  name: unbound
+  env:
+    PORT: {os: WEIR_TEST_UNBOUND_PORT}
+  port: "{{ PORT }}"
+  ports:
+    out: [{name: unbound-pong}]
+- kind: snippet
+  namespace: envtest
+  name: unbound-pong
+  language: json
+  code: '"pong"'
+"#;
+
+/// `weir apply` in `dir` (on `database`, else the folder's SQLite file),
+/// with `WEIR_TEST_UNBOUND_PORT` as given in the applying shell.
+fn apply_in(dir: &std::path::Path, database: &Option<String>, shell_port: Option<&str>) {
+    let file = dir.join("unbound.yaml");
+    std::fs::write(&file, UNBOUND).unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_weir"));
+    command
+        .args(["apply", "-f", file.to_str().unwrap()])
+        .current_dir(dir)
+        .env_remove("WEIR_DATABASE_URL")
+        .env_remove("WEIR_TEST_UNBOUND_PORT");
+    if let Some(url) = database {
+        command.args(["--database", url]);
+    }
+    if let Some(port) = shell_port {
+        command.env("WEIR_TEST_UNBOUND_PORT", port);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "apply refused a spec whose os variable only the engine binds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The `weir get specs -n envtest` line of `unbound`.
+fn unbound_status(server: &Server) -> String {
+    let out = server.weir(&["get", "specs", "-n", "envtest"]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    table
+        .lines()
+        .find(|line| line.split_whitespace().nth(1) == Some("unbound"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `os` variables are bound where a spec loads, never where it is applied:
+/// apply takes the spec whatever the applying shell's environment says; an
+/// engine without the variable reports the spec failed (naming the
+/// variable) in `weir get specs` and `/readyz`; one with it serves.
+fn os_variables_bind_at_load(database: Option<String>) {
+    let dir = support::unique("weir-unbound");
+    std::fs::create_dir_all(&dir).unwrap();
+    apply_in(&dir, &database, None);
+    // What the applying shell holds is not looked at: not even a bad value.
+    apply_in(&dir, &database, Some("not-a-port"));
+
+    let server = Server::launch(Options {
+        database: database.clone(),
+        dir: Some(dir.clone()),
+        unready: true,
+        ..Options::default()
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let line = loop {
+        let line = unbound_status(&server);
+        if line.contains("failed") {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "never reported failed: {line:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(line.contains("WEIR_TEST_UNBOUND_PORT"), "{line}");
+    assert!(line.contains("not set"), "{line}");
+    let ready = server.api().send("GET", "/readyz", None, &[]).unwrap();
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    let failed = ready.json()["failed"].clone();
+    let named = failed.as_array().unwrap().iter().any(|f| {
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("WEIR_TEST_UNBOUND_PORT"))
+    });
+    assert!(named, "{failed}");
+    server.stop();
+
+    // An engine whose environment has it binds it and serves.
+    let port = support::free_port();
+    let server = Server::launch(Options {
+        database,
+        dir: Some(dir.clone()),
+        env: vec![("WEIR_TEST_UNBOUND_PORT".into(), port.to_string())],
+        ..Options::default()
+    });
+    let mut client = Client::new(port);
+    let pong = client.send("GET", "/", None, &[]).unwrap();
+    assert_eq!((pong.status, pong.body.as_str()), (200, "\"pong\""));
+    assert!(
+        unbound_status(&server).contains("active"),
+        "{}",
+        unbound_status(&server)
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+on_both!(
+    os_variables_bind_at_load,
+    os_variables_bind_at_load_postgres,
+    os_variables_bind_at_load_sqlite
+);

@@ -1,7 +1,9 @@
 //! Admission: whether specs and values may be stored.
 //!
 //! A spec is admitted when it compiles and links up together with what its
-//! namespace already holds, with the stored values bound: what
+//! namespace already holds, with the stored values bound (but no `os`
+//! variable: those are each engine's own, bound when it loads, so a spec
+//! needing one without a default is checked only for its shape): what
 //! `weir validate` checks of files ([`Bundle`]), plus the database. Both
 //! `weir apply` and the system API call [`check_specs`], so what one refuses
 //! the other refuses too, with the same messages. Only the new specs'
@@ -10,7 +12,7 @@
 //! module writes nothing.
 
 use crate::diagnostic::{Diagnostics, Origin};
-use crate::env::ValueMap;
+use crate::env::{Admitting, ValueMap};
 use crate::scheme::Scheme;
 use crate::spec::NamedValue;
 use crate::spec::source::Sourced;
@@ -70,7 +72,10 @@ pub async fn check_specs(
             }
         }
     }
-    match Bundle::compile_with_progress(scheme, all, &values, progress) {
+    // No environment: the shell (or API) admitting is not the engine that
+    // runs, so `os` variables are each engine's to bind when it loads.
+    let admitting = Admitting(&values);
+    match Bundle::compile_with_progress(scheme, all, &admitting, progress) {
         Ok(_) => Ok(()),
         Err(diagnostics) => {
             let own: Vec<Diagnostic> = diagnostics

@@ -66,6 +66,14 @@ impl Bundle {
                     seen.insert((spec.namespace.clone(), spec.key()), origin.clone());
                 }
             }
+            let unbound = crate::env::engine_bound(&spec, values);
+            if !unbound.is_empty() {
+                // Only the engine that loads it binds these: check its
+                // shape here, and let each engine compile it.
+                problems.extend(&origin, scheme.check_unbound(&spec));
+                failed.push((spec.namespace.clone(), spec.key(), spec.id));
+                continue;
+            }
             match scheme.compile(&spec, values) {
                 Ok(symbol) => symbols.push((origin, symbol)),
                 Err(errors) => {

@@ -18,6 +18,59 @@ use crate::spec::{EnvVar, NamedValue, Spec};
 pub trait ValueSource: Send + Sync {
     /// The data of the value named `name` (or with `id`) in `namespace`.
     fn value(&self, namespace: &str, name: Option<&str>, id: Option<Uuid>) -> Option<Value>;
+
+    /// The environment variable `name` of the engine that binds: by
+    /// default this process's. [`Admitting`] answers [`Os::Unknown`].
+    fn os(&self, name: &str) -> Os {
+        match std::env::var(name) {
+            Ok(value) => Os::Set(value),
+            Err(_) => Os::Unset,
+        }
+    }
+}
+
+/// What the environment says of one variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Os {
+    Set(String),
+    Unset,
+    /// Not this process's to say: only the engine that loads a spec binds
+    /// its `os` variables, each in its own environment.
+    Unknown,
+}
+
+/// The stored values of `values`, and no environment: what admission
+/// checks specs with (`weir apply`, the system API), since the shell that
+/// applies is not the engine that runs. An `os` variable with a `default`
+/// is checked with its default; one without is left to the engine
+/// ([`engine_bound`]).
+pub struct Admitting<'a>(pub &'a dyn ValueSource);
+
+impl ValueSource for Admitting<'_> {
+    fn value(&self, namespace: &str, name: Option<&str>, id: Option<Uuid>) -> Option<Value> {
+        self.0.value(namespace, name, id)
+    }
+
+    fn os(&self, _: &str) -> Os {
+        Os::Unknown
+    }
+}
+
+/// The `env` variables of `spec` that only the engine loading it can bind:
+/// no stored value, no `default`, and an `os` variable `values` cannot see
+/// ([`Os::Unknown`]). A spec with any is compiled by each engine as it
+/// loads, where a missing one becomes the spec's status.
+pub fn engine_bound(spec: &Spec, values: &dyn ValueSource) -> Vec<String> {
+    spec.env
+        .iter()
+        .filter(|(_, var)| {
+            var.os
+                .as_deref()
+                .is_some_and(|name| values.os(name) == Os::Unknown)
+                && resolve(&spec.namespace, var, values).is_none()
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// No stored values: for specs run straight from files.
@@ -90,7 +143,9 @@ fn resolve(namespace: &str, var: &EnvVar, values: &dyn ValueSource) -> Option<Va
     {
         return Some(value);
     }
-    if let Some(value) = var.os.as_deref().and_then(|name| std::env::var(name).ok()) {
+    if let Some(name) = var.os.as_deref()
+        && let Os::Set(value) = values.os(name)
+    {
         return Some(os_value(&value));
     }
     var.default.clone().map(weir_codecs::json::from_json)
@@ -156,6 +211,31 @@ mod tests {
         assert_eq!(os_value("8001"), Value::Int(8001));
         assert_eq!(os_value("true"), Value::Bool(true));
         assert_eq!(os_value("abc"), Value::string("abc"));
+    }
+
+    #[test]
+    fn admission_binds_no_os_variable_and_leaves_them_to_the_engine() {
+        let s = spec(serde_json::json!({
+            "PORT": {"os": "PATH"},
+            "ADDR": {"os": "PATH", "default": "127.0.0.1:1"},
+            "DB": {"from": "db", "os": "PATH"},
+        }));
+        assert_eq!(engine_bound(&s, &OneValue), Vec::<String>::new());
+        let admitting = Admitting(&OneValue);
+        assert_eq!(engine_bound(&s, &admitting), vec!["PORT".to_string()]);
+        let errors = bind(&s, &admitting).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "env.PORT");
+        let without_port = spec(serde_json::json!({
+            "ADDR": {"os": "PATH", "default": "127.0.0.1:1"},
+            "DB": {"from": "db", "os": "PATH"},
+        }));
+        let env = bind(&without_port, &admitting).unwrap();
+        assert_eq!(env.get("ADDR").and_then(Value::as_str), Some("127.0.0.1:1"));
+        assert_eq!(
+            env.get("DB").and_then(Value::as_str),
+            Some("postgres://secret")
+        );
     }
 
     #[test]

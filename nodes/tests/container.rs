@@ -249,6 +249,72 @@ async fn a_cancelled_run_leaves_no_container() {
     none_left(&process).await;
 }
 
+/// `docker` CLI output for the containers labelled `process`, with `args`.
+fn docker_ps(process: &str, args: &[&str]) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-q", "--filter"])
+        .arg(format!("label={PROCESS_LABEL}={process}"))
+        .args(args)
+        .output()
+        .expect("docker ps runs");
+    assert!(out.status.success(), "docker ps: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// An engine killed mid-run removes nothing: its container must still stop
+/// at the run's timeout by itself (its `timeout` inside), not run on.
+#[tokio::test]
+async fn a_run_whose_engine_is_gone_stops_at_its_timeout_inside_the_container() {
+    let runner = runner().await;
+    let mut spec = spec();
+    spec.limits.timeout_ms = 2000;
+    let process = process("orphan");
+    let job = Job::new("import time\nprint('up', flush=True)\ntime.sleep(600)\n");
+    let mut run = Box::pin(runner.run(&spec, &job, &process));
+    let until = Instant::now() + Duration::from_secs(30);
+    while docker_ps(&process, &["--filter", "status=running"]).is_empty() {
+        assert!(
+            Instant::now() < until,
+            "the run never started its container"
+        );
+        tokio::select! {
+            outcome = &mut run => panic!("the run ended before its engine went: {outcome:?}"),
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    // The engine goes: nothing of the run is polled or dropped again, so
+    // neither its clock nor its guard can stop the container.
+    std::mem::forget(run);
+    let until = Instant::now() + Duration::from_secs(60);
+    let exited = loop {
+        let exited = docker_ps(&process, &["-a", "--filter", "status=exited"]);
+        if !exited.is_empty() {
+            break exited;
+        }
+        assert!(
+            Instant::now() < until,
+            "the container ran on past its timeout: {:?}",
+            docker_ps(&process, &["-a"])
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let inspect = Command::new("docker")
+        .args(["inspect", "-f", "{{.State.ExitCode}}", &exited[0]])
+        .output()
+        .expect("docker inspect runs");
+    let code = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
+    let removed = Command::new("docker")
+        .args(["rm", "-f", &exited[0]])
+        .output()
+        .expect("docker rm runs");
+    assert!(removed.status.success(), "docker rm: {removed:?}");
+    // SIGKILL from `timeout -s KILL`.
+    assert_eq!(code, "137");
+}
+
 #[tokio::test]
 async fn streamed_lines_come_in_order_then_the_outcome() {
     let runner = runner().await;

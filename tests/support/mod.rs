@@ -56,6 +56,9 @@ pub struct Options {
     pub wait_for: Option<&'static str>,
     /// Start in this folder (kept when the server stops) instead of a new one.
     pub dir: Option<PathBuf>,
+    /// Up once `/healthz` answers, though `/readyz` may say 503 (for tests
+    /// of specs that fail where they load).
+    pub unready: bool,
 }
 
 /// A `weir start` in its own folder: the examples' `PORT` and the system
@@ -146,7 +149,12 @@ impl Server {
                 .ok()
                 == Some(200)
         };
-        while !up(server.system_port, "/readyz")
+        let probe = if options.unready {
+            "/healthz"
+        } else {
+            "/readyz"
+        };
+        while !up(server.system_port, probe)
             || options.wait_for.is_some_and(|path| !up(server.port, path))
         {
             assert!(

@@ -61,6 +61,19 @@ impl Scheme {
         self.codecs.values()
     }
 
+    /// What can be checked of a spec without binding its `env`: its kind
+    /// is known, its name and namespace are usable. (For specs only an
+    /// engine can bind: [`crate::env::engine_bound`].)
+    pub fn check_unbound(&self, spec: &Spec) -> Vec<FieldError> {
+        let mut errors = header_errors(spec);
+        if self.codec(&spec.kind).is_none() {
+            let known = self.codecs.keys().copied().collect::<Vec<_>>().join(", ");
+            let message = format!("unknown kind `{}` (known kinds: {known})", spec.kind);
+            errors.insert(0, FieldError::new("kind", message));
+        }
+        errors
+    }
+
     /// Compiles one spec into a symbol. Every error comes with its field
     /// path; the spec's links to other specs are not checked here.
     pub fn compile(

@@ -19,8 +19,13 @@ use super::{Document, Entity, Extra, Plan, Row, Store, StoreError, invalid, row}
 use crate::spec::DEFAULT_NAMESPACE;
 
 /// Which stored row a delete means: its `id`, or its `name` in a namespace.
+/// Exactly one of the two is given (a null one counts as not given).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    {"required": ["id"], "properties": {"id": {"type": "string"}}},
+    {"required": ["name"], "properties": {"name": {"type": "string"}}}
+]))]
 pub struct Key {
     /// The row's id (give this or `name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -45,8 +45,19 @@ pub const USER: &str = "65534:65534";
 
 /// The container's shell program: `$0` is the script's length, `$1` its
 /// file name, the rest the command. Exit 125 (Docker's own "could not
-/// run") when the script cannot be written.
+/// run") when the script cannot be written. It runs under `timeout -s
+/// KILL` (the entrypoint, so PID 1): the run's deadline holds inside the
+/// container too, from its start, whatever it waits for. One whose engine
+/// died midway (killed, so nothing removed it) stops by itself, and the
+/// next engine's sweep removes it.
 pub const BOOTSTRAP: &str = r#"if [ "$0" -gt 0 ]; then dd of="$1" bs="$0" count=1 iflag=fullblock status=none || exit 125; else : > "$1" || exit 125; fi; shift; exec "$@""#;
+
+/// The timeout the container enforces on itself: the run's, rounded up to
+/// whole seconds (what every `timeout` accepts). It starts after the
+/// engine's own clock, so the engine's deadline comes first while it runs.
+fn inner_timeout(timeout_ms: u64) -> String {
+    timeout_ms.div_ceil(1000).max(1).to_string()
+}
 
 /// A connection to the Docker daemon, for running jobs. Cheap to clone.
 #[derive(Clone)]
@@ -237,6 +248,12 @@ impl Runner {
                 outcome.exit_code = Some(code);
                 // The kernel's OOM kill is a SIGKILL: only then ask.
                 outcome.oom_killed = code == 137 && oom_killed(docker, name).await?;
+                // The container's own `timeout` killed it at the deadline
+                // (it fires after the engine's clock, so only rarely first).
+                if code == 137 && !outcome.oom_killed && tokio::time::Instant::now() >= deadline {
+                    outcome.timed_out = true;
+                    outcome.exit_code = None;
+                }
             }
         }
         outcome.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -402,7 +419,15 @@ fn container(spec: &ContainerSpec, job: &Job, engine: &str, process: &str) -> Co
     cmd.extend(job.args.iter().cloned());
     ContainerCreateBody {
         image: Some(spec.image.clone()),
-        entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), BOOTSTRAP.into()]),
+        entrypoint: Some(vec![
+            "timeout".into(),
+            "-s".into(),
+            "KILL".into(),
+            inner_timeout(spec.limits.timeout_ms),
+            "/bin/sh".into(),
+            "-c".into(),
+            BOOTSTRAP.into(),
+        ]),
         cmd: Some(cmd),
         working_dir: Some(spec.workdir.clone()),
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),

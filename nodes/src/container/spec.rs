@@ -31,7 +31,9 @@ use serde::{Deserialize, Serialize};
 pub struct ContainerSpec {
     /// The image to run, already on the daemon (nothing is pulled), e.g. the
     /// one `scripts/sandbox-image.sh` builds. It needs `/bin/sh` and `dd`,
-    /// which write the script into the workspace before the command runs.
+    /// which write the script into the workspace before the command runs,
+    /// and `timeout` (coreutils or busybox), which holds the run's timeout
+    /// inside the container.
     pub image: String,
     /// The command, run in `workdir` after the script was written there as
     /// `script`; a run's `args` are appended.

@@ -26,14 +26,17 @@ pub struct AuthSpec {
     /// The tokens accepted. An entry whose `token` or `file` is empty is
     /// left out, so an unset environment variable disables its entry.
     pub tokens: Vec<TokenSpec>,
-    /// The realm named in `WWW-Authenticate`.
+    /// The realm named in `WWW-Authenticate`: non-empty, without quotes,
+    /// backslashes or control characters.
     #[serde(default = "default_realm")]
+    #[schemars(regex(pattern = r#"^[^"\\\u0000-\u001f\u007f-\u009f]+$"#))]
     pub realm: String,
 }
 
 /// One accepted token: give `token` or `file`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["token"]}, {"required": ["file"]}]))]
 pub struct TokenSpec {
     /// The token itself, usually bound from the env: `"{{ TOKEN }}"`.
     #[serde(default)]

@@ -5,7 +5,8 @@
 //! The answer becomes the response (see [`super::message`]); an error answer
 //! goes to the `error` port when linked, else becomes its status (500 by
 //! default) with a JSON error body. A body over `body_limit` is refused with
-//! 413 before it is read; a client that disconnects cancels its process. A
+//! 413 before it is read; a request hyper cannot read as one (400, 414,
+//! 431) gets the JSON error body too ([`super::head_errors`]); a client that disconnects cancels its process. A
 //! node may stream the response body ([`super::stream`]): the process then
 //! lives until the client goes or the listener stops. The socket is shared
 //! across activations ([`super::socket`]), so a hot swap of the listener or
@@ -42,6 +43,7 @@ use weir_engine::runtime::{Activate, BoxFuture, Outcome, Outputs};
 use weir_engine::scheme::Context;
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Process};
 
+use super::head_errors::{self, HeadErrors, Requests};
 use super::message::{self, Reply};
 use super::tls::{self, Acceptor, Tls, TlsSpec};
 use super::{socket, stream};
@@ -293,6 +295,8 @@ async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_timeout)
+        .max_buf_size(head_errors::HEAD_LIMIT)
+        .max_headers(head_errors::MAX_HEADERS)
         .keep_alive(true);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
@@ -312,14 +316,19 @@ async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let (outputs, stop) = (outputs.clone(), stop.clone());
-        let service =
-            service_fn(move |request| respond(request, outputs.clone(), settings, stop.clone()));
+        let requests = Requests::default();
+        let counted = requests.clone();
+        let service = service_fn(move |request| {
+            counted.started();
+            respond(request, outputs.clone(), settings, stop.clone())
+        });
         let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
             let Some(stream) = tls::accept(tls.as_ref(), stream, settings.header_timeout).await
             else {
                 return;
             };
+            let stream = HeadErrors::new(stream, requests);
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             if let Err(error) = watcher.watch(connection.into_owned()).await {
                 tracing::debug!(%error, "connection ended with an error");

@@ -14,6 +14,7 @@ mod event;
 pub mod events;
 mod bundle;
 mod files;
+mod head_errors;
 mod http;
 mod listener;
 pub mod message;

@@ -28,7 +28,7 @@ use weir_engine::store::{ChangeRow, Entity, Filter, Listed, Plan, Store};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports};
 
 use super::records::{Batch, Listing, Op, Ready};
-use super::request::{Problem, Request, answer, store_error};
+use super::request::{IF_MATCH_PATTERN, POSITION_PATTERN, Problem, Request, answer, store_error};
 use super::schemas::{KindSchema, SchemasAnswer};
 use crate::job::{JobListing, JobOp, JobView};
 use crate::net::RouterSpec;
@@ -453,7 +453,7 @@ impl Types {
         };
         operation.insert("tags".into(), json!([what]));
         let query = |name: &str, schema: Json, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description});
-        let header = |name: &str, description: &str| json!({"name": name, "in": "header", "required": false, "schema": {"type": "string"}, "description": description});
+        let header = |name: &str, pattern: &str, description: &str| json!({"name": name, "in": "header", "required": false, "schema": {"type": "string", "pattern": pattern}, "description": description});
         let filters = |parameters: &mut Vec<Json>| {
             parameters.push(query(
                 "namespace",
@@ -484,6 +484,7 @@ impl Types {
         let listed = self.schema::<Listed>();
         let if_match = header(
             "If-Match",
+            IF_MATCH_PATTERN,
             "The revision replaced, as the ETag answered: a stale one gets 409. `*`, or an empty header, expects none.",
         );
         let summary = match op {
@@ -532,14 +533,13 @@ impl Types {
                     json!({"type": "boolean"}),
                     "Store it even if other specs lose a link target through it (they go inactive).",
                 ));
-                // The server takes a body `id` only when it is the URL's,
-                // which a schema cannot say: the schema leaves `id` out.
+                // The URL names the row: the body has no `id`.
                 let without_id = json!({"allOf": [document, {"not": {"required": ["id"]}}]});
                 operation.insert(
                     "requestBody".into(),
                     body(
                         without_id,
-                        "The whole new document, without `id` (the URL's; a body `id` other than it is refused).",
+                        "The whole new document, without `id` (the URL gives it; a body `id` is refused).",
                     ),
                 );
                 responses.insert(
@@ -617,11 +617,12 @@ impl Types {
                 filters(parameters);
                 parameters.push(query(
                     "after",
-                    json!({"type": "integer", "minimum": 0}),
-                    "Start after this change (default: now).",
+                    json!({"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999_i64}),
+                    "Start after this change (default: now); one not reached yet is 409.",
                 ));
                 parameters.push(header(
                     "Last-Event-ID",
+                    POSITION_PATTERN,
                     "Resume after this change (wins over `after`); an empty header is none.",
                 ));
                 let change = self.schema::<ChangeRow>();
@@ -629,13 +630,23 @@ impl Types {
                     "200".into(),
                     json!({
                         "description": "Server-Sent Events: `event: change`, `id:` the change's sequence number, `data:` a ChangeRow; comments keep the connection alive.",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "content": {"text/event-stream": {"schema": {
+                            "type": "object",
+                            "description": "One event: its `data` is a ChangeRow as JSON.",
+                            "properties": {
+                                "event": {"type": "string", "enum": ["change"]},
+                                "id": {"type": "string", "pattern": "^[0-9]+$"},
+                                "data": {"type": "string"}
+                            },
+                            "required": ["event", "id", "data"]
+                        }}},
                         "x-event-data": change
                     }),
                 );
+                responses.insert("400".into(), self.error("A malformed position or filter."));
                 responses.insert(
-                    "400".into(),
-                    self.error("A malformed position or filter, or one beyond the newest change."),
+                    "409".into(),
+                    self.error("A position beyond the newest change (`ahead`)."),
                 );
                 responses.insert(
                     "410".into(),
@@ -653,11 +664,11 @@ impl Types {
                 responses.insert(
                     "503".into(),
                     self.json(
-                        "The store does not answer (an error), or some spec's activation failed (`ready: false`, with `failed`).",
+                        "The store does not answer (an error), or some spec failed: it does not compile where it loads, or its activation failed (`ready: false`, with `failed`).",
                         json!({"oneOf": [ready, error]}),
                     ),
                 );
-                "Whether the engine's store answers and every spec's activation succeeded."
+                "Whether the engine's store answers and every spec compiled and activated."
                     .to_string()
             }
         };

@@ -29,7 +29,7 @@ use weir_engine::spec::{NamedValue, Spec};
 use weir_engine::store::{Changeset, Document, Entity, Key, Listed, Store};
 use weir_engine::{Call, FieldError, Kind, Node, Origin, Packet, Port, PortPattern, Ports, Scheme};
 
-use super::request::{self, Request, answer, bad_request, json, refused, store_error};
+use super::request::{self, Request, answer, bad_request, flag, json, refused, store_error};
 
 /// A thing the `specs` and `values` kinds serve: how it is named and how
 /// it is admitted.
@@ -150,8 +150,9 @@ pub struct Listing {
 /// The answer of `ready`.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Ready {
-    /// False (with 503) while some spec's activation failed: it does not
-    /// serve (a listener whose port is taken, say).
+    /// False (with 503) while some spec failed: it did not compile where
+    /// it loads (an `os` variable the engine lacks, say) or its activation
+    /// failed (a listener whose port is taken); it does not serve.
     pub ready: bool,
     /// The change stream's head.
     pub head: i64,
@@ -316,9 +317,11 @@ impl<R: Record> RecordsNode<R> {
             .first_mut()
             .ok_or_else(|| bad_request("the body holds no document"))?;
         if let Some(id) = id {
-            if has_id && document.id() != id {
+            // The URL names the row: a body `id` is refused (even the same
+            // one), exactly as the document's schema leaves it out.
+            if has_id {
                 let mut problems = weir_engine::Diagnostics::default();
-                let message = format!("must be the id of the URL, {id}, or absent");
+                let message = format!("the URL gives the id ({id}): leave `id` out of the body");
                 problems.extend(origin, [FieldError::new("id", message)]);
                 return Err(request::invalid(&problems));
             }
@@ -371,7 +374,7 @@ impl<R: Record> RecordsNode<R> {
 
     async fn delete(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
         let id = request.id()?;
-        let cascade = flag(&request.query(&["cascade"])?, "cascade");
+        let cascade = flag(&request.query(&["cascade"])?, "cascade")?;
         let expected = request.if_match()?;
         if R::ENTITY == Entity::Spec
             && let Some(row) = store.get(R::ENTITY, id).await.map_err(store_error)?
@@ -392,7 +395,7 @@ impl<R: Record> RecordsNode<R> {
 
     async fn apply(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
         let query = request.query(&["dry_run", "cascade"])?;
-        let (dry_run_query, cascade_query) = (flag(&query, "dry_run"), flag(&query, "cascade"));
+        let (dry_run_query, cascade_query) = (flag(&query, "dry_run")?, flag(&query, "cascade")?);
         let batch = match request.documents()? {
             Json::Array(items) => Batch {
                 items,
@@ -481,13 +484,6 @@ fn system_protected(what: &str) -> ErrorValue {
     .with_status(409)
 }
 
-/// Whether a query flag is set (`?x`, `?x=true`, `?x=1`).
-fn flag(query: &[(&str, &str)], name: &str) -> bool {
-    query
-        .iter()
-        .any(|(n, v)| *n == name && matches!(*v, "" | "true" | "1"))
-}
-
 async fn ready(store: &Store) -> Result<Value, ErrorValue> {
     let head = store.head().await.map_err(store_error)?;
     let failed: Vec<Failed> = store
@@ -495,7 +491,7 @@ async fn ready(store: &Store) -> Result<Value, ErrorValue> {
         .await
         .map_err(store_error)?
         .into_iter()
-        .filter(|s| s.status == "failed" && s.message.starts_with("activation failed"))
+        .filter(|s| s.status == "failed")
         .map(|s| Failed {
             id: s.id,
             message: s.message,

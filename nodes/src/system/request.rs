@@ -91,18 +91,27 @@ impl<'a> Request<'a> {
         self.header(name).filter(|h| !h.trim().is_empty())
     }
 
-    /// The revision `If-Match` expects: `"3"`, `W/"3"` or `3`; `*`, an
-    /// empty header or none expects none.
+    /// The revision `If-Match` expects: `"3"`, `W/"3"` or `3` (exactly
+    /// [`IF_MATCH_PATTERN`]); `*`, an empty header or none expects none.
     pub fn if_match(&self) -> Result<Option<i64>, ErrorValue> {
         let Some(header) = self.given_header("if-match") else {
             return Ok(None);
         };
-        let tag = header.trim();
+        let tag = header.trim_matches([' ', '\t']);
         if tag == "*" {
             return Ok(None);
         }
-        let bare = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
-        bare.parse::<i64>().map(Some).map_err(|_| {
+        let weak = tag.strip_prefix("W/");
+        let quoted = weak
+            .unwrap_or(tag)
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'));
+        let bare = match (weak, quoted) {
+            (_, Some(bare)) => bare,
+            (None, None) => tag,
+            (Some(_), None) => "",
+        };
+        sequence(bare).map(Some).ok_or_else(|| {
             bad_request("If-Match must be a revision, such as \"3\" (the ETag answered)")
                 .with_code("bad_if_match")
         })
@@ -142,6 +151,31 @@ impl<'a> Request<'a> {
             .with_status(415)
             .with_code("unsupported_media_type")),
         }
+    }
+}
+
+/// What `If-Match` may hold: nothing, `*`, or one revision (`3`, `"3"`,
+/// `W/"3"`), with spaces or tabs around.
+pub const IF_MATCH_PATTERN: &str = r#"^[ \t]*(\*|(W/)?"[0-9]{1,18}"|[0-9]{1,18})?[ \t]*$"#;
+
+/// What a change position may hold (`Last-Event-ID`): nothing, or a
+/// sequence number, with spaces or tabs around.
+pub const POSITION_PATTERN: &str = r"^[ \t]*([0-9]{1,18})?[ \t]*$";
+
+/// A revision or sequence number: 1 to 18 ASCII digits (so it always fits).
+pub fn sequence(text: &str) -> Option<i64> {
+    let digits = (1..=18).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| text.parse().ok()).flatten()
+}
+
+/// A boolean query flag: `true` or `false` (absent is false).
+pub fn flag(query: &[(&str, &str)], name: &str) -> Result<bool, ErrorValue> {
+    match query.iter().find(|(n, _)| *n == name).map(|(_, v)| *v) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(bad_request(format!(
+            "query parameter `{name}` must be `true` or `false`, not `{other}`"
+        ))),
     }
 }
 
@@ -210,7 +244,9 @@ pub(super) fn store_error(error: StoreError) -> ErrorValue {
         StoreError::Exists { .. } => (409, "exists"),
         StoreError::NotFound { .. } => (404, "not_found"),
         StoreError::Invalid { .. } => (400, "invalid"),
-        StoreError::Ahead { .. } => (400, "bad_request"),
+        // A well-formed position the stream has not reached: it conflicts
+        // with the stream's state, not with the request's shape.
+        StoreError::Ahead { .. } => (409, "ahead"),
         StoreError::Pruned { .. } => (410, "gone"),
         StoreError::WouldDeactivate { specs } => {
             let details = serde_json::json!({ "deactivated": specs });

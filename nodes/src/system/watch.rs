@@ -57,15 +57,11 @@ pub(super) async fn start(
 }
 
 fn position(source: &str, text: &str) -> Result<i64, ErrorValue> {
-    text.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|seq| *seq >= 0)
-        .ok_or_else(|| {
-            bad_request(format!(
-                "{source}: `{text}` is not a change sequence number"
-            ))
-        })
+    super::request::sequence(text.trim_matches([' ', '\t'])).ok_or_else(|| {
+        bad_request(format!(
+            "{source}: `{text}` is not a change sequence number"
+        ))
+    })
 }
 
 /// Writes events until the client goes.
