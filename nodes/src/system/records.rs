@@ -352,7 +352,7 @@ impl<R: Record> RecordsNode<R> {
 
     async fn update(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
         let id = request.id()?;
-        let cascade = flag(&request.query(&["cascade"])?, "cascade");
+        let cascade = flag(&request.query(&["cascade"])?, "cascade")?;
         let expected = request.if_match()?;
         let document = self.one(store, request.documents()?, Some(id)).await?;
         if cascade && R::ENTITY == Entity::Spec && self.touches_system(store, id, &document).await? {
