@@ -27,6 +27,12 @@ use weir_engine::spec::source::{Format, parse};
 use weir_engine::symbol::{Status, SymbolTable};
 use weir_engine::{Bundle, Call, FieldError, Kind, Node, Packet, Port, Process, Scheme};
 
+/// The allocator the `weir` binary runs on (src/main.rs), so the engine is
+/// measured as it runs; the raw baseline gets it too. `--allocator system`
+/// is not offered: a global allocator is chosen at build time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Chain lengths of the round-trip benchmark.
 const CHAINS: [usize; 3] = [1, 10, 100];
 /// Targets of the fan-out benchmark.

@@ -4,16 +4,69 @@
 //! names; it knows nothing of links, nodes or packets.
 
 use std::fmt;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 /// A parsed port name: a base name and an optional index (`out[2]`).
 ///
-/// Cloning is cheap (the base name is shared), because ports travel with every
-/// packet envelope.
+/// Cloning is cheap, because ports travel with every packet envelope: the
+/// names every packet path uses (`in`, `out`, `error`) are static, so
+/// cloning them touches no shared counter (a counter every hop of every
+/// thread updated was a contended cache line); other names are shared.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Port {
-    base: Arc<str>,
+    base: Name,
     index: Option<u32>,
+}
+
+/// A port's base name.
+#[derive(Clone)]
+enum Name {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Name {
+    fn new(text: &str) -> Name {
+        match text {
+            "in" => Name::Static("in"),
+            "out" => Name::Static("out"),
+            "error" => Name::Static("error"),
+            other => Name::Shared(other.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Name {}
+
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
 }
 
 /// Why a port name did not parse.
@@ -24,32 +77,33 @@ pub struct PortError {
     pub name: String,
 }
 
-// The three ports every packet path names, built once: handing them out is
-// a reference-count increment, not an allocation.
-static INPUT: LazyLock<Port> = LazyLock::new(|| Port::named("in"));
-static OUTPUT: LazyLock<Port> = LazyLock::new(|| Port::named("out"));
-static ERROR: LazyLock<Port> = LazyLock::new(|| Port::named("error"));
-
 impl Port {
     /// The input port every node has.
-    pub fn input() -> Port {
-        INPUT.clone()
+    pub const fn input() -> Port {
+        Port::fixed("in")
     }
 
     /// The main output port.
-    pub fn output() -> Port {
-        OUTPUT.clone()
+    pub const fn output() -> Port {
+        Port::fixed("out")
     }
 
     /// The port a node's own failures go to when it is linked.
-    pub fn error() -> Port {
-        ERROR.clone()
+    pub const fn error() -> Port {
+        Port::fixed("error")
+    }
+
+    const fn fixed(base: &'static str) -> Port {
+        Port {
+            base: Name::Static(base),
+            index: None,
+        }
     }
 
     /// `base[index]`, e.g. `Port::indexed("out", 0)` is `out[0]`.
     pub fn indexed(base: &str, index: u32) -> Port {
         Port {
-            base: base.into(),
+            base: Name::new(base),
             index: Some(index),
         }
     }
@@ -57,7 +111,7 @@ impl Port {
     /// A port with no index. The caller vouches the name is well formed.
     pub fn named(base: &str) -> Port {
         Port {
-            base: base.into(),
+            base: Name::new(base),
             index: None,
         }
     }
@@ -84,14 +138,14 @@ impl Port {
             return Err(err());
         }
         Ok(Port {
-            base: base.into(),
+            base: Name::new(base),
             index,
         })
     }
 
     /// The name without its index: `out` for `out[3]`.
     pub fn base(&self) -> &str {
-        &self.base
+        self.base.as_str()
     }
 
     /// The index, if the port has one.
@@ -103,8 +157,8 @@ impl Port {
 impl fmt::Display for Port {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.index {
-            Some(i) => write!(f, "{}[{i}]", self.base),
-            None => f.write_str(&self.base),
+            Some(i) => write!(f, "{}[{i}]", self.base()),
+            None => f.write_str(self.base()),
         }
     }
 }
@@ -129,7 +183,7 @@ impl PortPattern {
     pub fn matches(&self, port: &Port) -> bool {
         match self {
             PortPattern::Exact(p) => p == port,
-            PortPattern::Indexed(base) => port.index.is_some() && *port.base == **base,
+            PortPattern::Indexed(base) => port.index.is_some() && port.base() == &**base,
         }
     }
 }

@@ -193,7 +193,9 @@ async fn run(
             biased;
             Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
             envelope = envelopes.recv(), if in_flight.len() < max_in_flight => match envelope {
-                Some(envelope) => in_flight.push(answer(node.clone(), outputs.clone(), envelope)),
+                // The call borrows the node: no shared reference count
+                // to update per packet.
+                Some(envelope) => in_flight.push(answer(&*node, outputs.clone(), envelope)),
                 None => break,
             },
         }
@@ -204,7 +206,7 @@ async fn run(
 /// Runs one call and sends its answer back, routing the node's own failure
 /// to its `error` port when that is linked. A caller that stops waiting
 /// (its process was cancelled or timed out upstream) drops the call.
-async fn answer(node: Arc<dyn Node>, outputs: Arc<Outputs>, envelope: Envelope) {
+async fn answer(node: &dyn Node, outputs: Arc<Outputs>, envelope: Envelope) {
     let Envelope {
         process,
         port,
