@@ -342,7 +342,12 @@ on_both!(crud_with_revisions, crud_postgres, crud_sqlite);
 /// namespace down, even when asked.
 fn updates_that_take_others_down_are_refused(database: Option<String>) {
     let server = server_on(database);
-    let target = call(&server, "POST", "/v1/specs", Some(&snippet("t", "target", "hi")));
+    let target = call(
+        &server,
+        "POST",
+        "/v1/specs",
+        Some(&snippet("t", "target", "hi")),
+    );
     assert_eq!(target.status, 201, "{}", target.body);
     let mut user = snippet("t", "user", "yo");
     user["ports"] = json!({"out": [{"name": "target"}]});
@@ -363,21 +368,42 @@ fn updates_that_take_others_down_are_refused(database: Option<String>) {
     // A change that breaks nothing goes through without the cascade.
     let same_name = snippet("t", "target", "hello");
     assert_eq!(call(&server, "PUT", &path, Some(&same_name)).status, 200);
-    let cascaded = call(&server, "PUT", &format!("{path}?cascade=true"), Some(&renamed));
+    let cascaded = call(
+        &server,
+        "PUT",
+        &format!("{path}?cascade=true"),
+        Some(&renamed),
+    );
     assert_eq!(cascaded.status, 200, "{}", cascaded.body);
     assert_eq!(cascaded.json()["name"], "renamed");
 
-    let system = call(&server, "GET", "/v1/specs?namespace=system&name=front", None).json();
+    let system = call(
+        &server,
+        "GET",
+        "/v1/specs?namespace=system&name=front",
+        None,
+    )
+    .json();
     let front = &system["items"][0];
     let front_path = format!("/v1/specs/{}", front["id"].as_str().unwrap());
     let mut moved = front["document"].clone();
     moved["name"] = json!("front2");
     moved.as_object_mut().unwrap().remove("id");
-    let protected = call(&server, "PUT", &format!("{front_path}?cascade=true"), Some(&moved));
+    let protected = call(
+        &server,
+        "PUT",
+        &format!("{front_path}?cascade=true"),
+        Some(&moved),
+    );
     assert_eq!(protected.status, 409, "{}", protected.body);
     assert_eq!(protected.json()["error"]["code"], "system_protected");
     let refused = call(&server, "PUT", &front_path, Some(&moved));
-    assert_eq!(refused.json()["error"]["code"], "would_deactivate", "{}", refused.body);
+    assert_eq!(
+        refused.json()["error"]["code"],
+        "would_deactivate",
+        "{}",
+        refused.body
+    );
     let health = server.api().send("GET", "/healthz", None, &[]).unwrap();
     assert_eq!(health.status, 200, "the API still answers");
 }

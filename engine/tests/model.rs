@@ -413,7 +413,10 @@ async fn perform(store: &Store, model: &mut Model, op: &Op) -> Result<(), String
                 broken: false,
                 ..old
             };
-            match (store.update(spec(ns, row.id, &row), None, cascade).await, refused) {
+            match (
+                store.update(spec(ns, row.id, &row), None, cascade).await,
+                refused,
+            ) {
                 (Ok(_), false) => {
                     model.rows[ns].retain(|r| r.name != from);
                     model.rows[ns].push(row);

@@ -161,7 +161,10 @@ async fn stale_revisions_are_refused(db: TestDb) {
         .unwrap();
     assert_eq!(updated.revision, row.revision + 1);
     spec.fields.insert("answer".into(), 3.into());
-    let stale = store.update(spec, Some(row.revision), false).await.unwrap_err();
+    let stale = store
+        .update(spec, Some(row.revision), false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             stale,
@@ -477,7 +480,10 @@ async fn single_row_writes_check_what_the_row_is_now(db: TestDb) {
     );
     // An update to the same document changes nothing, not even the revision.
     let same: Spec = created.decode().unwrap();
-    assert_eq!(store.update(same, Some(1), false).await.unwrap().revision, 1);
+    assert_eq!(
+        store.update(same, Some(1), false).await.unwrap().revision,
+        1
+    );
     // A rename onto a taken name is refused.
     store.create(probe("two", 2)).await.unwrap();
     let mut renamed: Spec = created.decode().unwrap();

@@ -10,9 +10,9 @@
 //! `emit`) may write to ([`events`]).
 
 mod auth;
+mod bundle;
 mod event;
 pub mod events;
-mod bundle;
 mod files;
 mod head_errors;
 mod http;

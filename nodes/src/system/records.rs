@@ -355,7 +355,8 @@ impl<R: Record> RecordsNode<R> {
         let cascade = flag(&request.query(&["cascade"])?, "cascade")?;
         let expected = request.if_match()?;
         let document = self.one(store, request.documents()?, Some(id)).await?;
-        if cascade && R::ENTITY == Entity::Spec && self.touches_system(store, id, &document).await? {
+        if cascade && R::ENTITY == Entity::Spec && self.touches_system(store, id, &document).await?
+        {
             // The system namespace may change, but never by taking its own
             // specs down on purpose: that could make this API unreachable.
             return Err(system_protected("take down specs of"));
@@ -464,7 +465,12 @@ impl<R: Record> RecordsNode<R> {
 
     /// Whether an update of `id` to `document` reads or writes the `system`
     /// namespace.
-    async fn touches_system(&self, store: &Store, id: uuid::Uuid, document: &R) -> Result<bool, ErrorValue> {
+    async fn touches_system(
+        &self,
+        store: &Store,
+        id: uuid::Uuid,
+        document: &R,
+    ) -> Result<bool, ErrorValue> {
         let stored = store.get(R::ENTITY, id).await.map_err(store_error)?;
         let was = stored.is_some_and(|row| row.namespace == SYSTEM);
         Ok(was || document.namespace() == SYSTEM)
