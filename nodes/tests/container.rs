@@ -270,7 +270,8 @@ fn docker_ps(process: &str, args: &[&str]) -> Vec<String> {
 async fn a_run_whose_engine_is_gone_stops_at_its_timeout_inside_the_container() {
     let runner = runner().await;
     let mut spec = spec();
-    spec.limits.timeout_ms = 2000;
+    // Long enough for the container to start on a loaded machine.
+    spec.limits.timeout_ms = 10_000;
     let process = process("orphan");
     let job = Job::new("import time\nprint('up', flush=True)\ntime.sleep(600)\n");
     let mut run = Box::pin(runner.run(&spec, &job, &process));
