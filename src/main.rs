@@ -13,6 +13,7 @@ mod remote;
 mod report;
 mod specs;
 mod system;
+mod table;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

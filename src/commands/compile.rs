@@ -316,17 +316,7 @@ fn print_table(entries: &[Entry]) {
             ],
         });
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        println!("{}", cells.join("  ").trim_end());
-    }
+    crate::table::print(&rows);
     let ok = entries.iter().filter(|e| e.ok()).count();
     let errors = entries.iter().filter(|e| e.manifest.is_none()).count();
     let bytes: u64 = entries
