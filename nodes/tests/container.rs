@@ -709,13 +709,27 @@ mod example {
             String::from_utf8_lossy(&first).contains("\"up\""),
             "{first:?}"
         );
+        // `ancestor=` would match by image id, so every other test's
+        // container too: keep those created from this test's own tag.
         let ours = || {
-            let out = std::process::Command::new("docker")
-                .args(["ps", "-aq", "--filter"])
-                .arg(format!("ancestor={image}"))
+            let all = std::process::Command::new("docker")
+                .args(["ps", "-aq"])
                 .output()
                 .unwrap();
-            String::from_utf8_lossy(&out.stdout).trim().to_string()
+            let ids = String::from_utf8_lossy(&all.stdout).to_string();
+            if ids.trim().is_empty() {
+                return String::new();
+            }
+            let inspected = std::process::Command::new("docker")
+                .args(["inspect", "--format", "{{.Id}} {{.Config.Image}}"])
+                .args(ids.split_whitespace())
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&inspected.stdout)
+                .lines()
+                .filter(|line| line.ends_with(&format!(" {image}")))
+                .collect::<Vec<_>>()
+                .join("\n")
         };
         assert!(!ours().is_empty(), "the run's container runs");
         drop(response);
