@@ -2,8 +2,10 @@
 //! `weir start -f specs/examples` over loopback HTTP, on SQLite and on
 //! PostgreSQL: a script compiled as a durable job, followed over SSE, its
 //! manifest read back from the database and its artifacts served; a
-//! script that does not compile; bad bodies; unknown jobs; artifact names
-//! that try to leave the job's folder.
+//! script that does not compile; `execute: true` running the script in
+//! the Docker sandbox (scripts/test.sh starts the daemon and builds the
+//! image); bad bodies; unknown jobs; artifact names that try to leave the
+//! job's folder.
 
 mod support;
 
@@ -42,6 +44,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     the_whole_cycle,
     a_script_that_does_not_compile_fails_with_its_diagnostics,
+    execute_runs_the_script_in_the_sandbox_into_run_txt,
     bad_bodies_get_every_violation,
     unknown_jobs_are_404,
     artifact_names_never_leave_the_jobs_folder,
@@ -196,13 +199,67 @@ fn a_script_that_does_not_compile_fails_with_its_diagnostics(db: Option<&TestDb>
     assert_eq!(&view["manifest"]["diagnostics"], &error["diagnostics"]);
 }
 
+fn execute_runs_the_script_in_the_sandbox_into_run_txt(db: Option<&TestDb>) {
+    let server = serve(db);
+    let source = "import sys\nprint('hello', 6 * 7)\nprint('careful', file=sys.stderr)\nsys.exit(3)\n";
+    let id = submit(
+        &server,
+        &json!({"script": {"name": "hello.py", "source": source}, "settings": {"passes": ["tokenize"], "execute": true}}),
+    );
+    let view = finished(&server, &id);
+    // A script that compiled and ran is a success whatever its exit code:
+    // the code is the run's, in the manifest.
+    assert_eq!(view["status"], "success", "{view}");
+    let manifest = &view["manifest"];
+    assert_eq!(manifest["run"]["exit_code"], 3, "{manifest}");
+    assert_eq!(manifest["run"]["timed_out"], false, "{manifest}");
+    assert_eq!(manifest["settings"]["execute"], true, "{manifest}");
+    let passes: Vec<&str> = manifest["passes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(passes.last(), Some(&"execute"), "{manifest}");
+    let run = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "run.txt")
+        .unwrap_or_else(|| panic!("run.txt is listed: {manifest}"));
+    assert_eq!(run["pass"], "execute");
+    let reply = server
+        .get(&format!("/api/jobs/{id}/artifacts/run.txt"))
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body, "hello 42\n--- stderr ---\ncareful\n");
+    assert_eq!(run["size"].as_u64(), Some(reply.body.len() as u64));
+    // The manifest on disk says what the job's result says.
+    let folder = server.dir.join("weir-data/artifacts").join(&id);
+    let on_disk: Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(&on_disk, manifest);
+
+    // A script that does not compile is never run.
+    let id = submit(
+        &server,
+        &json!({"script": {"name": "bad.py", "source": "print('no'\n"}, "settings": {"execute": true}}),
+    );
+    let view = finished(&server, &id);
+    assert_eq!(view["status"], "failed", "{view}");
+    assert!(view["manifest"].get("run").is_none(), "{view}");
+    let folder = server.dir.join("weir-data/artifacts").join(&id);
+    assert!(!folder.join("run.txt").exists());
+}
+
 fn bad_bodies_get_every_violation(db: Option<&TestDb>) {
     let server = serve(db);
     let mut client = server.connect();
     let reply = client.send_json(
         "POST",
         "/api/compile",
-        &json!({"script": {"name": 7}, "settings": {"passes": ["tokenize", "nope"], "max_depth": 0}, "extra": true}),
+        &json!({"script": {"name": 7}, "settings": {"passes": ["tokenize", "nope"], "max_depth": 0, "execute": "yes"}, "extra": true}),
     );
     assert_eq!(reply.status, 400, "{}", reply.body);
     let error = &reply.json()["error"];
@@ -212,7 +269,12 @@ fn bad_bodies_get_every_violation(db: Option<&TestDb>) {
         .iter()
         .map(|d| d["pointer"].as_str().unwrap_or(""))
         .collect();
-    for wanted in ["/script/name", "/settings/passes/1", "/settings/max_depth"] {
+    for wanted in [
+        "/script/name",
+        "/settings/passes/1",
+        "/settings/max_depth",
+        "/settings/execute",
+    ] {
         assert!(
             pointers.contains(&wanted),
             "{wanted} missing from {pointers:?}"

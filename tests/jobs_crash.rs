@@ -9,10 +9,12 @@
 //! - N jobs (`WEIR_TEST_JOBS`, 200 by default; docs/jobs.md records a
 //!   1000-job run) over two engines while one is killed and restarted and
 //!   every connection of the database is terminated
-//!   (`pg_terminate_backend`, standing in for a PostgreSQL restart without
-//!   disturbing other tests on the server): every job ends in exactly one
-//!   final state, success; none is lost or enqueued twice; no run is
-//!   recorded that the job's attempts do not account for.
+//!   (`pg_terminate_backend`): every job ends in exactly one final state,
+//!   success; none is lost or enqueued twice; no run is recorded that the
+//!   job's attempts do not account for.
+//! - A PostgreSQL server of the test's own ([`support::cluster`]) crashes
+//!   (`pg_ctl stop -m immediate`) and restarts while jobs are enqueued and
+//!   run: the same holds.
 
 mod support;
 
@@ -28,9 +30,13 @@ use support::{Client, Options, Server, root};
 const LEASE_MS: &str = "2000";
 
 fn engine(db: &TestDb, sleep: &str) -> Server {
+    engine_on(&db.url, sleep)
+}
+
+fn engine_on(url: &str, sleep: &str) -> Server {
     Server::launch(Options {
         files: vec![root().join("tests/fixtures/jobs/work.yaml")],
-        database: Some(db.url.clone()),
+        database: Some(url.to_string()),
         env: vec![
             ("WEIR_TEST_SLEEP".into(), sleep.into()),
             ("WEIR_JOB_LEASE_MS".into(), LEASE_MS.into()),
@@ -69,6 +75,23 @@ fn enqueue(port: u16, key: &str) -> String {
             }
         }
     }
+}
+
+/// Enqueues `job-0` … `job-<n-1>` through `port` in a thread of its own,
+/// recording each key's job id in `ids`.
+fn produce(
+    port: u16,
+    n: usize,
+    ids: &Arc<Mutex<HashMap<String, String>>>,
+) -> std::thread::JoinHandle<()> {
+    let ids = ids.clone();
+    std::thread::spawn(move || {
+        for i in 0..n {
+            let key = format!("job-{i}");
+            let id = enqueue(port, &key);
+            ids.lock().unwrap().insert(key, id);
+        }
+    })
 }
 
 #[test]
@@ -152,16 +175,7 @@ fn n_jobs_survive_a_killed_engine_a_restart_and_lost_connections() {
     let first = engine(&db, "20ms");
     let mut second = Some(engine(&db, "20ms"));
     let ids = Arc::new(Mutex::new(HashMap::new()));
-    let producer = {
-        let (ids, port) = (ids.clone(), first.port);
-        std::thread::spawn(move || {
-            for i in 0..n {
-                let key = format!("job-{i}");
-                let id = enqueue(port, &key);
-                ids.lock().unwrap().insert(key, id);
-            }
-        })
-    };
+    let producer = produce(first.port, n, &ids);
     let enqueued = || ids.lock().unwrap().len();
     let wait_for = |count: usize| {
         while enqueued() < count && !producer.is_finished() {
@@ -182,9 +196,24 @@ fn n_jobs_survive_a_killed_engine_a_restart_and_lost_connections() {
     });
     let restarted = engine(&db, "20ms");
     producer.join().unwrap();
+    let ids = ids.lock().unwrap().clone();
+    let (retried, runs) = every_job_succeeded_once(&db.url, &ids);
+    let elapsed = started.elapsed();
+    eprintln!(
+        "{n} jobs over two engines (one killed and restarted, {terminated} connections terminated): all succeeded in {elapsed:?}; {retried} ran more than once, {runs} runs recorded"
+    );
+    drop(restarted);
+    drop(first);
+}
+
+/// Waits (at most 5 minutes) until no job of `url` is open, then checks
+/// that the jobs are exactly those `ids` answered, each a success whose
+/// recorded runs its attempts account for. Answers how many ran more than
+/// once and how many runs were recorded.
+fn every_job_succeeded_once(url: &str, ids: &HashMap<String, String>) -> (usize, usize) {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let open: i64 = on_db(&db.url, async |pool| {
+        let open: i64 = on_db(url, async |pool| {
             sqlx::query("SELECT count(*) FROM jobs WHERE status IN ('queued', 'building')")
                 .fetch_one(pool)
                 .await
@@ -197,9 +226,7 @@ fn n_jobs_survive_a_killed_engine_a_restart_and_lost_connections() {
         assert!(Instant::now() < deadline, "{open} jobs never finished");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let elapsed = started.elapsed();
-    let ids = ids.lock().unwrap().clone();
-    let (jobs, runs) = on_db(&db.url, async |pool| {
+    let (jobs, runs) = on_db(url, async |pool| {
         let jobs: Vec<(String, String, i64)> =
             sqlx::query("SELECT id::text, status, attempt FROM jobs WHERE namespace = 'work'")
                 .fetch_all(pool)
@@ -218,7 +245,7 @@ fn n_jobs_survive_a_killed_engine_a_restart_and_lost_connections() {
         (jobs, runs)
     });
     // None lost, none twice: one row per key, and exactly the ids answered.
-    assert_eq!(jobs.len(), n, "one job per key");
+    assert_eq!(jobs.len(), ids.len(), "one job per key");
     let stored: HashSet<&str> = jobs.iter().map(|(id, ..)| id.as_str()).collect();
     let answered: HashSet<&str> = ids.values().map(String::as_str).collect();
     assert_eq!(stored, answered);
@@ -244,10 +271,29 @@ fn n_jobs_survive_a_killed_engine_a_restart_and_lost_connections() {
         }
         retried += usize::from(*attempts > 1);
     }
+    (retried, runs.len())
+}
+
+#[test]
+fn a_postgresql_crash_and_restart_mid_run_loses_nothing() {
+    let n = 150;
+    let cluster = support::cluster::Cluster::start();
+    let url = cluster.url();
+    let server = engine_on(&url, "20ms");
+    let ids = Arc::new(Mutex::new(HashMap::new()));
+    let producer = produce(server.port, n, &ids);
+    while ids.lock().unwrap().len() < n / 3 && !producer.is_finished() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let crashed = Instant::now();
+    cluster.crash_and_restart();
+    let down = crashed.elapsed();
+    producer.join().unwrap();
+    let ids = ids.lock().unwrap().clone();
+    let (retried, runs) = every_job_succeeded_once(&url, &ids);
     eprintln!(
-        "{n} jobs over two engines (one killed and restarted, {terminated} connections terminated): all succeeded in {elapsed:?}; {retried} ran more than once, {} runs recorded",
-        runs.len()
+        "{n} jobs, PostgreSQL crashed and back in {down:?}: all succeeded once; {retried} ran more than once, {runs} runs recorded"
     );
-    drop(restarted);
-    drop(first);
+    // The engine is still serving on the restarted server.
+    assert_eq!(server.get("/ping").unwrap().status, 200);
 }

@@ -1,10 +1,12 @@
 //! What the end-to-end tests share: a `weir start` in its own folder on
 //! free ports ([`Server`]), a tiny HTTP/1.1 client (std only, so the tests
 //! stay honest about what goes over the wire) with a Server-Sent Events
-//! reader, and throwaway databases (the engine tests' own [`db`]).
+//! reader, throwaway databases (the engine tests' own [`db`]) and a
+//! PostgreSQL server of a test's own to restart ([`cluster`]).
 
 #![allow(dead_code)] // Each test binary uses a part.
 
+pub mod cluster;
 #[path = "../../engine/tests/support/db.rs"]
 pub mod db;
 pub mod load;

@@ -2,7 +2,8 @@
 // checks it against GET /api/compile/schema, submits it (POST /api/compile
 // → 202 {job_id, status}), then polls GET /api/jobs/:id until the job is
 // final and shows its log and manifest (artifacts, pass timings, diagnostics
-// linked to the script's lines). Talks only to /api/compile and /api/jobs.
+// linked to the script's lines) and, when the script was executed, what it
+// printed (the run.txt artifact). Talks only to /api/compile and /api/jobs.
 import {
   $, h, request, errorText, announce, loadSchema, schemaErrors, showErrors, clearErrors, bytes, clock,
 } from './common.js';
@@ -165,6 +166,21 @@ function renderManifest(id, manifest) {
     h('a', { href: `#line-${d.line}`, onclick: () => focusLine(d.line) }, `line ${d.line}, column ${d.col}`), `: ${d.message}`))
     : [h('li', { class: 'empty' }, 'No diagnostics.')]));
   renderListing($('#listing').dataset.source ?? '', diagnostics.map((d) => d.line));
+  renderRun(id, manifest.run);
+}
+
+/** The sandbox run of an executed script: its outcome, then run.txt. */
+async function renderRun(id, run) {
+  $('#run').hidden = !run;
+  if (!run) return;
+  const ok = run.exit_code === 0 && !run.timed_out;
+  const status = $('#run-status');
+  status.textContent = run.timed_out ? 'timed out' : `exit ${run.exit_code}`;
+  status.className = `badge ${ok ? 'success' : 'failed'}`;
+  const flags = [run.oom_killed && 'out of memory', run.truncated && 'output cut at the limit'].filter(Boolean);
+  $('#run-summary').textContent = `${run.duration_ms} ms in the sandbox${flags.length ? ` · ${flags.join(' · ')}` : ''}`;
+  const reply = await fetch(`/api/jobs/${encodeURIComponent(id)}/artifacts/run.txt`);
+  $('#run-output').textContent = reply.ok ? await reply.text() : `run.txt could not be read (HTTP ${reply.status})`;
 }
 
 function renderListing(source, flagged) {

@@ -1,7 +1,8 @@
 // The Compiler pane in Chromium against a real engine and the real native
 // compiler behind the Compiler Job API (specs/examples/compiler-job/):
 // a sample compiled to its manifest (artifacts downloadable, pass timings),
-// a script with a syntax error whose diagnostic links to its line, client
+// a script with a syntax error whose diagnostic links to its line, a
+// script executed in the Docker sandbox with what it printed shown, client
 // errors with nothing sent, keyboard-only use, axe-core. Skipped, saying
 // so, on a tree without that API.
 import { after, before, describe, test } from 'node:test';
@@ -77,6 +78,22 @@ describe('compiler pane', { skip: present ? false : 'the Compiler Job API (specs
     assert.equal(`#${focused}`, href);
     assert.equal(await page.locator(`${href}.flagged`).count(), 1);
     assert.deepEqual(await seriousViolations(page), []);
+  });
+
+  test('an executed script shows what it printed in the sandbox', async () => {
+    const page = await openCompiler();
+    assert.equal(await page.isDisabled('#execute'), false, 'the server offers execute');
+    await page.fill('#script-name', 'hello.py');
+    await page.fill('#source', 'print("hello from the sandbox", 6 * 7)\n');
+    await page.check('#execute');
+    await page.click('#submit');
+    await statusMatching(page, /succeeded/);
+    await page.locator('#run:not([hidden])').waitFor();
+    assert.match(await page.textContent('#run-status'), /exit 0/);
+    await page.locator('#run-output', { hasText: 'hello from the sandbox 42' }).waitFor();
+    assert.ok(await page.locator('#artifacts a', { hasText: 'run.txt' }).count() === 1);
+    assert.deepEqual(await seriousViolations(page), []);
+    assert.deepEqual(page.errors, []);
   });
 
   test('client-side errors are shown beside their fields and nothing is sent', async () => {

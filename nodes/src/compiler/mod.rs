@@ -1,8 +1,10 @@
 //! The compiler family: the `compiler` kind, a thin node over the native
 //! pipeline compiler (`weir-native`). The payload checks live in
-//! [`payload`]; the compile itself, its pool, limits and cancellation are
-//! the library's. This module owns no C++ and no `unsafe`.
+//! [`payload`], running the compiled script in the sandbox in [`execute`];
+//! the compile itself, its pool, limits and cancellation are the
+//! library's. This module owns no C++, no `unsafe` and runs no user code.
 
+mod execute;
 mod payload;
 
 use std::path::PathBuf;
@@ -13,7 +15,9 @@ use serde::Deserialize;
 use weir_codecs::{ErrorValue, Value};
 use weir_engine::runtime::BoxFuture;
 use weir_engine::{Activate, shared};
-use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Scheme, scheme::Context};
+use weir_engine::{
+    Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports, Scheme, scheme::Context,
+};
 
 use crate::net::templated::{self, Templated};
 
@@ -27,7 +31,10 @@ pub fn register(scheme: &mut Scheme) {
 /// Ports: `in` → the manifest to `out`, whose answer is the answer (the
 /// manifest itself when `out` is unlinked). The payload is
 /// `{script: {name, source}, settings?}`; its settings merge over the
-/// spec's. Each packet compiles into a fresh folder
+/// spec's. With `settings.execute: true`, a script that compiled is then
+/// written as `{source}` to the `run` port (a `container` node): what it
+/// printed becomes the artifact `run.txt` and its exit code, duration and
+/// limits hit the manifest's `run`. Each packet compiles into a fresh folder
 /// `<artifact_dir>/artifacts/<UUID v7>`. A bad payload is an error with
 /// code `invalid`, status 400, `details` a list of `{field, message}`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -35,8 +42,8 @@ pub fn register(scheme: &mut Scheme) {
 #[schemars(example = example())]
 pub struct CompilerSpec {
     /// Default settings (`passes`, `strip_docstrings`, `strip_comments`,
-    /// `max_input_bytes`, `max_depth`, `max_wall_ms`), within the
-    /// library's ceilings.
+    /// `max_input_bytes`, `max_depth`, `max_wall_ms`, `execute`), within
+    /// the library's ceilings.
     #[serde(default)]
     pub settings: serde_json::Map<String, serde_json::Value>,
     /// The data directory; default `WEIR_DATA_DIR`, else `./weir-data`.
@@ -76,15 +83,23 @@ impl Kind for Compiler {
         &["input", "folder"]
     }
 
+    /// `in` → `out`, and `run` to the sandbox that `execute` runs in.
+    fn ports(&self, _: &CompilerSpec) -> Ports {
+        Ports::default().output(PortPattern::Exact(execute::port()))
+    }
+
     fn compile(
         &self,
         spec: CompilerSpec,
         cx: &Context<'_>,
     ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
-        let mut errors: Vec<FieldError> = payload::settings(&spec.settings, "settings")
+        let mut library = spec.settings.clone();
+        let execute = payload::take_execute(&mut library, "settings").err();
+        let mut errors: Vec<FieldError> = payload::settings(&library, "settings")
             .err()
             .into_iter()
             .flatten()
+            .chain(execute)
             .map(|e| FieldError::new(e.field, e.message))
             .collect();
         let mut template = |field: &str, json: Option<serde_json::Value>| {
@@ -136,22 +151,36 @@ impl Node for CompilerNode {
                 None => input.payload().clone(),
             };
             let json = weir_codecs::json::to_json(&source);
-            let input =
-                payload::input(&json, &self.defaults).map_err(|e| invalid(&self.name, e))?;
+            let request =
+                payload::request(&json, &self.defaults).map_err(|e| invalid(&self.name, e))?;
+            if request.execute && !call.is_linked(&execute::port()) {
+                return Err(invalid(
+                    &self.name,
+                    vec![weir_native::FieldError {
+                        field: "settings.execute".into(),
+                        message: "this compiler has no sandbox linked to its `run` port".into(),
+                    }],
+                ));
+            }
             let folder = match &self.folder {
                 Some(template) => self.folder_name(&self.render("folder", template, &context)?)?,
                 None => uuid::Uuid::now_v7().to_string(),
             };
             let dir = self.artifacts.join(folder);
+            let run = request.execute.then(|| request.input.script.source.clone());
             // Dropping this future (the process cancelled) sets the
             // library's cancel flag, which stops the compile.
-            let manifest = weir_native::compile(input, dir, weir_native::Cancel::new())
+            let manifest = weir_native::compile(request.input, dir.clone(), weir_native::Cancel::new())
                 .await
                 .map_err(|e| {
                     ErrorValue::new(format!("node `{}`: {e}", self.name)).with_code("compile")
                 })?;
-            let json = serde_json::to_value(&manifest)
+            let compiled = manifest.status == weir_native::Status::Success;
+            let mut json = serde_json::to_value(&manifest)
                 .map_err(|e| ErrorValue::new(format!("node `{}`: {e}", self.name)))?;
+            if let (Some(source), true) = (run, compiled) {
+                execute::execute(call, &self.name, source, &dir, &mut json).await?;
+            }
             let manifest = Packet::new(weir_codecs::json::from_json(json));
             Ok(call.write(&Port::output(), manifest).await)
         })

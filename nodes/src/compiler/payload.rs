@@ -1,5 +1,6 @@
-//! Reading a `compiler` payload into a [`weir_native::Input`], naming every
-//! bad field rather than the first.
+//! Reading a `compiler` payload into a [`Request`]: the library's
+//! [`weir_native::Input`] and whether to run the script afterwards, naming
+//! every bad field rather than the first.
 
 use serde_json::{Map, Value as Json};
 use weir_native::{FieldError, Input, Script, Settings};
@@ -11,11 +12,19 @@ fn error(field: &str, message: impl Into<String>) -> FieldError {
     }
 }
 
+/// What one packet asks of the compiler.
+pub(super) struct Request {
+    pub input: Input,
+    /// `settings.execute`: run the script in the sandbox after the passes.
+    /// The node's, not the library's, so it is taken out of the settings.
+    pub execute: bool,
+}
+
 /// `{script: {name, source}, settings?}`, settings merged over `defaults`.
-pub(super) fn input(
+pub(super) fn request(
     payload: &Json,
     defaults: &Map<String, Json>,
-) -> Result<Input, Vec<FieldError>> {
+) -> Result<Request, Vec<FieldError>> {
     let mut errors = Vec::new();
     let Some(object) = payload.as_object() else {
         return Err(vec![error(
@@ -33,6 +42,9 @@ pub(super) fn input(
         Some(Json::Object(given)) => merged.extend(given.clone()),
         Some(_) => errors.push(error("settings", "must be an object")),
     }
+    let execute = take_execute(&mut merged, "settings")
+        .map_err(|e| errors.push(e))
+        .unwrap_or(false);
     let settings = settings(&merged, "settings")
         .map_err(|e| errors.extend(e))
         .ok();
@@ -40,7 +52,7 @@ pub(super) fn input(
         (Some(script), Some(settings)) if errors.is_empty() => {
             let input = Input { script, settings };
             input.validate()?;
-            Ok(input)
+            Ok(Request { input, execute })
         }
         _ => Err(errors),
     }
@@ -95,6 +107,15 @@ fn script(value: Option<&Json>, errors: &mut Vec<FieldError>) -> Option<Script> 
     match (name, source) {
         (Some(name), Some(source)) if errors.len() == before => Some(Script { name, source }),
         _ => None,
+    }
+}
+
+/// Takes `execute` out of `fields`: `true` or `false` (absent is false).
+pub(super) fn take_execute(fields: &mut Map<String, Json>, at: &str) -> Result<bool, FieldError> {
+    match fields.remove("execute") {
+        None | Some(Json::Null) => Ok(false),
+        Some(Json::Bool(execute)) => Ok(execute),
+        Some(_) => Err(error(&format!("{at}.execute"), "must be true or false")),
     }
 }
 
