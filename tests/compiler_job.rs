@@ -201,7 +201,8 @@ fn a_script_that_does_not_compile_fails_with_its_diagnostics(db: Option<&TestDb>
 
 fn execute_runs_the_script_in_the_sandbox_into_run_txt(db: Option<&TestDb>) {
     let server = serve(db);
-    let source = "import sys\nprint('hello', 6 * 7)\nprint('careful', file=sys.stderr)\nsys.exit(3)\n";
+    let source =
+        "import sys\nprint('hello', 6 * 7)\nprint('careful', file=sys.stderr)\nsys.exit(3)\n";
     let id = submit(
         &server,
         &json!({"script": {"name": "hello.py", "source": source}, "settings": {"passes": ["tokenize"], "execute": true}}),

@@ -108,7 +108,12 @@ impl Drop for Cluster {
 fn binaries() -> PathBuf {
     let root = Path::new("/usr/lib/postgresql");
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
-        .unwrap_or_else(|e| panic!("{}: {e} (scripts/ensure-postgres.sh installs PostgreSQL)", root.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (scripts/ensure-postgres.sh installs PostgreSQL)",
+                root.display()
+            )
+        })
         .filter_map(|entry| {
             let entry = entry.ok()?;
             let version = entry.file_name().to_str()?.parse().ok()?;

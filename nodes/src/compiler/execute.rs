@@ -47,12 +47,11 @@ pub(super) async fn execute(
             weir_codecs::json::to_json(&error.details)
         }
         Some(error) => {
-            return Err(ErrorValue::new(format!(
-                "node `{node}`: execute: {}",
-                error.message
-            ))
-            .with_code(error.code.as_deref().unwrap_or("execute"))
-            .with_status(error.status.unwrap_or(502)));
+            return Err(
+                ErrorValue::new(format!("node `{node}`: execute: {}", error.message))
+                    .with_code(error.code.as_deref().unwrap_or("execute"))
+                    .with_status(error.status.unwrap_or(502)),
+            );
         }
         None => weir_codecs::json::to_json(answer.payload()),
     };
@@ -61,7 +60,11 @@ pub(super) async fn execute(
         .await
         .map_err(|e| io_error(node, e))?;
     let time_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    push(manifest, "passes", json!({"name": "execute", "status": "ok", "time_us": time_us}));
+    push(
+        manifest,
+        "passes",
+        json!({"name": "execute", "status": "ok", "time_us": time_us}),
+    );
     push(manifest, "artifacts", artifact);
     if let Some(settings) = manifest["settings"].as_object_mut() {
         settings.insert("execute".into(), json!(true));
@@ -90,7 +93,11 @@ fn transcript(outcome: &Json) -> String {
 }
 
 fn record_skip(manifest: &mut Json, why: &str) {
-    push(manifest, "passes", json!({"name": "execute", "status": "skipped", "time_us": 0}));
+    push(
+        manifest,
+        "passes",
+        json!({"name": "execute", "status": "skipped", "time_us": 0}),
+    );
     push(
         manifest,
         "diagnostics",
@@ -129,8 +136,10 @@ async fn rewrite(node: &str, dir: &Path, manifest: &Json) -> Result<(), ErrorVal
 }
 
 fn io_error(node: &str, error: std::io::Error) -> ErrorValue {
-    ErrorValue::new(format!("node `{node}`: execute: cannot write the run's artifact: {error}"))
-        .with_code("artifact_write")
+    ErrorValue::new(format!(
+        "node `{node}`: execute: cannot write the run's artifact: {error}"
+    ))
+    .with_code("artifact_write")
 }
 
 #[cfg(test)]

@@ -170,11 +170,12 @@ impl Node for CompilerNode {
             let run = request.execute.then(|| request.input.script.source.clone());
             // Dropping this future (the process cancelled) sets the
             // library's cancel flag, which stops the compile.
-            let manifest = weir_native::compile(request.input, dir.clone(), weir_native::Cancel::new())
-                .await
-                .map_err(|e| {
-                    ErrorValue::new(format!("node `{}`: {e}", self.name)).with_code("compile")
-                })?;
+            let manifest =
+                weir_native::compile(request.input, dir.clone(), weir_native::Cancel::new())
+                    .await
+                    .map_err(|e| {
+                        ErrorValue::new(format!("node `{}`: {e}", self.name)).with_code("compile")
+                    })?;
             let compiled = manifest.status == weir_native::Status::Success;
             let mut json = serde_json::to_value(&manifest)
                 .map_err(|e| ErrorValue::new(format!("node `{}`: {e}", self.name)))?;

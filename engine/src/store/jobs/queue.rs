@@ -87,17 +87,19 @@ impl Queue {
         // A taken key whose job is pruned between the insert and the read
         // is retried; twice in a row means something else is wrong.
         for _ in 0..3 {
-            let inserted = sqlx::query(&insert)
-                .bind(Uuid::now_v7().to_string())
-                .bind(new.namespace.clone())
-                .bind(new.node.clone())
-                .bind(payload.clone())
-                .bind(new.max_attempts)
-                .bind(new.idempotency_key.clone())
-                .bind(millis(new.delay))
-                .bind(new.deadline.map(millis))
-                .fetch_optional(self.pool())
-                .await?;
+            let inserted = written(
+                sqlx::query(&insert)
+                    .bind(Uuid::now_v7().to_string())
+                    .bind(new.namespace.clone())
+                    .bind(new.node.clone())
+                    .bind(payload.clone())
+                    .bind(new.max_attempts)
+                    .bind(new.idempotency_key.clone())
+                    .bind(millis(new.delay))
+                    .bind(new.deadline.map(millis)),
+                self.pool(),
+            )
+            .await?;
             if let Some(r) = inserted {
                 self.local.send_modify(|n| *n = n.wrapping_add(1));
                 return Ok(Enqueued {
@@ -231,13 +233,15 @@ impl Queue {
             "UPDATE jobs SET status = 'success', result = $4::jsonb, finished_at = NOW(), \
              lease_expires_at = NULL WHERE {FENCE} RETURNING {COLUMNS}"
         ));
-        let done = sqlx::query(&sql)
-            .bind(lease.job.to_string())
-            .bind(lease.holder.clone())
-            .bind(lease.token)
-            .bind(result)
-            .fetch_optional(self.pool())
-            .await?;
+        let done = written(
+            sqlx::query(&sql)
+                .bind(lease.job.to_string())
+                .bind(lease.holder.clone())
+                .bind(lease.token)
+                .bind(result),
+            self.pool(),
+        )
+        .await?;
         match done {
             Some(r) => row::job(&r),
             None => Err(self.fenced(lease).await),
@@ -313,12 +317,14 @@ impl Queue {
              attempt = CASE WHEN cancel_requested THEN attempt ELSE attempt - 1 END, \
              scheduled_at = NOW(), lease_expires_at = NULL WHERE {FENCE} RETURNING {COLUMNS}"
         ));
-        let done = sqlx::query(&sql)
-            .bind(lease.job.to_string())
-            .bind(lease.holder.clone())
-            .bind(lease.token)
-            .fetch_optional(self.pool())
-            .await?;
+        let done = written(
+            sqlx::query(&sql)
+                .bind(lease.job.to_string())
+                .bind(lease.holder.clone())
+                .bind(lease.token),
+            self.pool(),
+        )
+        .await?;
         match done {
             Some(r) => row::job(&r),
             None => Err(self.fenced(lease).await),
@@ -336,10 +342,7 @@ impl Queue {
              cancel_requested = TRUE \
              WHERE id = $1::uuid AND status IN ('queued', 'building') RETURNING {COLUMNS}"
         ));
-        let done = sqlx::query(&sql)
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await?;
+        let done = written(sqlx::query(&sql).bind(id.to_string()), self.pool()).await?;
         match done {
             Some(r) => row::job(&r),
             None => self.get(id).await?.ok_or(JobError::NotFound(id)),
@@ -551,4 +554,17 @@ fn bounded(mut failure: Failure) -> Failure {
 /// Milliseconds, for binding (spans are capped well below overflow).
 fn millis(span: Duration) -> i64 {
     i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The row a write statement answers, read only once the statement has
+/// completed. sqlx's `Any` driver answers `fetch_optional` at the first
+/// row, before PostgreSQL has committed the statement's implicit
+/// transaction: a crash in between loses a write the caller was already
+/// told about (a job answered 202, then gone: tests/jobs_crash.rs caught
+/// it). `fetch_all` reads on to the end of the statement, after its commit.
+async fn written<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    pool: &sqlx::AnyPool,
+) -> Result<Option<sqlx::any::AnyRow>, sqlx::Error> {
+    Ok(query.fetch_all(pool).await?.pop())
 }
