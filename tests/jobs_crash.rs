@@ -6,10 +6,9 @@
 //! - The engine running a job is killed (SIGKILL): the other takes the job
 //!   over once the lease runs out and finishes it; it is recorded as
 //!   succeeded once, by the second run.
-//! - N jobs (`WEIR_TEST_JOBS`, 200 by default; docs/jobs.md records a
-//!   1000-job run) over two engines while one is killed and restarted and
-//!   every connection of the database is terminated
-//!   (`pg_terminate_backend`): every job ends in exactly one final state,
+//! - N jobs (`WEIR_TEST_JOBS`, 1,000 by default) over two engines while
+//!   one is killed and restarted and every connection of the database is
+//!   terminated (`pg_terminate_backend`): every job ends in exactly one final state,
 //!   success; none is lost or enqueued twice; no run is recorded that the
 //!   job's attempts do not account for.
 //! - A PostgreSQL server of the test's own ([`support::cluster`]) crashes
@@ -167,7 +166,7 @@ fn n_jobs_survive_a_killed_engine_a_restart_and_lost_connections() {
     let n: usize = std::env::var("WEIR_TEST_JOBS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(1000);
     let db = tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(TestDb::postgres());
