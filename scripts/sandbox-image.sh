@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the `weir-python:<tag>` image the container kind's tests and examples
-# run, without any registry: a minimal Debian (bookworm) with python3-minimal,
+# run, without any registry: a minimal Debian (bookworm) with python3 and its standard library,
 # bootstrapped from the Debian mirror apt is configured with, then imported.
 # The tag is a hash of this script, so the image is rebuilt only when the
 # script changes; an existing image is kept. `weir-python:latest` names the
@@ -51,7 +51,7 @@ fi
 dir=$(mktemp -d /tmp/weir-python.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 echo "sandbox-image: bootstrapping $suite from $url into $dir" >&2
-debootstrap --variant=minbase --include=python3-minimal "$suite" "$dir" "$url" >&2
+debootstrap --variant=minbase --include=python3 "$suite" "$dir" "$url" >&2
 # Nothing the sandbox needs: package caches and docs.
 rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/usr/share/doc "$dir"/usr/share/man
 tar -C "$dir" -c . | docker import \

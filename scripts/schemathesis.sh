@@ -28,8 +28,9 @@ if [[ ! -f $venv/.requirements ]] || [[ "$(cat "$venv/.requirements")" != "$REQU
     printf '%s' "$REQUIREMENTS" >"$venv/.requirements"
 fi
 
-cargo build --quiet --bin weir
 target="${CARGO_TARGET_DIR:-$PWD/target}"
+# The binary `cargo test` built; built here only when missing.
+[[ -x $target/debug/weir ]] || cargo build --quiet --locked --bin weir
 work="$(mktemp -d)"
 token="st-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

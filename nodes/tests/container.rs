@@ -111,6 +111,22 @@ async fn output_stdin_args_and_exit_code() {
 }
 
 #[tokio::test]
+async fn the_standard_library_is_there() {
+    // Scripts are ordinary Python: the image has the whole standard
+    // library, not python3-minimal's few modules.
+    let job = Job {
+        source: "import asyncio, collections, csv, dataclasses, decimal, json, re, sqlite3, statistics\n\
+                 print(statistics.mean([1, 2, 3]), sqlite3.sqlite_version_info >= (3,))\n"
+            .into(),
+        stdin: None,
+        args: vec![],
+    };
+    let outcome = run(&spec(), job, "stdlib").await;
+    assert_eq!(outcome.exit_code, Some(0), "{outcome:?}");
+    assert_eq!(outcome.stdout, "2 True\n", "{outcome:?}");
+}
+
+#[tokio::test]
 async fn an_empty_script_runs_and_env_is_passed() {
     let mut spec = spec();
     spec.command = vec![

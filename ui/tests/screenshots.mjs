@@ -39,8 +39,10 @@ try {
   await page.selectOption('#sample', 'inventory.py');
   await page.locator('#status', { hasText: 'Loaded' }).waitFor();
   if (existsSync(join(repo, 'specs/examples/compiler-job'))) {
+    await page.check('#execute');
     await page.click('#submit');
     await page.locator('#manifest:not([hidden])').waitFor({ timeout: 60_000 });
+    await page.locator('#run-output:not(:empty)').waitFor({ timeout: 60_000 });
   }
   await shot(page, 'compiler');
 
