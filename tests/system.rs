@@ -897,6 +897,29 @@ fn answers_keep_the_documents_contract() {
         )
         .unwrap();
     assert!(watch.is_ok(), "an empty Last-Event-ID is none");
+    // A value outside the documented pattern is refused, also when its
+    // bytes are not visible ASCII (once dropped, so read as absent).
+    let odd = call_with(
+        &server,
+        "PUT",
+        &path,
+        Some(&snippet("c", "one", "odd")),
+        &[("If-Match", "\u{84}")],
+    );
+    assert_eq!(odd.status, 400, "{}", odd.body);
+    let odd = server
+        .api()
+        .send(
+            "GET",
+            "/v1/specs/watch",
+            None,
+            &[
+                ("Authorization", bearer.as_str()),
+                ("Last-Event-ID", "\u{84}"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(odd.status, 400, "{}", odd.body);
     let put = call(&server, "PUT", "/v1/specs/apply", Some(&json!([])));
     assert_eq!(
         (put.status, put.header("allow")),

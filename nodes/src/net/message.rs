@@ -40,12 +40,16 @@ pub fn request(
 }
 
 /// Headers as a map: each name (lower case) to its values joined by `, `.
+/// A value with bytes outside visible ASCII is kept (as UTF-8, invalid
+/// sequences replaced), never dropped: a dropped value reads as an absent
+/// header, so a malformed `If-Match` would expect nothing instead of being
+/// refused.
 pub fn header_value(headers: &HeaderMap) -> Value {
     Value::map(headers.keys().map(|name| {
-        let joined: Vec<&str> = headers
+        let joined: Vec<std::borrow::Cow<'_, str>> = headers
             .get_all(name)
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
             .collect();
         (name.as_str(), Value::string(joined.join(", ")))
     }))
