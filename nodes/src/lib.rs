@@ -11,6 +11,7 @@
 #[cfg(feature = "container")]
 pub mod container;
 
+pub mod ceiling;
 pub mod compiler;
 pub mod control;
 pub mod host;

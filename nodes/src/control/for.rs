@@ -56,6 +56,11 @@ impl Kind for For {
         spec: ForSpec,
         cx: &Context<'_>,
     ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
+        if let Some(error) =
+            crate::ceiling::CONCURRENCY.check("concurrency", spec.concurrency.into())
+        {
+            return Err(vec![error]);
+        }
         if spec.concurrency == 0 {
             return Err(vec![FieldError::new("concurrency", "must be at least 1")]);
         }

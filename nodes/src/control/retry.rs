@@ -7,6 +7,7 @@
 //! once. The answer is the first non-error answer, else the last error.
 //! Waits end early, with the call, when the process stops.
 
+use crate::ceiling;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
@@ -82,7 +83,14 @@ impl Kind for Retry {
         spec: RetrySpec,
         cx: &Context<'_>,
     ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
-        let mut errors = Vec::new();
+        let mut errors: Vec<FieldError> = [
+            ceiling::RETRIES.check("limit", spec.limit.into()),
+            ceiling::TIME.check_duration("delay", spec.delay.get()),
+            ceiling::TIME.check_duration("max_delay", spec.max_delay.get()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if !(spec.factor.is_finite() && spec.factor >= 1.0) {
             errors.push(FieldError::new(
                 "factor",

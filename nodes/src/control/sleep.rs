@@ -41,6 +41,9 @@ impl Kind for Sleep {
         spec: SleepSpec,
         _: &Context<'_>,
     ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
+        if let Some(error) = crate::ceiling::TIME.check_duration("interval", spec.interval.get()) {
+            return Err(vec![error]);
+        }
         Ok(shared(SleepNode {
             interval: spec.interval,
         }))

@@ -15,6 +15,7 @@
 //! secret bound from a value. This module owns the client side only; it
 //! serves nothing.
 
+use crate::ceiling;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -135,6 +136,14 @@ impl Kind for Http {
         if spec.timeout_ms == 0 {
             errors.push(FieldError::new("timeout_ms", "must be more than 0"));
         }
+        errors.extend(
+            [
+                ceiling::TIME.check("timeout_ms", spec.timeout_ms),
+                ceiling::BODY.check("body_limit", spec.body_limit),
+            ]
+            .into_iter()
+            .flatten(),
+        );
         // The loader bound the env already and stopped on any error; this
         // binds it again for the templates rendered per packet.
         let env = weir_engine::env::bind(cx.spec(), cx.values());

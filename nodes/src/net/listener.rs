@@ -16,6 +16,7 @@
 //! listener is a source: while its downstream is missing or inactive it
 //! keeps serving and answers 503 naming the missing node.
 
+use crate::ceiling;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
@@ -131,6 +132,16 @@ impl Kind for Listener {
         if spec.timeout_ms == 0 {
             errors.push(FieldError::new("timeout_ms", "must be more than 0"));
         }
+        errors.extend(
+            [
+                ceiling::BODY.check("body_limit", spec.body_limit),
+                ceiling::TIME.check("timeout_ms", spec.timeout_ms),
+                ceiling::TIME.check("header_timeout_ms", spec.header_timeout_ms),
+                ceiling::TIME.check("body_timeout_ms", spec.body_timeout_ms),
+            ]
+            .into_iter()
+            .flatten(),
+        );
         let tls = spec.tls.map(Tls::compile).transpose();
         let tls = tls.map_err(|e| errors.extend(e)).ok().flatten();
         if !errors.is_empty() {

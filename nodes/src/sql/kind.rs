@@ -293,6 +293,7 @@ fn shape_errors(spec: &SqlSpec) -> Vec<FieldError> {
     if spec.timeout.get().as_millis() == 0 {
         errors.push(FieldError::new("timeout", "must be at least 1ms"));
     }
+    errors.extend(crate::ceiling::TIME.check_duration("timeout", spec.timeout.get()));
     errors
 }
 
