@@ -7,6 +7,7 @@
 //! image); bad bodies; unknown jobs; artifact names that try to leave the
 //! job's folder.
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -22,23 +23,6 @@ fn serve(db: Option<&TestDb>) -> Server {
         wait_for: Some("/ping"),
         ..Options::default()
     })
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(None);
-            }
-            #[test]
-            fn postgres() {
-                let runtime = tokio::runtime::Runtime::new().unwrap();
-                let db = runtime.block_on(super::TestDb::postgres());
-                super::$name(Some(&db));
-            }
-        }
-    )*};
 }
 
 on_both_backends!(

@@ -4,6 +4,7 @@
 //! with filters and cursor, get, cancel, delete, events) and its OpenAPI
 //! description, and `weir get jobs`.
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -54,23 +55,6 @@ fn settled(server: &Server, id: &str) -> Value {
         assert!(Instant::now() < deadline, "{id} never settled: {job}");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(None);
-            }
-            #[test]
-            fn postgres() {
-                let runtime = tokio::runtime::Runtime::new().unwrap();
-                let db = runtime.block_on(super::TestDb::postgres());
-                super::$name(Some(&db));
-            }
-        }
-    )*};
 }
 
 on_both_backends!(

@@ -7,6 +7,7 @@
 //! answers each side as its prompt asks (429 with `Retry-After`, 500, a
 //! hang, a stream cut off, waiting for the other side), on SQLite.
 
+#[macro_use]
 mod support;
 
 use std::collections::HashMap;
@@ -125,24 +126,6 @@ fn assert_answered(side: &Value) {
         "{side}"
     );
     assert!(side.get("error").is_none(), "{side}");
-}
-
-/// Runs a test body on SQLite and on PostgreSQL.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(None);
-            }
-            #[test]
-            fn postgres() {
-                let runtime = tokio::runtime::Runtime::new().unwrap();
-                let db = runtime.block_on(super::TestDb::postgres());
-                super::$name(Some(&db));
-            }
-        }
-    )*};
 }
 
 on_both_backends!(

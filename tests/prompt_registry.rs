@@ -3,6 +3,7 @@
 //! default, no setup) and once on PostgreSQL (`--database`), each test on a
 //! database of its own.
 
+#[macro_use]
 mod support;
 
 use std::sync::{Arc, Barrier};
@@ -46,24 +47,6 @@ fn code(reply: &support::Reply) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
-}
-
-/// Runs a test body on SQLite and on PostgreSQL.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(None);
-            }
-            #[test]
-            fn postgres() {
-                let runtime = tokio::runtime::Runtime::new().unwrap();
-                let db = runtime.block_on(super::TestDb::postgres());
-                super::$name(Some(&db));
-            }
-        }
-    )*};
 }
 
 on_both_backends!(

@@ -17,6 +17,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Runs each named test body (`fn name(db: Option<&TestDb>)`) twice: as
+/// `name::sqlite` on the server's own SQLite file and as `name::postgres`
+/// on a fresh PostgreSQL database. Test files take it with
+/// `#[macro_use] mod support;`.
+#[allow(unused_macros)] // Each test binary uses a part.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(None);
+            }
+            #[test]
+            fn postgres() {
+                let runtime = tokio::runtime::Runtime::new().unwrap();
+                let db = runtime.block_on($crate::support::db::TestDb::postgres());
+                super::$name(Some(&db));
+            }
+        }
+    )*};
+}
+
 /// The repository's root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
