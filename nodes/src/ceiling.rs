@@ -6,8 +6,7 @@
 //! above one fails to compile, naming the field, the value and the
 //! variable that lifts it. A variable that is not a positive whole number
 //! is ignored with a warning, since a typo must not lift a ceiling.
-//! JavaScript's memory and time have ceilings of their own
-//! (`control::js::ceiling`); this module only reads and checks numbers.
+//! This module only reads and checks numbers; it runs no code.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -30,6 +29,7 @@ pub struct Ceiling {
 pub enum Unit {
     Milliseconds,
     Bytes,
+    Mebibytes,
     Times,
 }
 
@@ -62,8 +62,22 @@ pub const CONCURRENCY: Ceiling = Ceiling {
     unit: Unit::Times,
 };
 
-/// Every ceiling of this module, for the reference and the tests.
-pub const ALL: [Ceiling; 4] = [TIME, BODY, RETRIES, CONCURRENCY];
+/// A JavaScript snippet's `memory_mib`: 512 MiB.
+pub const JS_MEMORY: Ceiling = Ceiling {
+    var: "WEIR_JS_MAX_MEMORY_MIB",
+    default: 512,
+    unit: Unit::Mebibytes,
+};
+
+/// A JavaScript snippet's `timeout`: 30 s.
+pub const JS_TIME: Ceiling = Ceiling {
+    var: "WEIR_JS_MAX_TIMEOUT_MS",
+    default: 30_000,
+    unit: Unit::Milliseconds,
+};
+
+/// Every ceiling there is.
+pub const ALL: [Ceiling; 6] = [TIME, BODY, RETRIES, CONCURRENCY, JS_MEMORY, JS_TIME];
 
 static VALUES: LazyLock<HashMap<&'static str, u64>> =
     LazyLock::new(|| read(|name| std::env::var(name).ok()));
@@ -108,10 +122,14 @@ impl Ceiling {
             FieldError::new(
                 field,
                 format!(
-                    "{} is above the engine's ceiling of {} (the operator sets it with {})",
+                    "{} is above the engine's ceiling of {} (the operator sets it with {}{})",
                     self.show(value),
                     self.show(ceiling),
-                    self.var
+                    self.var,
+                    match self.unit {
+                        Unit::Milliseconds => ", in milliseconds",
+                        _ => "",
+                    }
                 ),
             )
         })
@@ -119,8 +137,11 @@ impl Ceiling {
 
     fn show(&self, value: u64) -> String {
         match self.unit {
-            Unit::Milliseconds => format!("{value} ms"),
+            Unit::Milliseconds => {
+                crate::control::Duration(std::time::Duration::from_millis(value)).to_string()
+            }
             Unit::Bytes => format!("{value} bytes"),
+            Unit::Mebibytes => format!("{value} MiB"),
             Unit::Times => value.to_string(),
         }
     }
@@ -136,12 +157,14 @@ mod tests {
             "WEIR_MAX_TIME_MS" => Some("1500".into()),
             "WEIR_MAX_BODY_BYTES" => Some("lots".into()),
             "WEIR_MAX_RETRIES" => Some("0".into()),
+            "WEIR_JS_MAX_MEMORY_MIB" => Some("-1".into()),
             _ => None,
         });
         assert_eq!(values["WEIR_MAX_TIME_MS"], 1500);
         assert_eq!(values["WEIR_MAX_BODY_BYTES"], BODY.default);
         assert_eq!(values["WEIR_MAX_RETRIES"], RETRIES.default);
         assert_eq!(values["WEIR_MAX_CONCURRENCY"], CONCURRENCY.default);
+        assert_eq!(values["WEIR_JS_MAX_MEMORY_MIB"], JS_MEMORY.default);
     }
 
     #[test]
@@ -151,7 +174,12 @@ mod tests {
         assert_eq!(refused.path, "timeout_ms");
         assert_eq!(
             refused.message,
-            "1001 ms is above the engine's ceiling of 1000 ms (the operator sets it with WEIR_MAX_TIME_MS)"
+            "1001ms is above the engine's ceiling of 1s (the operator sets it with WEIR_MAX_TIME_MS, in milliseconds)"
+        );
+        let refused = JS_MEMORY.refuse("memory_mib", 100_000, 512).unwrap();
+        assert_eq!(
+            refused.message,
+            "100000 MiB is above the engine's ceiling of 512 MiB (the operator sets it with WEIR_JS_MAX_MEMORY_MIB)"
         );
         let refused = BODY.refuse("body_limit", 2, 1).expect("refused");
         assert!(

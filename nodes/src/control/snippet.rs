@@ -9,6 +9,7 @@
 //! text (say a YAML alias of a schema another spec of the file declares), so
 //! one document can be both enforced and served.
 
+use crate::ceiling;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -126,11 +127,10 @@ impl Kind for Snippet {
             errors.push(FieldError::new("memory_mib", "must be at least 1"));
         }
         if spec.language == Language::Javascript {
-            let ceilings = js::ceilings();
-            let memory = spec.memory_mib.and_then(|mib| ceilings.check_memory(mib));
-            let timeout = spec.timeout.and_then(|t| ceilings.check_timeout(t.get()));
-            errors.extend(memory.map(|e| FieldError::new("memory_mib", e)));
-            errors.extend(timeout.map(|e| FieldError::new("timeout", e)));
+            let memory = spec.memory_mib.map(u64::from);
+            errors.extend(memory.and_then(|mib| ceiling::JS_MEMORY.check("memory_mib", mib)));
+            let timeout = spec.timeout.map(|t| t.get());
+            errors.extend(timeout.and_then(|t| ceiling::JS_TIME.check_duration("timeout", t)));
         }
         let limits = js::Limits {
             time: spec.timeout.unwrap_or(JS_TIMEOUT).get(),

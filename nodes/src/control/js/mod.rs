@@ -8,7 +8,6 @@
 //! ([`pool`]), under a time and a memory limit ([`engine`]). Values cross
 //! as [`convert`] describes. Errors are mapped to error values here.
 
-mod ceiling;
 mod convert;
 mod engine;
 mod pool;
@@ -21,7 +20,6 @@ use weir_codecs::{ErrorValue, Value};
 
 use super::duration::Duration;
 use super::limit::Limit;
-pub use ceiling::ceilings;
 pub use engine::{Failure, Limits};
 
 /// A compiled JavaScript module.
