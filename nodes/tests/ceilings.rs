@@ -81,3 +81,26 @@ fn at_the_ceilings_the_same_specs_compile() {
     );
     assert!(said.is_empty(), "{said}");
 }
+
+/// A count that makes ports is bounded before a port is made: `inputs:
+/// 4294967295` once asked for four billion in-ports (23 GB, and the engine
+/// was killed) from a dry run through the system API.
+#[test]
+fn a_merge_with_more_inputs_than_it_may_have_is_refused_before_its_ports_exist() {
+    for (inputs, said) in [
+        (u32::MAX.to_string(), "must be 1 to 1024, not 4294967295"),
+        ("1025".to_string(), "must be 1 to 1024, not 1025"),
+        ("0".to_string(), "must be 1 to 1024, not 0"),
+    ] {
+        let yaml = format!("{{kind: merge, namespace: c, name: m, inputs: {inputs}}}");
+        let specs = parse(&yaml, Format::Yaml, None).expect("parses");
+        let refused = Bundle::compile(&weir_nodes::scheme(), specs, &NoValues)
+            .err()
+            .unwrap_or_else(|| panic!("inputs: {inputs} compiled"))
+            .to_string();
+        assert!(refused.contains(&format!("inputs: {said}")), "{refused}");
+    }
+    let yaml = "{kind: merge, namespace: c, name: m, inputs: 1024}";
+    let specs = parse(yaml, Format::Yaml, None).expect("parses");
+    assert!(Bundle::compile(&weir_nodes::scheme(), specs, &NoValues).is_ok());
+}

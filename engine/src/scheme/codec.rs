@@ -23,6 +23,10 @@ pub trait Codec: Send + Sync {
     fn summary(&self) -> &'static str;
     /// The JSON Schema of the kind's own fields.
     fn schema(&self) -> Json;
+    /// The same schema for another document (the system API's OpenAPI
+    /// description): the types it uses become `generator`'s definitions,
+    /// and what comes back may be a reference to one of them.
+    fn subschema(&self, generator: &mut schemars::SchemaGenerator) -> Json;
     /// Fields the loader must not template.
     fn runtime_templates(&self) -> &'static [&'static str];
     /// Compiles a spec whose own fields (env already rendered) are `fields`
@@ -59,6 +63,10 @@ impl<K: Kind> Codec for KindCodec<K> {
 
     fn schema(&self) -> Json {
         self.schema.clone()
+    }
+
+    fn subschema(&self, generator: &mut schemars::SchemaGenerator) -> Json {
+        generator.subschema_for::<K::Spec>().to_value()
     }
 
     fn runtime_templates(&self) -> &'static [&'static str] {

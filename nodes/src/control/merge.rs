@@ -31,8 +31,25 @@ use weir_engine::{
 #[serde(deny_unknown_fields)]
 #[schemars(example = super::example("inputs: 2"))]
 pub struct MergeSpec {
-    /// How many in-ports to wait for: `in[0]` to `in[inputs - 1]`.
+    /// How many in-ports to wait for: `in[0]` to `in[inputs - 1]`, at
+    /// most 1,024.
+    #[serde(deserialize_with = "inputs")]
+    #[schemars(range(min = 1, max = MAX_INPUTS))]
     pub inputs: u32,
+}
+
+/// The most in-ports a merge has. Each is a port of the spec's symbol, so
+/// the count is bounded where it is read, before any port is made.
+pub const MAX_INPUTS: u32 = 1024;
+
+fn inputs<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let inputs = u32::deserialize(deserializer)?;
+    match (1..=MAX_INPUTS).contains(&inputs) {
+        true => Ok(inputs),
+        false => Err(serde::de::Error::custom(format!(
+            "must be 1 to {MAX_INPUTS}, not {inputs}"
+        ))),
+    }
 }
 
 pub(super) struct Merge;
@@ -61,9 +78,6 @@ impl Kind for Merge {
         spec: MergeSpec,
         cx: &Context<'_>,
     ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
-        if spec.inputs == 0 {
-            return Err(vec![FieldError::new("inputs", "must be at least 1")]);
-        }
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Ok(shared(MergeNode {
             id: NEXT.fetch_add(1, Ordering::Relaxed),

@@ -31,6 +31,9 @@ use weir_engine::{FieldError, Scheme};
 /// The only namespace system kinds compile in.
 pub const NAMESPACE: &str = "system";
 
+/// The family's kinds: each compiles only in [`NAMESPACE`].
+pub(crate) const KINDS: [&str; 4] = ["specs", "values", "schemas", "openapi"];
+
 /// Registers the system family's kinds.
 pub fn register(scheme: &mut Scheme) {
     scheme

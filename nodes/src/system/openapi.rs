@@ -22,13 +22,15 @@ use weir_engine::Activate;
 use weir_engine::runtime::BoxFuture;
 use weir_engine::runtime::Prepare;
 use weir_engine::runtime::prepared;
-use weir_engine::scheme::Context;
+use weir_engine::scheme::{Codec, Context};
 use weir_engine::spec::{NamedValue, Spec, Target};
 use weir_engine::store::{ChangeRow, Entity, Filter, Listed, Plan, Store};
 use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports};
 
 use super::records::{Batch, Listing, Op, Ready};
-use super::request::{IF_MATCH_PATTERN, POSITION_PATTERN, Problem, Request, answer, store_error};
+use super::request::{
+    Deactivated, IF_MATCH_PATTERN, POSITION_PATTERN, Problem, Request, answer, store_error,
+};
 use super::schemas::{KindSchema, SchemasAnswer};
 use crate::job::{JobListing, JobOp, JobView};
 use crate::net::RouterSpec;
@@ -72,7 +74,7 @@ impl Kind for OpenApi {
         Ok(prepared(OpenApiNode {
             title: spec.title,
             namespace: cx.spec().namespace.clone(),
-            kinds: cx.scheme().codecs().map(|c| c.kind().to_string()).collect(),
+            kinds: cx.scheme().codecs().cloned().collect(),
             store: super::store(cx),
         }))
     }
@@ -81,7 +83,7 @@ impl Kind for OpenApi {
 struct OpenApiNode {
     title: String,
     namespace: String,
-    kinds: Vec<String>,
+    kinds: Vec<Arc<dyn Codec>>,
     store: Option<Arc<Store>>,
 }
 
@@ -247,7 +249,7 @@ impl<'a> Graph<'a> {
 const ANY: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// The OpenAPI document for `routes`.
-pub(super) fn describe(title: &str, kinds: &[String], routes: &[Route]) -> Json {
+pub(super) fn describe(title: &str, kinds: &[Arc<dyn Codec>], routes: &[Route]) -> Json {
     let mut types = Types::new();
     let mut paths: BTreeMap<String, Map<String, Json>> = BTreeMap::new();
     for route in routes {
@@ -266,15 +268,7 @@ pub(super) fn describe(title: &str, kinds: &[String], routes: &[Route]) -> Json 
             item.insert(method.to_string(), operation);
         }
     }
-    let mut schemas = types.generator.take_definitions(true);
-    if let Some(Json::Object(spec)) = schemas.get_mut("Spec")
-        && let Some(Json::Object(properties)) = spec.get_mut("properties")
-    {
-        properties.insert(
-            "kind".into(),
-            json!({"type": "string", "enum": kinds, "description": "The node kind (see /v1/schemas)."}),
-        );
-    }
+    let schemas = types.spec_by_kind(kinds);
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -287,6 +281,50 @@ pub(super) fn describe(title: &str, kinds: &[String], routes: &[Route]) -> Json 
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
         }
+    })
+}
+
+/// `schema`, or the definition it refers to.
+fn resolve(schemas: &Map<String, Json>, schema: &Json) -> Json {
+    let name = schema
+        .get("$ref")
+        .and_then(Json::as_str)
+        .and_then(|r| r.rsplit('/').next());
+    match name.and_then(|name| schemas.get(name)) {
+        Some(definition) => definition.clone(),
+        None => schema.clone(),
+    }
+}
+
+/// The schema of a whole spec of `codec`'s kind: `common` (the fields
+/// every spec has) with `kind` fixed, and the kind's `own` fields.
+fn variant(codec: &dyn Codec, common: &Json, own: &Json) -> Json {
+    let mut properties = common.as_object().cloned().unwrap_or_default();
+    properties.insert(
+        "kind".into(),
+        json!({"type": "string", "enum": [codec.kind()], "description": "The node kind."}),
+    );
+    if let Some(Json::Object(fields)) = own.get("properties") {
+        properties.extend(fields.clone());
+    }
+    let mut required = vec![json!("kind")];
+    if super::KINDS.contains(&codec.kind()) {
+        properties.insert(
+            "namespace".into(),
+            json!({"type": "string", "enum": [super::NAMESPACE], "description": "Kinds of the system family run only in it."}),
+        );
+        required.push(json!("namespace"));
+    }
+    if let Some(Json::Array(fields)) = own.get("required") {
+        required.extend(fields.iter().cloned());
+    }
+    json!({
+        "type": "object",
+        "title": codec.kind(),
+        "description": codec.summary(),
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false
     })
 }
 
@@ -323,8 +361,19 @@ struct ErrorDetail {
     message: String,
     /// A stable code for programs: `invalid`, `conflict`, `not_found`, ...
     code: Option<String>,
-    /// For `invalid`: every problem (`Problem`), each with its field path.
-    details: Option<Vec<Problem>>,
+    /// More for programs, by code.
+    details: Option<Details>,
+}
+
+/// An error's details, by its code.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Details {
+    /// `invalid`: every problem, each with its field path.
+    Problems(Vec<Problem>),
+    /// `would_deactivate`: the specs the write would take down.
+    Deactivated(Deactivated),
 }
 
 /// The schemas of the types the operations use, generated once per
@@ -351,6 +400,44 @@ impl Types {
     fn error(&mut self, description: &str) -> Json {
         let schema = self.schema::<Error>();
         self.json(description, schema)
+    }
+
+    /// The definitions, with `Spec` made exact: one of a schema per kind
+    /// (`Spec_<kind>`), each the fields every spec has plus the kind's own,
+    /// nothing else. Any document the schema allows is a spec whose shape
+    /// the kind accepts; a refusal names what no schema can say (a CEL
+    /// expression that does not compile, a link to a node not there).
+    fn spec_by_kind(mut self, kinds: &[Arc<dyn Codec>]) -> Map<String, Json> {
+        let own: Vec<(&Arc<dyn Codec>, Json)> = kinds
+            .iter()
+            .map(|codec| (codec, codec.subschema(&mut self.generator)))
+            .collect();
+        let _ = self.schema::<Spec>();
+        let mut schemas = self.generator.take_definitions(true);
+        let common = schemas
+            .get("Spec")
+            .and_then(|spec| spec.get("properties"))
+            .cloned()
+            .unwrap_or_default();
+        let mut one_of = Vec::new();
+        let mut mapping = Map::new();
+        for (codec, own) in own {
+            let own = resolve(&schemas, &own);
+            let name = format!("Spec_{}", codec.kind());
+            let reference = format!("#/components/schemas/{name}");
+            schemas.insert(name, variant(codec.as_ref(), &common, &own));
+            one_of.push(json!({"$ref": reference}));
+            mapping.insert(codec.kind().to_string(), json!(reference));
+        }
+        schemas.insert(
+            "Spec".into(),
+            json!({
+                "description": "One node specification: the fields every spec has, and those of its kind (see /v1/schemas).",
+                "oneOf": one_of,
+                "discriminator": {"propertyName": "kind", "mapping": mapping}
+            }),
+        );
+        schemas
     }
 
     fn operation(&mut self, method: &str, path: &str, params: &[String], route: &Route) -> Json {

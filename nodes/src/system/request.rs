@@ -204,6 +204,13 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The details of a `would_deactivate` refusal.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct Deactivated {
+    /// Each spec the write would take down, as `namespace/name`.
+    pub deactivated: Vec<String>,
+}
+
 /// Every problem of invalid documents: 400, code `invalid`, the problems
 /// as details, the first one in the message.
 pub(super) fn invalid(diagnostics: &Diagnostics) -> ErrorValue {
@@ -249,11 +256,13 @@ pub(super) fn store_error(error: StoreError) -> ErrorValue {
         StoreError::Ahead { .. } => (409, "ahead"),
         StoreError::Pruned { .. } => (410, "gone"),
         StoreError::WouldDeactivate { specs } => {
-            let details = serde_json::json!({ "deactivated": specs });
+            let details = json(&Deactivated {
+                deactivated: specs.clone(),
+            });
             return ErrorValue::new(message)
                 .with_code("would_deactivate")
                 .with_status(409)
-                .with_details(weir_codecs::json::from_json(details));
+                .with_details(details);
         }
         StoreError::Database(_) | StoreError::UnsupportedUrl => {
             tracing::warn!(%error, "system API: the store failed");

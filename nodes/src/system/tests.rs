@@ -131,7 +131,11 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
     assert!(watch.secured, "behind auth");
     let health = found.iter().find(|r| r.path == "/healthz").unwrap();
     assert!(!health.secured, "health checks need no token");
-    let kinds = vec!["snippet".to_string(), "specs".to_string()];
+    let kinds: Vec<_> = crate::scheme()
+        .codecs()
+        .filter(|c| ["if", "specs"].contains(&c.kind()))
+        .cloned()
+        .collect();
     let document = describe("t", &kinds, &found);
     let paths = document["paths"].as_object().unwrap();
     // The API's routes and the console's two (`/console`, `/console/{file}`).
@@ -145,10 +149,22 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
     let update = &paths["/v1/specs/{id}"]["put"];
     assert_eq!(update["security"][0]["bearer"], serde_json::json!([]));
     assert!(update["responses"]["409"].is_object());
+    // A spec is one of a schema per kind: the shared fields and the kind's.
+    let schemas = &document["components"]["schemas"];
     assert_eq!(
-        document["components"]["schemas"]["Spec"]["properties"]["kind"]["enum"],
-        serde_json::json!(kinds)
+        schemas["Spec"]["oneOf"],
+        serde_json::json!([
+            {"$ref": "#/components/schemas/Spec_if"},
+            {"$ref": "#/components/schemas/Spec_specs"}
+        ])
     );
+    let branch = &schemas["Spec_if"];
+    assert_eq!(branch["properties"]["kind"]["enum"], serde_json::json!(["if"]));
+    assert_eq!(branch["required"], serde_json::json!(["kind", "when"]));
+    assert_eq!(branch["additionalProperties"], false);
+    for shared in ["id", "namespace", "name", "env", "ports", "when"] {
+        assert!(branch["properties"][shared].is_object(), "{shared}");
+    }
 }
 
 #[tokio::test]
