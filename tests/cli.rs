@@ -676,7 +676,10 @@ fn retry_and_sleep_take_their_time() {
 fn control_kinds_report_bad_fields_at_their_path() {
     let lines = invalid("bad/control.yaml");
     for (spec, error) in [
-        ("spec #1 `nothing` (merge)", "inputs: must be 1 to 1024, not 0"),
+        (
+            "spec #1 `nothing` (merge)",
+            "inputs: must be 1 to 1024, not 0",
+        ),
         ("spec #2 `stalled` (for)", "concurrency: must be at least 1"),
         (
             "spec #3 `restless` (sleep)",

@@ -195,13 +195,16 @@ fn check_links(
             for (i, target) in targets.iter().enumerate() {
                 if let Err(error) = link::resolve(&namespace, target) {
                     let error = hint_other_namespace(error, &index, target.name.as_deref());
-                    problems.extend(
-                        origin,
-                        [FieldError::new(
-                            format!("ports.{port}[{i}]"),
-                            error.to_string(),
-                        )],
-                    );
+                    let path = format!("ports.{port}[{i}]");
+                    // A target (or its in-port) that is not there yet is
+                    // fixed by adding it; the link itself is well-formed.
+                    let problem = match error {
+                        LinkError::Missing { .. } | LinkError::NoSuchPort { .. } => {
+                            FieldError::unresolved(path, error.to_string())
+                        }
+                        _ => FieldError::new(path, error.to_string()),
+                    };
+                    problems.extend(origin, [problem]);
                 }
             }
         }

@@ -49,6 +49,10 @@ pub struct FieldError {
     pub path: String,
     /// What is wrong.
     pub message: String,
+    /// Whether the field names something that is not there (a link's
+    /// target, a stored value) rather than being wrong in itself: the
+    /// same document is accepted once that exists.
+    pub unresolved: bool,
 }
 
 impl FieldError {
@@ -57,6 +61,15 @@ impl FieldError {
         FieldError {
             path: path.into(),
             message: message.into(),
+            unresolved: false,
+        }
+    }
+
+    /// A reference at `path` to something that is not there.
+    pub fn unresolved(path: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            unresolved: true,
+            ..FieldError::new(path, message)
         }
     }
 
@@ -114,6 +127,11 @@ impl Diagnostics {
     /// Whether nothing was found.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Whether every error is an unresolved reference (and there is one).
+    pub fn all_unresolved(&self) -> bool {
+        !self.is_empty() && self.0.iter().all(|d| d.error.unresolved)
     }
 
     /// `Ok(value)` when empty, else `Err(self)`.

@@ -125,10 +125,15 @@ pub fn bind(spec: &Spec, values: &dyn ValueSource) -> Result<Value, Vec<FieldErr
     for (name, var) in &spec.env {
         match resolve(&spec.namespace, var, values) {
             Some(value) => bound.push((name.as_str(), value)),
-            None => errors.push(FieldError::new(
-                format!("env.{name}"),
-                missing(&spec.namespace, var),
-            )),
+            None => {
+                let path = format!("env.{name}");
+                let message = missing(&spec.namespace, var);
+                // Naming a value that is not stored is fixed by storing it.
+                errors.push(match var.from.is_some() || var.id.is_some() {
+                    true => FieldError::unresolved(path, message),
+                    false => FieldError::new(path, message),
+                })
+            }
         }
     }
     match errors.is_empty() {

@@ -116,6 +116,10 @@ impl Port {
         }
     }
 
+    /// What [`Port::parse`] accepts, as a JSON Schema pattern (for the
+    /// API's schemas; its index is bounded to nine digits there).
+    pub const PATTERN: &'static str = r"^[A-Za-z][A-Za-z0-9_-]*(\[[0-9]{1,9}\])?$";
+
     /// Parses `name` or `name[index]`; names are ASCII letters, digits, `_`
     /// and `-`, starting with a letter.
     pub fn parse(text: &str) -> Result<Port, PortError> {
@@ -205,6 +209,9 @@ pub struct Ports {
     inputs: Vec<PortPattern>,
     outputs: Vec<PortPattern>,
     source: bool,
+    /// Whether the out-ports are named by the spec's own fields (a
+    /// router's routes), not fixed by its kind.
+    named: bool,
 }
 
 impl Default for Ports {
@@ -223,6 +230,7 @@ impl Ports {
             inputs: Vec::new(),
             outputs: Vec::new(),
             source: false,
+            named: false,
         }
     }
 
@@ -269,7 +277,21 @@ impl Ports {
         names
             .into_iter()
             .filter_map(|name| Port::parse(name).ok())
-            .fold(self, |ports, port| ports.output(PortPattern::Exact(port)))
+            .fold(self.named(), |ports, port| {
+                ports.output(PortPattern::Exact(port))
+            })
+    }
+
+    /// Marks the out-ports as named by the spec's fields: what a kind's
+    /// schema can say of them is only the port-name syntax.
+    pub fn named(mut self) -> Ports {
+        self.named = true;
+        self
+    }
+
+    /// Whether the out-ports are named by the spec's fields.
+    pub fn is_named(&self) -> bool {
+        self.named
     }
 
     /// Whether a link may target `port` on this node.

@@ -407,3 +407,28 @@ async fn an_unchanged_spec_is_left_running() {
     assert_eq!(report, Default::default());
     assert_eq!(shared.events(), ["a: load"]);
 }
+
+/// A panic inside one call is that call's failure (500, code `panic`),
+/// not the node's end: the calls in flight beside it and every later call
+/// are answered. (A panicking admission check once left the system API's
+/// `apply` node inactive until a restart.)
+#[tokio::test]
+async fn a_panicking_call_fails_alone_and_the_node_keeps_answering() {
+    let (scheme, _) = support::scheme();
+    let yaml = "- {kind: probe, name: p, behave: panic_on_zero, answer: 7}";
+    let table = support::table(&scheme, yaml, Limits::default()).await;
+    let sends = (0..20i64).map(|i| table.send("p", Process::new(), Packet::new(i % 4)));
+    let answers = timeout(HANG_GUARD, join_all(sends)).await.expect("answers");
+    for (i, answer) in answers.iter().enumerate() {
+        match i % 4 {
+            0 => {
+                let error = answer.as_error().unwrap_or_else(|| panic!("{answer:?}"));
+                assert_eq!(error.code.as_deref(), Some("panic"));
+                assert_eq!(error.status, Some(500));
+            }
+            _ => assert_eq!(int(answer), 7),
+        }
+    }
+    let later = table.send("p", Process::new(), Packet::new(1i64)).await;
+    assert_eq!(int(&later), 7, "the node is still active");
+}

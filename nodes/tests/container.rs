@@ -134,7 +134,8 @@ async fn an_empty_script_runs_and_env_is_passed() {
         "-c".into(),
         "wc -c < main.py; echo $GREETING".into(),
     ];
-    spec.env.insert("GREETING".into(), "hello there".into());
+    spec.environment
+        .insert("GREETING".into(), "hello there".into());
     let outcome = run(&spec, Job::new(""), "empty").await;
     assert_eq!(outcome.exit_code, Some(0), "{outcome:?}");
     assert_eq!(outcome.stdout, "0\nhello there\n");

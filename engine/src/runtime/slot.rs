@@ -16,11 +16,12 @@
 //! inbox has room; writers that must wait for room race, as any concurrent
 //! operations do.)
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
-use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use weir_codecs::ErrorValue;
@@ -216,9 +217,18 @@ async fn answer(node: &dyn Node, outputs: Arc<Outputs>, envelope: Envelope) {
     let call = Call::new(process, port, outputs);
     let answer = tokio::select! {
         biased;
-        result = node.call(&call, packet) => match result {
-            Ok(packet) => packet,
-            Err(error) => fail(&call, error).await,
+        // A panic is a bug in the node, but it fails this call only: the
+        // task (and every other call in flight) keeps running.
+        result = AssertUnwindSafe(node.call(&call, packet)).catch_unwind() => match result {
+            Ok(Ok(packet)) => packet,
+            Ok(Err(error)) => fail(&call, error).await,
+            Err(_) => {
+                tracing::error!("a node's call panicked; it answered 500 and the node stays active");
+                let error = ErrorValue::new("the node failed unexpectedly; the engine's log says where")
+                    .with_code("panic")
+                    .with_status(500);
+                fail(&call, error).await
+            }
         },
         () = reply.closed() => return,
     };

@@ -27,6 +27,9 @@ pub trait Codec: Send + Sync {
     /// description): the types it uses become `generator`'s definitions,
     /// and what comes back may be a reference to one of them.
     fn subschema(&self, generator: &mut schemars::SchemaGenerator) -> Json;
+    /// The ports a spec with these fields would have, if they decode (for
+    /// describing a kind; nothing is compiled).
+    fn ports(&self, fields: Json) -> Option<Ports>;
     /// Fields the loader must not template.
     fn runtime_templates(&self) -> &'static [&'static str];
     /// Compiles a spec whose own fields (env already rendered) are `fields`
@@ -69,6 +72,11 @@ impl<K: Kind> Codec for KindCodec<K> {
         generator.subschema_for::<K::Spec>().to_value()
     }
 
+    fn ports(&self, fields: Json) -> Option<Ports> {
+        let typed: K::Spec = decode(fields).ok()?;
+        Some(self.kind.ports(&typed))
+    }
+
     fn runtime_templates(&self) -> &'static [&'static str] {
         self.kind.runtime_templates()
     }
@@ -82,15 +90,60 @@ impl<K: Kind> Codec for KindCodec<K> {
         if !shape.is_empty() {
             return Err(shape);
         }
-        let typed: K::Spec = serde_path_to_error::deserialize(fields).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            vec![FieldError::new(path, e.into_inner().to_string())]
-        })?;
+        let typed: K::Spec = decode(fields).map_err(|e| vec![e])?;
         let ports = self.kind.ports(&typed);
         let activate = self.kind.compile(typed, cx)?;
         Ok((activate, ports))
     }
+}
+
+/// Decodes `fields` as `T`. A number with no fraction written as a float
+/// (`8080.0`, as JSON allows for an integer) is taken as the integer where
+/// `T` wants one: each such refusal turns that one value into an integer
+/// and decodes again. Elsewhere (a JSON constant, a CEL double) the float
+/// stays a float.
+fn decode<T: serde::de::DeserializeOwned>(mut fields: Json) -> Result<T, FieldError> {
+    // One retry per integral float at most; a spec has few.
+    for _ in 0..64 {
+        let error = match serde_path_to_error::deserialize(fields.clone()) {
+            Ok(typed) => return Ok(typed),
+            Err(error) => error,
+        };
+        let whole = at_path(&mut fields, error.path())
+            .and_then(|value| value.as_f64())
+            .and_then(integral);
+        if let Some(whole) = whole
+            && let Some(value) = at_path(&mut fields, error.path())
+        {
+            *value = whole;
+            continue;
+        }
+        let path = error.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        return Err(FieldError::new(path, error.into_inner().to_string()));
+    }
+    Err(FieldError::new("", "too many numbers written as floats"))
+}
+
+/// `x` as a JSON integer, when it is a float with no fraction in range.
+fn integral(x: f64) -> Option<Json> {
+    let fits = x.fract() == 0.0 && x.abs() < 9.0e15;
+    // In range, `as` is exact: the guard above keeps it so.
+    fits.then(|| Json::from(x as i64))
+}
+
+/// The value at a serde path inside `json`, if it is a float.
+fn at_path<'a>(json: &'a mut Json, path: &serde_path_to_error::Path) -> Option<&'a mut Json> {
+    use serde_path_to_error::Segment;
+    let mut here = json;
+    for segment in path.iter() {
+        here = match segment {
+            Segment::Seq { index } => here.get_mut(*index)?,
+            Segment::Map { key } => here.get_mut(key.as_str())?,
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        };
+    }
+    here.is_f64().then_some(here)
 }
 
 /// Every unknown and every missing top-level field at once; serde alone

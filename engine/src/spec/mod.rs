@@ -45,6 +45,7 @@ pub struct Spec {
     pub env: BTreeMap<String, EnvVar>,
     /// Out-port name (`out`, `out[0]`, `error`) to the in-ports it feeds.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"pattern": crate::port::Port::PATTERN}))]
     pub ports: BTreeMap<String, Vec<Target>>,
     /// The kind's own fields, typed by its codec.
     #[serde(flatten)]
@@ -86,6 +87,15 @@ pub fn check_name(field: &str, value: &str) -> Option<FieldError> {
 /// Where an out-port's packets go: a node (by `name` or `id`) and its in-port.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "anyOf" = [
+        {"required": ["name"], "properties": {"name": {"type": "string"}}},
+        {"required": ["id"], "properties": {"id": {"type": "string"}}}
+    ],
+    // Naming the source's own namespace is allowed, but a schema cannot say
+    // which that is, so it says none.
+    "not" = {"required": ["namespace"], "properties": {"namespace": {"type": "string"}}}
+))]
 pub struct Target {
     /// The target's name in the same namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,6 +108,7 @@ pub struct Target {
     pub namespace: Option<String>,
     /// The target's in-port, `in` unless said otherwise.
     #[serde(default = "default_in_port")]
+    #[schemars(regex(pattern = crate::port::Port::PATTERN))]
     pub port: String,
 }
 
@@ -121,6 +132,12 @@ impl Target {
 /// environment (`os`), then `default`.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [
+    {"required": ["from"], "properties": {"from": {"type": "string"}}},
+    {"required": ["id"], "properties": {"id": {"type": "string"}}},
+    {"required": ["os"], "properties": {"os": {"type": "string"}}},
+    {"required": ["default"], "properties": {"default": {"not": {"type": "null"}}}}
+]))]
 pub struct EnvVar {
     /// The name of a stored value in the spec's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]

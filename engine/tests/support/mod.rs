@@ -30,6 +30,8 @@ pub enum Behave {
     Answer,
     /// Fails with the message `answer`.
     Fail,
+    /// Panics when the payload is `0`, else answers `answer`.
+    PanicOnZero,
     /// Records the payload, then relays.
     Record,
     /// Waits for a permit from the shared gate, then answers `answer`.
@@ -185,6 +187,10 @@ impl Node for ProbeNode {
                 Behave::Relay => Ok(call.write(&Port::output(), input).await),
                 Behave::Answer => Ok(answer),
                 Behave::Fail => Err(ErrorValue::new(self.answer.to_string()).with_code("probe")),
+                Behave::PanicOnZero => match input.payload().as_i64() {
+                    Some(0) => panic!("probe: asked to panic"),
+                    _ => Ok(answer),
+                },
                 Behave::Record => {
                     self.shared
                         .records

@@ -430,7 +430,12 @@ fn container(spec: &ContainerSpec, job: &Job, engine: &str, process: &str) -> Co
         ]),
         cmd: Some(cmd),
         working_dir: Some(spec.workdir.clone()),
-        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        env: Some(
+            spec.environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
         user: Some(USER.into()),
         labels: Some(HashMap::from([
             (ENGINE_LABEL.to_string(), engine.to_string()),

@@ -34,10 +34,12 @@ pub struct ContainerSpec {
     /// which write the script into the workspace before the command runs,
     /// and `timeout` (coreutils or busybox), which holds the run's timeout
     /// inside the container.
+    #[schemars(regex(pattern = r"\S"))]
     pub image: String,
     /// The command, run in `workdir` after the script was written there as
     /// `script`; a run's `args` are appended.
     #[serde(default = "default_command")]
+    #[schemars(length(min = 1))]
     pub command: Vec<String>,
     /// The file name the script is written to, inside the workspace.
     #[serde(default = "default_script")]
@@ -47,9 +49,10 @@ pub struct ContainerSpec {
     /// `/tmp`.
     #[serde(default = "default_workdir")]
     pub workdir: String,
-    /// Environment variables of the command.
+    /// Environment variables of the command. (Not `env`: that is every
+    /// spec's own, the variables of its `{{ }}` templates.)
     #[serde(default)]
-    pub env: BTreeMap<String, String>,
+    pub environment: BTreeMap<String, String>,
     /// Resource limits; each has a default and a ceiling.
     #[serde(default)]
     pub limits: Limits,
@@ -68,19 +71,25 @@ pub struct ContainerSpec {
 pub struct Limits {
     /// Memory in bytes (swap is not allowed on top): a script over it is
     /// OOM-killed and the answer says `oom_killed`.
+    #[schemars(range(min = Limits::MIN_MEMORY, max = Limits::CEILING.memory))]
     pub memory: u64,
     /// CPUs, fractions allowed (`0.5`).
+    #[schemars(range(min = 0.01, max = Limits::CEILING.cpus))]
     pub cpus: f64,
     /// Processes and threads at once: bounds a fork bomb.
+    #[schemars(range(min = 2, max = Limits::CEILING.pids))]
     pub pids: u32,
     /// Wall-clock time from start to exit; past it the container is killed
     /// and the answer says `timed_out`.
+    #[schemars(range(min = 1, max = Limits::CEILING.timeout_ms))]
     pub timeout_ms: u64,
     /// Bytes kept of stdout and of stderr each; a script writing more is
     /// killed and the answer says `truncated`.
+    #[schemars(range(max = Limits::CEILING.output_limit))]
     pub output_limit: u64,
     /// Size in bytes of each tmpfs (the workspace and `/tmp`); what is
     /// written there counts against `memory` too.
+    #[schemars(range(min = MIB, max = Limits::CEILING.workspace))]
     pub workspace: u64,
 }
 
@@ -162,7 +171,7 @@ impl ContainerSpec {
             command: default_command(),
             script: default_script(),
             workdir: default_workdir(),
-            env: BTreeMap::new(),
+            environment: BTreeMap::new(),
             limits: Limits::default(),
             network: Network::default(),
         }
@@ -202,13 +211,16 @@ impl ContainerSpec {
                 ),
             );
         }
-        for name in self.env.keys() {
+        for name in self.environment.keys() {
             if name.is_empty() || name.contains('=') || name.contains('\0') {
-                bad(&format!("env.{name}"), "is not a variable name".into());
+                bad(
+                    &format!("environment.{name}"),
+                    "is not a variable name".into(),
+                );
             }
         }
-        if self.env.values().any(|v| v.contains('\0')) {
-            bad("env", "values may not hold NUL".into());
+        if self.environment.values().any(|v| v.contains('\0')) {
+            bad("environment", "values may not hold NUL".into());
         }
         self.limits.check(&mut bad);
         problems
@@ -311,7 +323,7 @@ mod tests {
         let mut spec = ContainerSpec::new("");
         spec.script = "../x".into();
         spec.workdir = "/tmp".into();
-        spec.env.insert("A=B".into(), "v".into());
+        spec.environment.insert("A=B".into(), "v".into());
         spec.limits.memory = 1;
         spec.limits.pids = 100_000;
         spec.limits.timeout_ms = 0;
@@ -322,7 +334,7 @@ mod tests {
                 "image",
                 "script",
                 "workdir",
-                "env.A=B",
+                "environment.A=B",
                 "limits.pids",
                 "limits.memory",
                 "limits.timeout_ms"

@@ -39,6 +39,8 @@ const BRIDGE: &str = "block output";
 pub struct BlockSpec {
     /// The inner specs: whole specs, linked to one another by name. Each is
     /// compiled like any spec (its own `env` and templates).
+    #[schemars(length(min = 1))]
+    #[schemars(transform = super::inline::in_parents_namespace)]
     pub specs: Vec<Spec>,
     /// The block's in-ports, each with the inner spec and in-port it feeds.
     #[serde(default)]
@@ -57,6 +59,7 @@ pub struct Entry {
     pub name: String,
     /// Its in-port.
     #[serde(default = "input")]
+    #[schemars(regex(pattern = weir_engine::port::Port::PATTERN))]
     pub port: String,
 }
 
@@ -68,6 +71,7 @@ pub struct Exit {
     pub name: String,
     /// Its out-port.
     #[serde(default = "output")]
+    #[schemars(regex(pattern = weir_engine::port::Port::PATTERN))]
     pub port: String,
 }
 
@@ -111,9 +115,9 @@ impl Kind for Block {
         let mut ignored = Vec::new();
         let ins = ports("inputs", &spec.inputs, &mut ignored);
         let outs = ports("outputs", &spec.outputs, &mut ignored);
-        let with_inputs = ins
-            .into_iter()
-            .fold(Ports::new(), |p, port| p.input(PortPattern::Exact(port)));
+        let with_inputs = ins.into_iter().fold(Ports::new().named(), |p, port| {
+            p.input(PortPattern::Exact(port))
+        });
         outs.into_iter()
             .fold(with_inputs, |p, port| p.output(PortPattern::Exact(port)))
     }

@@ -22,6 +22,7 @@ use super::limit::Limit;
 #[schemars(example = super::example("when: self.age >= 18"))]
 pub struct IfSpec {
     /// A CEL condition over the payload; must evaluate to a boolean.
+    #[schemars(extend("format" = "cel"))]
     pub when: String,
     /// The longest the condition may take per packet; no limit when absent.
     #[serde(default)]

@@ -28,6 +28,29 @@ pub struct Inline {
     symbols: Vec<Symbol>,
 }
 
+/// Schema transform: an inline spec lives in its parent's namespace, so
+/// its schema leaves `namespace` out (naming the parent's own is allowed,
+/// but a schema cannot say which that is).
+pub(crate) fn in_parents_namespace(schema: &mut schemars::Schema) {
+    without(schema, &["namespace"]);
+}
+
+/// Schema transform for `step`'s steps: in the parent's namespace, and
+/// linked in order by the step itself, so without `ports` either.
+pub(crate) fn chained(schema: &mut schemars::Schema) {
+    without(schema, &["namespace", "ports"]);
+}
+
+fn without(schema: &mut schemars::Schema, fields: &[&str]) {
+    if let Some(items) = schema.get_mut("items") {
+        let any: Vec<_> = fields
+            .iter()
+            .map(|f| serde_json::json!({"required": [f]}))
+            .collect();
+        *items = serde_json::json!({"allOf": [items.take(), {"not": {"anyOf": any}}]});
+    }
+}
+
 /// One activation's running inline specs.
 pub struct Running {
     table: SymbolTable,
@@ -88,6 +111,23 @@ impl Inline {
                 })
                 .collect::<Vec<_>>()
         })?;
+        // A spec is left out of a bundle when its `env` names an `os`
+        // variable the compiling side cannot bind (admission leaves those
+        // to each engine); inline specs compile with their parent, so they
+        // must not.
+        let compiled: Vec<usize> = bundle.symbols().iter().map(|(o, _)| o.index).collect();
+        let deferred: Vec<FieldError> = (0..given)
+            .filter(|i| !compiled.contains(i))
+            .map(|i| {
+                FieldError::new(
+                    format!("{field}[{i}].env"),
+                    "names an `os` variable: an inline spec is compiled with its parent, so give the variable to the parent's `env` (its templates render there)",
+                )
+            })
+            .collect();
+        if !deferred.is_empty() {
+            return Err(deferred);
+        }
         let symbols = bundle.symbols()[..given].iter().map(|(_, s)| s.clone());
         Ok(Inline {
             namespace,

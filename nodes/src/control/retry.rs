@@ -30,12 +30,14 @@ use super::duration::Duration;
 pub struct RetrySpec {
     /// How many times to retry after the first attempt.
     #[serde(default = "default_limit")]
+    #[schemars(transform = crate::ceiling::retries)]
     pub limit: u32,
     /// The wait before the first retry.
     #[serde(default = "default_delay")]
     pub delay: Duration,
     /// What each wait is multiplied by for the next (at least 1).
     #[serde(default = "default_factor")]
+    #[schemars(range(min = 1))]
     pub factor: f64,
     /// The longest wait.
     #[serde(default = "default_max_delay")]

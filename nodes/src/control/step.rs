@@ -26,6 +26,8 @@ use super::inline::{self, Inline};
 pub struct StepSpec {
     /// The steps: whole specs without `ports`, run in order. Each is
     /// compiled like any spec (its own `env` and templates).
+    #[schemars(length(min = 1))]
+    #[schemars(transform = super::inline::chained)]
     pub steps: Vec<Spec>,
 }
 

@@ -28,6 +28,7 @@ use super::limit::Limit;
 #[schemars(example = super::example("matches:\n  - {when: self < 0, port: 'out[0]'}\n  - {when: 'true', port: 'out[1]'}"))]
 pub struct SwitchSpec {
     /// Cases tried in order; the first whose `when` holds wins.
+    #[schemars(length(min = 1))]
     pub matches: Vec<Case>,
     /// The longest the conditions may take per packet; no limit when absent.
     #[serde(default)]
@@ -39,8 +40,10 @@ pub struct SwitchSpec {
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// A CEL condition over the payload.
+    #[schemars(extend("format" = "cel"))]
     pub when: String,
     /// The out-port to write to, e.g. `out[0]` or `big`.
+    #[schemars(regex(pattern = weir_engine::port::Port::PATTERN))]
     pub port: String,
 }
 

@@ -38,21 +38,26 @@ const MAX_BYTES: usize = 16 << 20;
 pub struct TemplateSpec {
     /// A CEL expression yielding the template's text
     /// (`prompt_pair.prompt_a`).
+    #[schemars(extend("format" = "cel"))]
     pub template: String,
     /// A CEL expression yielding the map the template is rendered over.
     /// Default: the payload.
     #[serde(default)]
+    #[schemars(extend("format" = "cel"))]
     pub context: Option<String>,
     /// When set, the answer is the (map) payload with `{text, uses}` under
     /// this key.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub into: Option<String>,
     /// How much work a render may do (minijinja's fuel, roughly one unit
     /// per instruction; at most 10000000). Past it the render fails.
     #[serde(default = "default_fuel")]
+    #[schemars(range(min = 1, max = 10_000_000))]
     pub fuel: u64,
     /// The longest text a render may produce, in bytes (at most 16 MiB).
     #[serde(default = "default_max_bytes")]
+    #[schemars(range(min = 1, max = 16_777_216))]
     pub max_bytes: usize,
 }
 

@@ -30,6 +30,7 @@ pub struct ThrowSpec {
     pub code: Option<String>,
     /// The HTTP status the error maps to (400–599).
     #[serde(default)]
+    #[schemars(range(min = 400, max = 599))]
     pub status: Option<u16>,
 }
 

@@ -23,6 +23,7 @@ pub struct TrySpec {
     /// with the error under this key, as `{message, code, status,
     /// details}`, instead of the bare error.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub into: Option<String>,
 }
 

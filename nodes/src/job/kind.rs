@@ -66,9 +66,10 @@ pub struct JobSpec {
     #[serde(default)]
     pub delay: Option<Duration>,
     /// `get`, `events`, `cancel`: the job's id, a template (default
-    /// `{{ payload.params.id }}`, a router's `:id`).
+    /// `{{ payload.params.id }}`, a router's `:id`). (Not `id`: that is
+    /// every spec's own.)
     #[serde(default)]
-    pub id: Option<String>,
+    pub job_id: Option<String>,
     /// `get`, `events`, `cancel`, `list`: only jobs of this node (its name);
     /// another node's job is answered as unknown.
     #[serde(default)]
@@ -131,7 +132,7 @@ impl Kind for JobKind {
     }
 
     fn runtime_templates(&self) -> &'static [&'static str] {
-        &["payload", "idempotency_key", "location", "id"]
+        &["payload", "idempotency_key", "location", "job_id"]
     }
 
     fn ports(&self, spec: &JobSpec) -> Ports {
@@ -168,15 +169,15 @@ fn misplaced(spec: &JobSpec) -> Vec<FieldError> {
         ("timeout", spec.timeout.is_some()),
         ("deadline", spec.deadline.is_some()),
         ("delay", spec.delay.is_some()),
-        ("id", spec.id.is_some()),
+        ("job_id", spec.job_id.is_some()),
         ("node", spec.node.is_some()),
         ("poll", spec.poll.is_some()),
     ];
     let op = spec.op;
     let allowed = |field: &str| match op {
         JobOp::Enqueue => ENQUEUE_ONLY.contains(&field),
-        JobOp::Get | JobOp::Cancel => matches!(field, "id" | "node"),
-        JobOp::Events => matches!(field, "id" | "node" | "poll"),
+        JobOp::Get | JobOp::Cancel => matches!(field, "job_id" | "node"),
+        JobOp::Events => matches!(field, "job_id" | "node" | "poll"),
         JobOp::List => field == "node",
     };
     given

@@ -46,8 +46,10 @@ impl Config {
         let payload = template("payload", spec.payload, &mut errors);
         let idempotency_key = template("idempotency_key", text(spec.idempotency_key), &mut errors);
         let location = template("location", text(spec.location), &mut errors);
-        let id_text = spec.id.unwrap_or_else(|| "{{ payload.params.id }}".into());
-        let id = template("id", text(Some(id_text)), &mut errors);
+        let id_text = spec
+            .job_id
+            .unwrap_or_else(|| "{{ payload.params.id }}".into());
+        let id = template("job_id", text(Some(id_text)), &mut errors);
         let max_attempts = spec.max_attempts.unwrap_or(3);
         if !(1..=MAX_ATTEMPTS).contains(&max_attempts) {
             errors.push(FieldError::new(
@@ -303,7 +305,7 @@ impl JobNode {
     /// The job the packet names, if this node may see it.
     pub async fn find(&self, packet: &Value) -> Result<JobView, ErrorValue> {
         let context = self.config.context(packet, &[]);
-        let rendered = self.render("id", &self.config.id, &context)?;
+        let rendered = self.render("job_id", &self.config.id, &context)?;
         let text = rendered
             .as_str()
             .map(str::to_string)

@@ -45,6 +45,7 @@ use super::{ApiKey, CallError, ChatRequest, Client, Config, Flavour, Prompt, Ret
 pub struct LlmSpec {
     /// The API's base URL, e.g. `"{{ LLM_BASE_URL }}"` bound from
     /// `os: LLM_BASE_URL`; calls go to `{base_url}/chat/completions`.
+    #[schemars(extend("format" = "uri"), regex(pattern = "^https?://"))]
     pub base_url: String,
     /// The API key, bound from a secret value (`"{{ LLM_KEY }}"`); sent as
     /// a bearer token and shown nowhere. Local servers need none.
@@ -54,6 +55,7 @@ pub struct LlmSpec {
     pub model: String,
     /// The conversation: `{role, content}` each, `content` a template over
     /// `payload` and the env (`"Summarise: {{ payload.text }}"`).
+    #[schemars(length(min = 1))]
     pub messages: Vec<MessageSpec>,
     /// Sampling temperature; 0 answers the same text every time (on the
     /// same server and model).
@@ -102,6 +104,7 @@ pub struct LlmSpec {
     /// When set, the answer is the (map) payload with the answer under
     /// this key, so later nodes see both the request and the answer.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub into: Option<String>,
     /// `llama_cpp` (the default) or `openai`, where the servers differ.
     #[serde(default)]
@@ -115,6 +118,7 @@ pub struct LlmSpec {
     /// Attempts in all (1 to 10); 429, 5xx, connection failures and
     /// timeouts are tried again.
     #[serde(default = "default_max_attempts")]
+    #[schemars(range(min = 1, max = 10))]
     pub max_attempts: u32,
     /// The first wait between attempts; it doubles up to `max_backoff_ms`,
     /// with jitter. A server's `Retry-After` is honoured instead.
@@ -125,6 +129,7 @@ pub struct LlmSpec {
     pub max_backoff_ms: u64,
     /// Requests in flight at once to this `base_url`, across every node.
     #[serde(default = "default_concurrency")]
+    #[schemars(range(min = 1, max = 1024))]
     pub concurrency: usize,
 }
 
@@ -133,6 +138,7 @@ pub struct LlmSpec {
 #[serde(deny_unknown_fields)]
 pub struct MessageSpec {
     /// `system`, `developer`, `user` or `assistant`.
+    #[schemars(extend("enum" = ["system", "developer", "user", "assistant"]))]
     pub role: String,
     /// A template over `payload` and the env.
     pub content: String,

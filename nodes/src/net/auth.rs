@@ -22,6 +22,7 @@ use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports
 /// The fields of an `auth` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({"tokens": [{"token": "{{ TOKEN }}", "scope": "write"}]}))]
 pub struct AuthSpec {
     /// The tokens accepted. An entry whose `token` or `file` is empty is
     /// left out, so an unset environment variable disables its entry.
@@ -36,7 +37,10 @@ pub struct AuthSpec {
 /// One accepted token: give `token` or `file`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(extend("oneOf" = [{"required": ["token"]}, {"required": ["file"]}]))]
+#[schemars(extend("oneOf" = [
+    {"required": ["token"], "properties": {"token": {"type": "string"}}},
+    {"required": ["file"], "properties": {"file": {"type": "string"}}}
+]))]
 pub struct TokenSpec {
     /// The token itself, usually bound from the env: `"{{ TOKEN }}"`.
     #[serde(default)]

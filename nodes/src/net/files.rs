@@ -33,6 +33,10 @@ use super::message::{Plus, percent_decode};
 /// The fields of a `static` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    {"required": ["root"], "properties": {"root": {"type": "string", "minLength": 1}}},
+    {"required": ["bundle"], "properties": {"bundle": {"type": "string"}}}
+]))]
 pub struct StaticSpec {
     /// The folder to serve, relative to the engine's working directory or
     /// absolute. Exactly one of `root` and `bundle`.

@@ -41,11 +41,13 @@ pub struct HttpSpec {
     /// `GET` (the default), `HEAD`, `POST`, `PUT`, `PATCH`, `DELETE` or
     /// `OPTIONS`; may be a template.
     #[serde(default)]
+    #[schemars(extend("enum" = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", null]))]
     pub method: Option<String>,
     /// An `http://` or `https://` URL, e.g.
     /// `"{{ API }}/items/{{ payload.id }}"`. Without it, the payload is the
     /// request: `{url, method?, query?, header?, body?}`.
     #[serde(default)]
+    #[schemars(extend("format" = "uri"), regex(pattern = "^https?://"))]
     pub url: Option<String>,
     /// Query parameters added to the URL, encoded: name → value (a list
     /// repeats the name; null leaves it out). Values may be templates.
@@ -55,6 +57,7 @@ pub struct HttpSpec {
     /// templates, e.g. `authorization: "Bearer {{ TOKEN }}"` with `TOKEN`
     /// bound from a secret value.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"}))]
     pub header: Option<serde_json::Map<String, serde_json::Value>>,
     /// The body: a string is sent as text, bytes as they are, anything else
     /// as JSON (`body: "{{ payload }}"` sends the packet). A `content-type`
@@ -64,10 +67,12 @@ pub struct HttpSpec {
     /// Milliseconds the whole exchange may take (connect, send, read the
     /// answer); beyond it the call fails with `timeout` (504).
     #[serde(default = "default_timeout_ms")]
+    #[schemars(transform = crate::ceiling::time_ms)]
     pub timeout_ms: u64,
     /// Largest answer body read, in bytes; a larger one fails the call with
     /// `too_large` (502).
     #[serde(default = "default_body_limit")]
+    #[schemars(transform = crate::ceiling::body_bytes)]
     pub body_limit: u64,
     /// Whether a status outside 2xx fails the call (code `status`, with that
     /// status) instead of being answered like any other.

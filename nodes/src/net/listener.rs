@@ -52,26 +52,32 @@ use super::{socket, stream};
 /// The fields of a `listener` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({"port": 8080}))]
 pub struct ListenerSpec {
     /// The address to listen on.
     #[serde(default = "default_host")]
     pub host: String,
     /// The TCP port, e.g. `"{{ PORT }}"` bound from the env.
+    #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[serde(default = "default_body_limit")]
+    #[schemars(transform = crate::ceiling::body_bytes)]
     pub body_limit: u64,
     /// Milliseconds a request may take before it answers 504.
     #[serde(default = "default_timeout_ms")]
+    #[schemars(transform = crate::ceiling::time_ms)]
     pub timeout_ms: u64,
     /// Milliseconds a client has to send its request headers. The clock
     /// starts when the connection is ready for a request, so this is also
     /// how long a keep-alive connection may sit idle before it is closed.
     #[serde(default = "default_header_timeout_ms")]
+    #[schemars(transform = crate::ceiling::time_ms)]
     pub header_timeout_ms: u64,
     /// Milliseconds a client has to send the whole request body once its
     /// headers are in; a slower one gets 408 and the connection closes.
     #[serde(default = "default_body_timeout_ms")]
+    #[schemars(transform = crate::ceiling::time_ms)]
     pub body_timeout_ms: u64,
     /// Serve HTTPS with this certificate and key.
     #[serde(default)]

@@ -34,11 +34,14 @@ pub struct RouterSpec {
 #[serde(deny_unknown_fields)]
 pub struct Route {
     /// `GET`, `POST`, … or `*` for any.
+    #[schemars(regex(pattern = r"^([A-Za-z]+|\*)$"))]
     pub method: String,
     /// `/items/:id` or `/files/*rest`: `:name` matches one segment, `*name`
     /// (last only) the rest of the path.
+    #[schemars(regex(pattern = "^/"))]
     pub path: String,
     /// The out-port to write the request to, e.g. `out[0]`.
+    #[schemars(regex(pattern = weir_engine::port::Port::PATTERN))]
     pub port: String,
 }
 

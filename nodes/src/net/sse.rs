@@ -35,14 +35,17 @@ const MAX_CAPACITY: usize = 4096;
 pub struct SseSpec {
     /// The name of the last event, whose data is the branch's answer.
     #[serde(default = "default_done")]
+    #[schemars(regex(pattern = r"^[^\r\n]+$"))]
     pub done: String,
     /// The name of the last event when the branch answers an error; its
     /// data is `{message, code, status, details}`.
     #[serde(default = "default_error")]
+    #[schemars(regex(pattern = r"^[^\r\n]+$"))]
     pub error: String,
     /// How many events may wait for a slow client (1 to 4096) before the
     /// writers wait for it.
     #[serde(default = "default_capacity")]
+    #[schemars(range(min = 1, max = 4096))]
     pub capacity: usize,
 }
 

@@ -30,6 +30,10 @@ use crate::control::Duration;
     "params": {"id": "params.id"},
     "answer": "one"
 }))]
+#[schemars(extend("anyOf" = [
+    {"required": ["query"], "properties": {"query": {"not": {"type": "null"}}}},
+    {"required": ["on_load"], "properties": {"on_load": {"not": {"type": "null"}}}}
+]))]
 pub struct SqlSpec {
     /// The name of a variable of this spec's `env` whose value is the
     /// database URL (`postgres://…` or `sqlite://…`), typically a secret
@@ -62,6 +66,7 @@ pub struct SqlSpec {
     /// When set, the answer is the (map) payload with the result under
     /// this key, so later nodes see both the request and the rows.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub into: Option<String>,
     /// The isolation level of the process's transaction, when this node's
     /// statement begins it: `read_committed` (PostgreSQL's default),

@@ -270,7 +270,7 @@ pub(super) fn describe(title: &str, kinds: &[Arc<dyn Codec>], routes: &[Route]) 
     }
     let schemas = types.spec_by_kind(kinds);
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": title,
             "version": env!("CARGO_PKG_VERSION"),
@@ -307,6 +307,11 @@ fn variant(codec: &dyn Codec, common: &Json, own: &Json) -> Json {
     if let Some(Json::Object(fields)) = own.get("properties") {
         properties.extend(fields.clone());
     }
+    if let (Some(names), Some(Json::Object(ports))) =
+        (outputs(codec, own), properties.get_mut("ports"))
+    {
+        ports.insert("propertyNames".into(), names);
+    }
     let mut required = vec![json!("kind")];
     if super::KINDS.contains(&codec.kind()) {
         properties.insert(
@@ -318,14 +323,45 @@ fn variant(codec: &dyn Codec, common: &Json, own: &Json) -> Json {
     if let Some(Json::Array(fields)) = own.get("required") {
         required.extend(fields.iter().cloned());
     }
-    json!({
+    let mut variant = json!({
         "type": "object",
         "title": codec.kind(),
         "description": codec.summary(),
         "properties": properties,
         "required": required,
         "additionalProperties": false
-    })
+    });
+    // The rules a kind states across its fields (one of two, at least one).
+    for rule in ["anyOf", "oneOf", "allOf", "not"] {
+        if let Some(rule_schema) = own.get(rule) {
+            variant[rule] = rule_schema.clone();
+        }
+    }
+    variant
+}
+
+/// The names `codec`'s kind may link from, as a schema, when its kind
+/// fixes them: found from the ports of its example (or of no fields).
+/// `None` when the spec's own fields name them (a router's routes).
+fn outputs(codec: &dyn Codec, own: &Json) -> Option<Json> {
+    let examples = own.get("examples").and_then(Json::as_array);
+    let tries = examples.into_iter().flatten().cloned();
+    let ports = tries
+        .chain([json!({})])
+        .find_map(|fields| codec.ports(fields))?;
+    if ports.is_named() {
+        return None;
+    }
+    let mut names = vec![json!({"const": "error"})];
+    for pattern in ports.outputs() {
+        names.push(match pattern {
+            PortPattern::Exact(port) => json!({"const": port.to_string()}),
+            PortPattern::Indexed(base) => {
+                json!({"pattern": format!("^{base}\\[[0-9]{{1,9}}\\]$")})
+            }
+        });
+    }
+    Some(json!({"anyOf": names}))
 }
 
 /// `/v1/specs/:id` → `/v1/specs/{id}` and its parameter names.
@@ -385,7 +421,14 @@ struct Types {
 impl Types {
     fn new() -> Types {
         Types {
-            generator: SchemaSettings::openapi3().into_generator(),
+            // OpenAPI 3.1 takes JSON Schema 2020-12 as it is, which says
+            // more than 3.0's dialect (`propertyNames`, `const`).
+            generator: SchemaSettings::draft2020_12()
+                .with(|s| {
+                    s.definitions_path = "/components/schemas".into();
+                    s.meta_schema = None;
+                })
+                .into_generator(),
         }
     }
 
@@ -610,7 +653,10 @@ impl Types {
                     "400".into(),
                     self.error("Invalid: every problem with its field path; nothing stored."),
                 );
-                responses.insert("409".into(), self.error("The name or the id is taken."));
+                responses.insert(
+                    "409".into(),
+                    self.error("The name or the id is taken, or a link or `env` names a node or value the namespace does not hold (`unresolved`); nothing stored."),
+                );
                 format!("Create one of the {what}.")
             }
             Op::Update => {
@@ -640,7 +686,7 @@ impl Types {
                 responses.insert("404".into(), self.error("No such row."));
                 responses.insert(
                     "409".into(),
-                    self.error("If-Match names a stale revision, the new name is taken, other specs would lose a link target (`would_deactivate`, without `cascade`), or a cascade would take down specs of the `system` namespace (`system_protected`); nothing stored."),
+                    self.error("If-Match names a stale revision, the new name is taken, a link or `env` names a node or value the namespace does not hold (`unresolved`), other specs would lose a link target (`would_deactivate`, without `cascade`), or a cascade would take down specs of the `system` namespace (`system_protected`); nothing stored."),
                 );
                 format!("Replace one of the stored {what}.")
             }
@@ -696,7 +742,7 @@ impl Types {
                 );
                 responses.insert(
                     "409".into(),
-                    self.error("Other specs would lose a link target (`would_deactivate`, without `cascade`), or it would delete from the `system` namespace (`system_protected`); nothing stored."),
+                    self.error("A link or `env` names a node or value the namespace does not hold (`unresolved`), other specs would lose a link target (`would_deactivate`, without `cascade`), or it would delete from the `system` namespace (`system_protected`); nothing stored."),
                 );
                 format!("Apply a batch of {what} in one transaction, all or nothing.")
             }

@@ -105,11 +105,13 @@ pub enum Op {
 /// The fields of a `specs` or `values` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({"op": "list"}))]
 pub struct RecordsSpec {
     /// What the node does with each request.
     pub op: Op,
     /// Milliseconds between keep-alive comments on a `watch` stream.
     #[serde(default = "default_keepalive_ms")]
+    #[schemars(range(min = 1))]
     pub keepalive_ms: u64,
 }
 

@@ -212,7 +212,8 @@ pub struct Deactivated {
 }
 
 /// Every problem of invalid documents: 400, code `invalid`, the problems
-/// as details, the first one in the message.
+/// as details, the first one in the message; 409 `unresolved` when each
+/// problem is a reference to something not stored.
 pub(super) fn invalid(diagnostics: &Diagnostics) -> ErrorValue {
     let problems: Vec<Problem> = diagnostics
         .0
@@ -236,9 +237,15 @@ pub(super) fn invalid(diagnostics: &Diagnostics) -> ErrorValue {
         n => format!("{n} problems, the first: {first}"),
     };
     let details = serde_json::to_value(&problems).unwrap_or(serde_json::Value::Null);
+    // Documents whose only fault is naming what the namespace does not hold
+    // (yet) conflict with its state; they are not malformed.
+    let (status, code) = match diagnostics.all_unresolved() {
+        true => (409, "unresolved"),
+        false => (400, "invalid"),
+    };
     ErrorValue::new(message)
-        .with_code("invalid")
-        .with_status(400)
+        .with_code(code)
+        .with_status(status)
         .with_details(weir_codecs::json::from_json(details))
 }
 

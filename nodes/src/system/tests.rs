@@ -159,7 +159,10 @@ fn the_api_description_names_every_route_of_the_system_namespace() {
         ])
     );
     let branch = &schemas["Spec_if"];
-    assert_eq!(branch["properties"]["kind"]["enum"], serde_json::json!(["if"]));
+    assert_eq!(
+        branch["properties"]["kind"]["enum"],
+        serde_json::json!(["if"])
+    );
     assert_eq!(branch["required"], serde_json::json!(["kind", "when"]));
     assert_eq!(branch["additionalProperties"], false);
     for shared in ["id", "namespace", "name", "env", "ports", "when"] {
@@ -213,4 +216,35 @@ async fn a_watch_stream_keeps_idle_connections_alive() {
     drop(events);
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A kind's own field named like a field every spec has would never reach
+/// the kind: the spec takes it first (the `container` kind's `env` did, so
+/// its variables could not be set).
+#[test]
+fn no_kind_has_a_field_every_spec_has() {
+    let spec = schemars::schema_for!(weir_engine::spec::Spec).to_value();
+    let common: Vec<&String> = spec["properties"].as_object().unwrap().keys().collect();
+    assert!(common.len() >= 7, "{common:?}");
+    for codec in crate::scheme().codecs() {
+        let own = codec.schema();
+        for field in &common {
+            assert!(
+                own["properties"].get(field.as_str()).is_none(),
+                "kind `{}` has a field `{field}` of its own",
+                codec.kind()
+            );
+        }
+    }
+}
+
+/// The family's list of its kinds is the kinds it registers.
+#[test]
+fn the_system_kinds_are_the_ones_registered() {
+    let mut scheme = weir_engine::Scheme::new();
+    super::register(&mut scheme);
+    let kinds: Vec<&str> = scheme.codecs().map(|c| c.kind()).collect();
+    let mut expected = super::KINDS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(kinds, expected);
 }

@@ -113,7 +113,7 @@ async fn bounded_all<F: std::future::Future>(all: impl Iterator<Item = F>) -> Ve
 fn merge_needs_inputs_and_has_only_those() {
     assert_eq!(
         errors("{kind: merge, name: m, inputs: 0}"),
-        ["inputs: must be at least 1"]
+        ["inputs: must be 1 to 1024, not 0"]
     );
     let e = errors(
         "
