@@ -1392,3 +1392,56 @@ on_both!(
     os_variables_bind_at_load_postgres,
     os_variables_bind_at_load_sqlite
 );
+
+/// A document whose only fault is naming what the namespace does not hold
+/// (a link's target, a stored value) conflicts with the store's state:
+/// 409 `unresolved`, every such reference listed. Once the target exists
+/// the same document is accepted. A document that is also wrong in itself
+/// stays a 400.
+#[test]
+fn references_to_what_is_not_stored_are_a_conflict_not_a_bad_request() {
+    let server = server_on(None);
+    let linked = json!({
+        "kind": "snippet", "namespace": "refs", "name": "a",
+        "language": "cel", "code": "1",
+        "ports": {"out": [{"name": "b"}]},
+        "env": {"K": {"from": "missing-value"}}
+    });
+    let unresolved = |paths: &[&str]| {
+        let refused = call(&server, "POST", "/v1/specs", Some(&linked));
+        assert_eq!(refused.status, 409, "{}", refused.body);
+        let error = &refused.json()["error"];
+        assert_eq!(error["code"], "unresolved");
+        let found: Vec<String> = error["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(found, paths, "{error}");
+    };
+    // The value is bound first; a spec that does not bind is not linked.
+    unresolved(&["env.K"]);
+    let value = json!({"namespace": "refs", "name": "missing-value", "data": "v"});
+    assert_eq!(
+        call(&server, "POST", "/v1/values", Some(&value)).status,
+        201
+    );
+    unresolved(&["ports.out[0]"]);
+
+    let also_bad = json!({
+        "kind": "if", "namespace": "refs", "name": "c", "when": "(((",
+        "ports": {"out[0]": [{"name": "b"}]}
+    });
+    let refused = call(&server, "POST", "/v1/specs", Some(&also_bad));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], "invalid");
+
+    let target = json!({"kind": "snippet", "namespace": "refs", "name": "b", "language": "cel", "code": "2"});
+    assert_eq!(
+        call(&server, "POST", "/v1/specs", Some(&target)).status,
+        201
+    );
+    let accepted = call(&server, "POST", "/v1/specs", Some(&linked));
+    assert_eq!(accepted.status, 201, "{}", accepted.body);
+}

@@ -101,14 +101,13 @@ fn read(var: impl Fn(&str) -> Option<String>) -> HashMap<&'static str, u64> {
         .collect()
 }
 
-/// Schema transforms that state a ceiling as the field's `maximum` (and
-/// 1 as its `minimum`), in this process's value: the API's document says
-/// what this engine accepts.
+/// Schema transforms that state a ceiling as the field's `maximum`, in
+/// this process's value: the API's document says what this engine
+/// accepts. (A field that refuses 0 says so with its own `range`.)
 macro_rules! schema_bound {
     ($($name:ident: $ceiling:ident),*) => {$(
         #[doc = concat!("`", stringify!($ceiling), "` as a schema's bounds.")]
         pub fn $name(schema: &mut schemars::Schema) {
-            schema.insert("minimum".into(), 1.into());
             schema.insert("maximum".into(), $ceiling.value().into());
         }
     )*};

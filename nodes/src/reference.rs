@@ -191,6 +191,14 @@ fn type_of(schema: &Json, defs: Option<&Map<String, Json>>, used: &mut BTreeSet<
         used.insert(name);
         return shown;
     }
+    // `allOf: [T, rule]` is a T with a rule the field's text states.
+    if let Some(first) = schema
+        .get("allOf")
+        .and_then(Json::as_array)
+        .and_then(|all| all.first())
+    {
+        return type_of(first, defs, used);
+    }
     if let Some(options) = schema.get("anyOf").and_then(Json::as_array) {
         let shown: Vec<String> = options
             .iter()

@@ -27,7 +27,7 @@ use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, Ports, scheme::Con
 pub struct ForSpec {
     /// How many elements run at once.
     #[serde(default = "one")]
-    #[schemars(transform = crate::ceiling::concurrency)]
+    #[schemars(range(min = 1), transform = crate::ceiling::concurrency)]
     pub concurrency: u32,
 }
 

@@ -30,7 +30,8 @@ pub struct Inline {
 
 /// Schema transform: an inline spec lives in its parent's namespace, so
 /// its schema leaves `namespace` out (naming the parent's own is allowed,
-/// but a schema cannot say which that is).
+/// but a schema cannot say which that is), and it takes `os` variables
+/// through its parent's `env`, not its own.
 pub(crate) fn in_parents_namespace(schema: &mut schemars::Schema) {
     without(schema, &["namespace"]);
 }
@@ -43,10 +44,17 @@ pub(crate) fn chained(schema: &mut schemars::Schema) {
 
 fn without(schema: &mut schemars::Schema, fields: &[&str]) {
     if let Some(items) = schema.get_mut("items") {
-        let any: Vec<_> = fields
+        let mut any: Vec<_> = fields
             .iter()
             .map(|f| serde_json::json!({"required": [f]}))
             .collect();
+        // Some variable of its `env` names an `os` source.
+        any.push(serde_json::json!({
+            "required": ["env"],
+            "properties": {"env": {"not": {"additionalProperties": {"not": {
+                "required": ["os"], "properties": {"os": {"type": "string"}}
+            }}}}}
+        }));
         *items = serde_json::json!({"allOf": [items.take(), {"not": {"anyOf": any}}]});
     }
 }

@@ -67,7 +67,7 @@ pub struct HttpSpec {
     /// Milliseconds the whole exchange may take (connect, send, read the
     /// answer); beyond it the call fails with `timeout` (504).
     #[serde(default = "default_timeout_ms")]
-    #[schemars(transform = crate::ceiling::time_ms)]
+    #[schemars(range(min = 1), transform = crate::ceiling::time_ms)]
     pub timeout_ms: u64,
     /// Largest answer body read, in bytes; a larger one fails the call with
     /// `too_large` (502).

@@ -66,7 +66,7 @@ pub struct ListenerSpec {
     pub body_limit: u64,
     /// Milliseconds a request may take before it answers 504.
     #[serde(default = "default_timeout_ms")]
-    #[schemars(transform = crate::ceiling::time_ms)]
+    #[schemars(range(min = 1), transform = crate::ceiling::time_ms)]
     pub timeout_ms: u64,
     /// Milliseconds a client has to send its request headers. The clock
     /// starts when the connection is ready for a request, so this is also

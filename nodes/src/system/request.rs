@@ -232,16 +232,17 @@ pub(super) fn invalid(diagnostics: &Diagnostics) -> ErrorValue {
         .first()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let message = match count {
-        1 => format!("invalid: {first}"),
-        n => format!("{n} problems, the first: {first}"),
-    };
+
     let details = serde_json::to_value(&problems).unwrap_or(serde_json::Value::Null);
     // Documents whose only fault is naming what the namespace does not hold
     // (yet) conflict with its state; they are not malformed.
     let (status, code) = match diagnostics.all_unresolved() {
         true => (409, "unresolved"),
         false => (400, "invalid"),
+    };
+    let message = match count {
+        1 => format!("{code}: {first}"),
+        n => format!("{n} problems, the first: {first}"),
     };
     ErrorValue::new(message)
         .with_code(code)
