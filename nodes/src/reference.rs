@@ -322,6 +322,9 @@ mod tests {
             {
                 let mut fields = example.as_object().cloned().expect("an example is a map");
                 fields.insert("kind".into(), codec.kind().into());
+                if crate::system::KINDS.contains(&codec.kind()) {
+                    fields.insert("namespace".into(), crate::system::NAMESPACE.into());
+                }
                 let spec: Spec = serde_json::from_value(Json::Object(fields)).expect("a spec");
                 if let Err(errors) = scheme.compile(&spec, &NoValues) {
                     panic!(

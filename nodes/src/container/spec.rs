@@ -39,19 +39,28 @@ pub struct ContainerSpec {
     /// The command, run in `workdir` after the script was written there as
     /// `script`; a run's `args` are appended.
     #[serde(default = "default_command")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1), extend("prefixItems" = [{"type": "string", "minLength": 1}]))]
     pub command: Vec<String>,
     /// The file name the script is written to, inside the workspace.
     #[serde(default = "default_script")]
+    #[schemars(regex(pattern = "^[^/]+$"), extend("not" = {"enum": [".", ".."]}))]
     pub script: String,
     /// The workspace: a fresh tmpfs per run, owned by the run's user, and
     /// the command's working directory. The only writable place besides
     /// `/tmp`.
     #[serde(default = "default_workdir")]
+    #[schemars(
+        regex(pattern = r"^(/[^/\u0000:]+)+$"),
+        extend("not" = {"pattern": r"^/(tmp|proc|sys|dev)(/|$)|/\.\.?(/|$)"})
+    )]
     pub workdir: String,
     /// Environment variables of the command. (Not `env`: that is every
     /// spec's own, the variables of its `{{ }}` templates.)
     #[serde(default)]
+    #[schemars(extend(
+        "propertyNames" = {"pattern": "^[^=\\u0000]+$"},
+        "additionalProperties" = {"type": "string", "pattern": "^[^\\u0000]*$"}
+    ))]
     pub environment: BTreeMap<String, String>,
     /// Resource limits; each has a default and a ceiling.
     #[serde(default)]

@@ -22,7 +22,7 @@ use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports
 /// The fields of an `auth` spec.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(example = serde_json::json!({"tokens": [{"token": "{{ TOKEN }}", "scope": "write"}]}))]
+#[schemars(example = serde_json::json!({"tokens": [{"file": "/run/secrets/weir-token", "scope": "write"}]}))]
 pub struct AuthSpec {
     /// The tokens accepted. An entry whose `token` or `file` is empty is
     /// left out, so an unset environment variable disables its entry.
