@@ -34,6 +34,7 @@ pub struct RetrySpec {
     pub limit: u32,
     /// The wait before the first retry.
     #[serde(default = "default_delay")]
+    #[schemars(transform = crate::ceiling::time_duration)]
     pub delay: Duration,
     /// What each wait is multiplied by for the next (at least 1).
     #[serde(default = "default_factor")]
@@ -41,6 +42,7 @@ pub struct RetrySpec {
     pub factor: f64,
     /// The longest wait.
     #[serde(default = "default_max_delay")]
+    #[schemars(transform = crate::ceiling::time_duration)]
     pub max_delay: Duration,
     /// Whether each wait is drawn at random from its upper half.
     #[serde(default = "default_jitter")]

@@ -20,6 +20,7 @@ use super::duration::Duration;
 #[schemars(example = super::example("interval: 250ms"))]
 pub struct SleepSpec {
     /// How long to wait.
+    #[schemars(transform = crate::ceiling::time_duration)]
     pub interval: Duration,
 }
 

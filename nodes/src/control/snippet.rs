@@ -36,6 +36,7 @@ const JS_MEMORY_MIB: u32 = 64;
 /// value itself when `out` is unlinked).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = by_language()))]
 #[schemars(example = super::example("language: javascript\ncode: 'export default function (p) { return p.a + p.b }'"))]
 pub struct SnippetSpec {
     /// How `code` is read.
@@ -85,6 +86,31 @@ pub enum Language {
     Yaml,
     /// A constant string.
     Text,
+}
+
+/// What each `language` allows of the other fields (the rules `compile`
+/// checks), as the schema's `oneOf`. Code that must compile has a format
+/// (`cel`, `javascript`, `json-text`, `yaml-text`).
+fn by_language() -> serde_json::Value {
+    use serde_json::json;
+    let none = json!({"type": "null"});
+    let text = |format: &str| json!({"anyOf": [{"type": "string", "format": format}, {"not": {"type": "string"}}]});
+    let constant = |language: &str, code: serde_json::Value| {
+        let none = &none;
+        json!({"properties": {"language": {"const": language}, "code": code, "timeout": none, "memory_mib": none}})
+    };
+    json!([
+        {"properties": {"language": {"const": "cel"}, "code": {"type": "string", "format": "cel"}, "memory_mib": none}},
+        {"properties": {
+            "language": {"const": "javascript"},
+            "code": {"type": "string", "format": "javascript"},
+            "timeout": {"anyOf": [ceiling::duration_schema(ceiling::JS_TIME.value()), none]},
+            "memory_mib": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": ceiling::JS_MEMORY.value()}, none]}
+        }},
+        constant("json", text("json-text")),
+        constant("yaml", text("yaml-text")),
+        constant("text", json!({"type": "string"})),
+    ])
 }
 
 pub(super) struct Snippet;

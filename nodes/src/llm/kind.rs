@@ -45,7 +45,7 @@ use super::{ApiKey, CallError, ChatRequest, Client, Config, Flavour, Prompt, Ret
 pub struct LlmSpec {
     /// The API's base URL, e.g. `"{{ LLM_BASE_URL }}"` bound from
     /// `os: LLM_BASE_URL`; calls go to `{base_url}/chat/completions`.
-    #[schemars(extend("format" = "uri"), regex(pattern = "^https?://"))]
+    #[schemars(extend("format" = "http-url"), regex(pattern = "^https?://"))]
     pub base_url: String,
     /// The API key, bound from a secret value (`"{{ LLM_KEY }}"`); sent as
     /// a bearer token and shown nowhere. Local servers need none.

@@ -45,6 +45,7 @@ pub struct StaticSpec {
     /// A folder built into the binary instead: `console` (the engine
     /// console, `ui/dist/console`), served whatever the working directory.
     #[serde(default)]
+    #[schemars(extend("enum" = ["console", null]))]
     pub bundle: Option<String>,
     /// The file a folder request serves.
     #[serde(default = "default_index")]

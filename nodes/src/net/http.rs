@@ -47,7 +47,7 @@ pub struct HttpSpec {
     /// `"{{ API }}/items/{{ payload.id }}"`. Without it, the payload is the
     /// request: `{url, method?, query?, header?, body?}`.
     #[serde(default)]
-    #[schemars(extend("format" = "uri"), regex(pattern = "^https?://"))]
+    #[schemars(extend("format" = "http-url"), regex(pattern = "^https?://"))]
     pub url: Option<String>,
     /// Query parameters added to the URL, encoded: name → value (a list
     /// repeats the name; null leaves it out). Values may be templates.

@@ -87,6 +87,7 @@ pub struct SqlSpec {
     /// How long one statement may run before it is stopped (SQLSTATE
     /// 57014, status 504): `250ms`, `5s`, `1m`… Default `30s`.
     #[serde(default = "default_timeout")]
+    #[schemars(transform = crate::ceiling::time_duration)]
     pub timeout: Duration,
     /// SQL run once each time the node loads, before it takes packets:
     /// idempotent DDL such as `CREATE TABLE IF NOT EXISTS`, so a
