@@ -91,10 +91,10 @@ bool one_literal(const char32_t *s, size_t n, Text &out) {
 
 } // namespace
 
-bool string_value(std::string_view text, const std::vector<const Token *> &parts, Text &out) {
+bool string_value(std::string_view text, const std::vector<Token> &parts, Text &out) {
   out.clear();
-  for (const Token *t : parts) {
-    Text literal = to_text(text.substr(t->off, t->len));
+  for (const Token &t : parts) {
+    Text literal = to_text(text.substr(t.off, t.len));
     if (!one_literal(literal.data(), literal.size(), out)) return false;
   }
   return true;

@@ -315,17 +315,33 @@ template <class C> bool is_single_start(const C *s, size_t n) {
   return false;
 }
 
+bool is_ascii(const unsigned char *p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    if (w & 0x8080808080808080ULL) return false;
+  }
+  for (; i < n; i++)
+    if (p[i] >= 0x80) return false;
+  return true;
+}
+
 std::string char_repr(char32_t c) {
   char buf[32];
   snprintf(buf, sizeof buf, "%04X", unsigned(c));
   return buf;
 }
 
-class Tokenizer {
+} // namespace
+
+// tokenize.py's loop, one physical line per step().
+class TokenizerImpl {
 public:
-  Tokenizer(std::string_view t, const TokenizeLimits &lim, TokenizeResult &r)
+  TokenizerImpl(std::string_view t, const TokenizeLimits &lim, TokenizeResult &r)
       : text_(t), lim_(lim), out_(r) {}
-  bool run();
+  bool step();
+  bool done() const { return done_; }
 
 private:
   std::string_view text_;
@@ -349,6 +365,9 @@ private:
   std::u32string wide_;
   std::vector<uint32_t> wide_bytes_;
 
+  // Where the next line starts, and whether the stream is complete.
+  size_t at_ = 0;
+  bool done_ = false;
   // tokenize.py's loop state.
   uint32_t lnum_ = 0;
   long parenlev_ = 0;
@@ -394,18 +413,19 @@ private:
     if (!out_.syntax_error.present()) out_.syntax_error = SyntaxIssue{m, line, col};
   }
   template <class Line> Step line_step(const Line &line);
+  Step wide_step(const unsigned char *p, size_t n);
   template <class Line> void c_indent(const Line &l, uint32_t lnum);
   void c_bracket(char32_t c, uint32_t lnum, uint32_t col);
   template <class Line> void c_errortoken(const Line &l, uint32_t lnum, size_t pos);
   template <class Line> void c_name(const Line &l, uint32_t lnum, size_t start, size_t end);
   void c_after_number(const Token &tok);
   void finish();
-  friend bool weir::tokenize(std::string_view, TokenizeLimits const &, TokenizeResult &);
+  friend class TokenStream;
 };
 
 // The C tokenizer refuses a number run into a name or another number, except before
 // the keywords it lets through with a warning.
-void Tokenizer::c_after_number(const Token &tok) {
+void TokenizerImpl::c_after_number(const Token &tok) {
   const Token *before = before_last();
   if (!before) return;
   const Token &num = *before;
@@ -457,7 +477,7 @@ void Tokenizer::c_after_number(const Token &tok) {
   issue("invalid " + kind + " literal", tok.srow, col);
 }
 
-template <class Line> void Tokenizer::c_indent(const Line &l, uint32_t lnum) {
+template <class Line> void TokenizerImpl::c_indent(const Line &l, uint32_t lnum) {
   uint32_t col = 0, alt = 0;
   for (size_t i = 0; i < l.n; i++) {
     char32_t c = l.at(i);
@@ -499,7 +519,7 @@ template <class Line> void Tokenizer::c_indent(const Line &l, uint32_t lnum) {
   }
 }
 
-void Tokenizer::c_bracket(char32_t c, uint32_t lnum, uint32_t col) {
+void TokenizerImpl::c_bracket(char32_t c, uint32_t lnum, uint32_t col) {
   if (c == '(' || c == '[' || c == '{') {
     size_t limit = std::min<size_t>(kMaxLevel, lim_.max_depth);
     if (parens_.size() >= limit)
@@ -526,7 +546,7 @@ void Tokenizer::c_bracket(char32_t c, uint32_t lnum, uint32_t col) {
   }
 }
 
-template <class Line> void Tokenizer::c_errortoken(const Line &l, uint32_t lnum, size_t pos) {
+template <class Line> void TokenizerImpl::c_errortoken(const Line &l, uint32_t lnum, size_t pos) {
   char32_t c = l.at(pos);
   if (c == ' ' || c == '\t' || c == '\f') return;
   if (c == '\'' || c == '"') {
@@ -566,7 +586,7 @@ template <class Line> void Tokenizer::c_errortoken(const Line &l, uint32_t lnum,
 }
 
 template <class Line>
-void Tokenizer::c_name(const Line &l, uint32_t lnum, size_t start, size_t end) {
+void TokenizerImpl::c_name(const Line &l, uint32_t lnum, size_t start, size_t end) {
   // In an ASCII line a name is [A-Za-z_][A-Za-z0-9_]*: nothing to report.
   if constexpr (std::is_same_v<Line, AsciiLine>) return;
   for (size_t i = start; i < end; i++) {
@@ -587,54 +607,52 @@ void Tokenizer::c_name(const Line &l, uint32_t lnum, size_t start, size_t end) {
 }
 
 // Lines as BytesIO.readline gives them: split after each '\n'. Each is matched in
-// place when it is ASCII, else through the scratch decoding.
-bool Tokenizer::run() {
+// place when it is ASCII, else through the scratch decoding. Returns false once the
+// stream is complete (or interrupted).
+bool TokenizerImpl::step() {
+  if (done_) return false;
+  if ((lnum_ & 1023) == 0 && lim_.interrupted && lim_.interrupted()) {
+    done_ = true;
+    return false;
+  }
   const unsigned char *base = reinterpret_cast<const unsigned char *>(text_.data());
-  size_t at = 0;
-  for (size_t idx = 0;; idx++) {
-    if ((idx & 1023) == 0 && lim_.interrupted && lim_.interrupted()) return false;
-    size_t end = at;
-    bool ascii = true;
-    if (at < text_.size()) {
-      const void *nl = memchr(base + at, '\n', text_.size() - at);
-      end = nl ? size_t(static_cast<const unsigned char *>(nl) - base) + 1 : text_.size();
-      size_t i = at;
-      for (; i + 8 <= end && ascii; i += 8) {
-        uint64_t w;
-        memcpy(&w, base + i, 8);
-        ascii = !(w & 0x8080808080808080ULL);
-      }
-      for (; i < end && ascii; i++) ascii = base[i] < 0x80;
-    }
-    line_off_ = at;
-    lnum_++;
-    Step step;
-    if (ascii) {
-      step = line_step(AsciiLine{base + at, end - at});
-    } else {
-      wide_.clear();
-      wide_bytes_.clear();
-      for (size_t i = at; i < end;) {
-        size_t len;
-        wide_.push_back(decode_utf8(base + i, end - i, len));
-        wide_bytes_.push_back(uint32_t(i - at));
-        i += len;
-      }
-      wide_bytes_.push_back(uint32_t(end - at));
-      step = line_step(WideLine{wide_.data(), wide_.size(), wide_bytes_.data()});
-    }
-    if (step == Step::Done) return true;
-    if (step == Step::Stop) break;
+  size_t at = at_, end = at;
+  bool ascii = true;
+  if (at < text_.size()) {
+    const void *nl = memchr(base + at, '\n', text_.size() - at);
+    end = nl ? size_t(static_cast<const unsigned char *>(nl) - base) + 1 : text_.size();
+    ascii = is_ascii(base + at, end - at);
+  }
+  line_off_ = at;
+  lnum_++;
+  Step step = ascii ? line_step(AsciiLine{base + at, end - at}) : wide_step(base + at, end - at);
+  if (step == Step::Next) {
     last_chars_ = ascii ? end - at : wide_.size();
     last_off_ = at;
     last_len_ = end - at;
-    at = end;
+    at_ = end;
+    return true;
   }
-  finish();
-  return true;
+  if (step == Step::Stop) finish();
+  done_ = true;
+  return false;
 }
 
-template <class Line> Tokenizer::Step Tokenizer::line_step(const Line &line) {
+// A line with other characters: decoded into the scratch first.
+TokenizerImpl::Step TokenizerImpl::wide_step(const unsigned char *p, size_t n) {
+  wide_.clear();
+  wide_bytes_.clear();
+  for (size_t i = 0; i < n;) {
+    size_t len;
+    wide_.push_back(decode_utf8(p + i, n - i, len));
+    wide_bytes_.push_back(uint32_t(i));
+    i += len;
+  }
+  wide_bytes_.push_back(uint32_t(n));
+  return line_step(WideLine{wide_.data(), wide_.size(), wide_bytes_.data()});
+}
+
+template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &line) {
   const uint32_t lnum = lnum_;
   size_t pos = 0, max = line.n;
   auto off = [&](size_t p) { return line_off_ + line.byte(p); };
@@ -804,7 +822,7 @@ template <class Line> Tokenizer::Step Tokenizer::line_step(const Line &line) {
 
 // After the last line: the implicit NEWLINE when the input does not end in one, the
 // DEDENTs, ENDMARKER, and a bracket never closed.
-void Tokenizer::finish() {
+void TokenizerImpl::finish() {
   uint32_t lnum = lnum_;
   if (last_len_) {
     Text last = to_text(text_.substr(last_off_, last_len_));
@@ -827,21 +845,24 @@ void Tokenizer::finish() {
   }
 }
 
-} // namespace
-
 const char *tok_name(Tok t) {
   static const char *names[] = {"ENDMARKER", "NAME", "NUMBER", "STRING", "NEWLINE", "INDENT",
                                 "DEDENT", "OP", "ERRORTOKEN", "COMMENT", "NL", "ENCODING"};
   return names[static_cast<int>(t)];
 }
 
-bool tokenize(std::string_view text, TokenizeLimits const &limits, TokenizeResult &out) {
+TokenStream::TokenStream(std::string_view text, const TokenizeLimits &limits,
+                         TokenizeResult &out)
+    : impl_(std::make_unique<TokenizerImpl>(text, limits, out)) {
   out.tokens.clear();
   out.comments.clear();
-  out.tokens.reserve(text.size() / 4 + 16); // pages are touched only as used
-  auto t = std::make_unique<Tokenizer>(text, limits, out);
-  t->emit(Tok::ENCODING, 0, 0, 0, 0, 0, 0);
-  return t->run();
+  impl_->emit(Tok::ENCODING, 0, 0, 0, 0, 0, 0);
 }
+
+TokenStream::~TokenStream() = default;
+
+bool TokenStream::step() { return impl_->step(); }
+
+bool TokenStream::done() const { return impl_->done(); }
 
 } // namespace weir
