@@ -70,6 +70,14 @@ private:
   bool name(size_t i, const char *w) const { return T(i).type == Tok::NAME && word(i, w); }
   std::string str(size_t i) const { return std::string(text_.substr(T(i).off, T(i).len)); }
   bool at_end(size_t i) const { return !toks_.exists(i) || T(i).type == Tok::ENDMARKER; }
+  // The token at i into t; false at the end (no token or ENDMARKER), as at_end.
+  bool fetch(size_t i, Token &t) const {
+    if (!toks_.exists(i)) return false;
+    t = T(i);
+    return t.type != Tok::ENDMARKER;
+  }
+  // A one-character operator's character, else 0.
+  char op1(const Token &t) const { return t.type == Tok::OP && t.len == 1 ? text_[t.off] : 0; }
   [[noreturn]] void fail(const std::string &m, size_t i, long col_adjust = 1) const {
     const Token t = T(i);
     throw Failure{SyntaxIssue{m, long(t.srow), long(t.scol) + col_adjust}};
@@ -103,29 +111,38 @@ private:
   }
 
   void statement(Body &b) {
-    if (op(k_, "@")) {
-      std::vector<std::string> decorators;
-      while (op(k_, "@")) {
-        size_t first = ++k_;
-        while (!is(k_, Tok::NEWLINE) && !at_end(k_)) k_++;
-        if (k_ == first) fail("invalid syntax", k_);
-        decorators.push_back(decorator_text(first, k_ - 1));
-        k_++;
-      }
-      if (name(k_, "def") || name(k_, "class") || (name(k_, "async") && name(k_ + 1, "def")))
-        return definition(b, std::move(decorators));
-      fail("invalid syntax", k_);
+    Token t = T(k_);
+    if (t.type == Tok::OP && op1(t) == '@') return decorated(b);
+    if (t.type != Tok::NAME) return simple_line(b); // no keyword can start it
+    keyword_statement(b, text_.substr(t.off, t.len));
+  }
+
+  void decorated(Body &b) {
+    std::vector<std::string> decorators;
+    while (op(k_, "@")) {
+      size_t first = ++k_;
+      while (!is(k_, Tok::NEWLINE) && !at_end(k_)) k_++;
+      if (k_ == first) fail("invalid syntax", k_);
+      decorators.push_back(decorator_text(first, k_ - 1));
+      k_++;
     }
     if (name(k_, "def") || name(k_, "class") || (name(k_, "async") && name(k_ + 1, "def")))
+      return definition(b, std::move(decorators));
+    fail("invalid syntax", k_);
+  }
+
+  // A statement starting with the NAME `w`.
+  void keyword_statement(Body &b, std::string_view w) {
+    if (w == "def" || w == "class" || (w == "async" && name(k_ + 1, "def")))
       return definition(b, {});
-    static const char *compound[] = {"if", "elif", "else", "while", "for", "try",
-                                     "except", "finally", "with"};
-    for (const char *kw : compound)
-      if (name(k_, kw)) return compound_statement(b, kw);
-    if (name(k_, "async") && (name(k_ + 1, "for") || name(k_ + 1, "with")))
+    static const std::string_view compound[] = {"if", "elif", "else", "while", "for", "try",
+                                                "except", "finally", "with"};
+    for (std::string_view kw : compound)
+      if (w == kw) return compound_statement(b, kw.data()); // literals: NUL-terminated
+    if (w == "async" && (name(k_ + 1, "for") || name(k_ + 1, "with")))
       return compound_statement(b, name(k_ + 1, "for") ? "for" : "with");
-    if (b.is_match && name(k_, "case")) return compound_statement(b, "case");
-    if (name(k_, "match")) {
+    if (b.is_match && w == "case") return compound_statement(b, "case");
+    if (w == "match") {
       size_t c = header_colon(k_ + 1);
       if (c != size_t(-1) && c > k_ + 1 && is(c + 1, Tok::NEWLINE)) {
         return compound_statement(b, "match");
@@ -136,17 +153,19 @@ private:
 
   size_t header_colon(size_t i) const {
     long depth = 0, lambdas = 0;
-    for (; !at_end(i) && !is(i, Tok::NEWLINE); i++) {
-      if (T(i).type == Tok::OP) {
-        if (op(i, "(") || op(i, "[") || op(i, "{"))
+    Token t;
+    for (; fetch(i, t) && t.type != Tok::NEWLINE; i++) {
+      if (t.type == Tok::OP) {
+        char c = op1(t);
+        if (c == '(' || c == '[' || c == '{')
           depth++;
-        else if (op(i, ")") || op(i, "]") || op(i, "}"))
+        else if (c == ')' || c == ']' || c == '}')
           depth--;
-        else if (depth == 0 && op(i, ":")) {
+        else if (depth == 0 && c == ':') {
           if (lambdas == 0) return i;
           lambdas--;
         }
-      } else if (depth == 0 && name(i, "lambda")) {
+      } else if (depth == 0 && t.type == Tok::NAME && name(i, "lambda")) {
         lambdas++;
       }
     }
@@ -236,11 +255,13 @@ private:
     for (;;) {
       size_t first = k_;
       long depth = 0;
-      while (!at_end(k_) && !is(k_, Tok::NEWLINE) && !is(k_, Tok::INDENT) &&
-             !is(k_, Tok::DEDENT)) {
-        if (op(k_, "(") || op(k_, "[") || op(k_, "{")) depth++;
-        if (op(k_, ")") || op(k_, "]") || op(k_, "}")) depth--;
-        if (depth <= 0 && op(k_, ";")) break;
+      Token t;
+      while (fetch(k_, t) && t.type != Tok::NEWLINE && t.type != Tok::INDENT &&
+             t.type != Tok::DEDENT) {
+        char c = op1(t);
+        if (c == '(' || c == '[' || c == '{') depth++;
+        if (c == ')' || c == ']' || c == '}') depth--;
+        if (depth <= 0 && c == ';') break;
         k_++;
       }
       if (k_ > first) simple_statement(b, first, k_ - 1);
@@ -309,9 +330,11 @@ private:
   // statement's end: reading on could pull the rest of a broken file in).
   size_t matching(size_t open, size_t limit) const {
     long depth = 0;
-    for (size_t i = open; i <= limit && !at_end(i); i++) {
-      if (op(i, "(") || op(i, "[") || op(i, "{")) depth++;
-      if (op(i, ")") || op(i, "]") || op(i, "}"))
+    Token t;
+    for (size_t i = open; i <= limit && fetch(i, t); i++) {
+      char c = op1(t);
+      if (c == '(' || c == '[' || c == '{') depth++;
+      if (c == ')' || c == ']' || c == '}')
         if (--depth == 0) return i;
     }
     return size_t(-1);
@@ -415,12 +438,18 @@ void TokenWindow::fill(size_t i) {
     }
   }
   if (!res_.tokens.empty()) last_ = res_.tokens.back();
+  sync();
+}
+
+void TokenWindow::sync() {
+  data_ = res_.tokens.data();
+  size_ = res_.tokens.size();
 }
 
 Token TokenWindow::get_slow(size_t i) {
   if (i < base_) throw std::logic_error("token window: a dropped token was read");
   fill(i);
-  if (i - base_ < res_.tokens.size()) return res_.tokens[i - base_];
+  if (i - base_ < size_) return data_[i - base_];
   return last_;
 }
 
@@ -449,6 +478,7 @@ void TokenWindow::release(size_t upto, bool all) {
     res_.tokens.erase(res_.tokens.begin(), res_.tokens.begin() + long(n));
     base_ += n;
   }
+  sync();
 }
 
 void TokenWindow::finish(bool consume) {
@@ -461,6 +491,7 @@ void TokenWindow::finish(bool consume) {
     }
   }
   if (!res_.tokens.empty()) last_ = res_.tokens.back();
+  sync();
   if (consume) release(base_ + res_.tokens.size(), true);
 }
 
@@ -470,6 +501,7 @@ void TokenWindow::discard() {
   base_ += res_.tokens.size();
   res_.tokens.clear();
   res_.comments.clear();
+  sync();
 }
 
 } // namespace weir

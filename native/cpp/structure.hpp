@@ -81,13 +81,13 @@ public:
   // By value: reading further may move the window's storage.
   Token get(size_t i) {
     size_t k = i - base_;
-    if (k < res_.tokens.size()) return res_.tokens[k];
+    if (k < size_) return data_[k];
     return get_slow(i);
   }
   bool exists(size_t i) {
-    if (i - base_ < res_.tokens.size()) return true;
+    if (i - base_ < size_) return true;
     fill(i);
-    return i - base_ < res_.tokens.size();
+    return i - base_ < size_;
   }
   // The parser begins a statement at i: it will not read before it again. Tokens of
   // the statement before go to the consumer in batches.
@@ -102,6 +102,9 @@ private:
   Token get_slow(size_t i);
   void fill(size_t i);
   void release(size_t upto, bool all);
+  void sync(); // after res_.tokens changed
+  const Token *data_ = nullptr; // res_.tokens as of the last sync, for the fast path
+  size_t size_ = 0;
   TokenStream &stream_;
   TokenizeResult &res_;
   size_t base_ = 0;     // the absolute index of res_.tokens[0]
