@@ -300,6 +300,50 @@ template <class Line> bool pseudo(const Line &l, size_t pos, size_t &start, size
   return false;
 }
 
+// ASCII character classes for the scanner's fast paths.
+enum : uint8_t { kOther, kBlank, kLetter, kDigit, kOpChar };
+struct AsciiClasses {
+  uint8_t c[256] = {};
+  constexpr AsciiClasses() {
+    c[' '] = c['\t'] = c['\f'] = kBlank;
+    for (int k = 'a'; k <= 'z'; k++) c[k] = c[k - 'a' + 'A'] = kLetter;
+    c['_'] = kLetter;
+    for (int k = '0'; k <= '9'; k++) c[k] = kDigit;
+    // Every operator's first character but '.', which may start a number.
+    for (const char *o = "<>*/|^@=&%+:-!~{}[]();,"; *o; o++) c[(unsigned char)*o] = kOpChar;
+  }
+};
+constexpr AsciiClasses kClass;
+
+enum class Hint { None, Name, Op };
+
+// Whether a string may start at p: a prefix letter or two, then a quote.
+bool may_start_string(const unsigned char *s, size_t n, size_t p) {
+  auto quote = [&](size_t i) { return i < n && (s[i] == '\'' || s[i] == '"'); };
+  if (!prefix_char(s[p])) return false;
+  return quote(p + 1) || (p + 1 < n && prefix_char(s[p + 1]) && quote(p + 2));
+}
+
+// pseudo() on an ASCII line, by table for the common tokens: a name that cannot start
+// a string, and an operator; `hint` says which. Anything else takes the ordered
+// alternatives (which would give the same span for these two).
+bool pseudo_ascii(const AsciiLine &l, size_t pos, size_t &start, size_t &end, Hint &hint) {
+  const unsigned char *s = l.s;
+  size_t n = l.n, p = pos;
+  while (p < n && kClass.c[s[p]] == kBlank) p++;
+  if (p < n && kClass.c[s[p]] == kLetter && !may_start_string(s, n, p)) {
+    size_t e = p + 1;
+    while (e < n && (kClass.c[s[e]] == kLetter || kClass.c[s[e]] == kDigit)) e++;
+    start = p, end = e, hint = Hint::Name;
+    return true;
+  }
+  if (p < n && kClass.c[s[p]] == kOpChar) {
+    size_t e = special(l, p);
+    if (e != kNo) return start = p, end = e, hint = Hint::Op, true;
+  }
+  return pseudo(l, pos, start, end);
+}
+
 template <class C> bool is_triple_token(const C *s, size_t n) {
   if (n < 3) return false;
   char32_t q = s[n - 1];
@@ -744,9 +788,38 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
     }
     continued_ = false;
   }
+  auto op_token = [&](char32_t initial, size_t start, size_t end) {
+    if (initial == '(' || initial == '[' || initial == '{') {
+      parenlev_++;
+      c_bracket(initial, lnum, uint32_t(start));
+    } else if (initial == ')' || initial == ']' || initial == '}') {
+      parenlev_--;
+      c_bracket(initial, lnum, uint32_t(start));
+    } else if (initial >= 0x80) {
+      c_name(line, lnum, start, end);
+    }
+    emit(Tok::OP, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
+  };
   while (pos < max) {
     size_t start, end;
-    if (!pseudo(line, pos, start, end)) {
+    Hint hint = Hint::None;
+    bool matched;
+    if constexpr (std::is_same_v<Line, AsciiLine>)
+      matched = pseudo_ascii(line, pos, start, end, hint);
+    else
+      matched = pseudo(line, pos, start, end);
+    if (hint == Hint::Name) { // what the chain below makes of a name, without its tests
+      pos = end;
+      emit(Tok::NAME, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
+      c_after_number(prev_[1]);
+      continue;
+    }
+    if (hint == Hint::Op) {
+      pos = end;
+      op_token(line.at(start), start, end);
+      continue;
+    }
+    if (!matched) {
       c_errortoken(line, lnum, pos);
       emit(Tok::ERRORTOKEN, lnum, uint32_t(pos), lnum, uint32_t(pos + 1), off(pos),
            span(pos, pos + 1));
@@ -805,16 +878,7 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
     } else if (initial == '\\') {
       continued_ = true;
     } else {
-      if (initial == '(' || initial == '[' || initial == '{') {
-        parenlev_++;
-        c_bracket(initial, lnum, uint32_t(start));
-      } else if (initial == ')' || initial == ']' || initial == '}') {
-        parenlev_--;
-        c_bracket(initial, lnum, uint32_t(start));
-      } else if (initial >= 0x80) {
-        c_name(line, lnum, start, end);
-      }
-      emit(Tok::OP, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
+      op_token(initial, start, end);
     }
   }
   return Step::Next;
