@@ -29,24 +29,31 @@ namespace {
 constexpr size_t kTokenBuf = 1 << 18;
 constexpr size_t kTokenSlack = 256; // the most a line takes beside its escaped string
 
+// "00".."99", for writing numbers two digits at a time.
+struct DigitPairs {
+  char p[200] = {};
+  constexpr DigitPairs() {
+    for (int i = 0; i < 100; i++) p[2 * i] = char('0' + i / 10), p[2 * i + 1] = char('0' + i % 10);
+  }
+};
+constexpr DigitPairs kPairs;
+
 char *put_uint(char *d, uint32_t v) {
-  if (v < 10) {
-    *d = char('0' + v);
-    return d + 1;
-  }
-  if (v < 100) {
-    d[0] = char('0' + v / 10);
-    d[1] = char('0' + v % 10);
-    return d + 2;
-  }
   char tmp[10];
-  int n = 0;
-  do {
-    tmp[n++] = char('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (n) *d++ = tmp[--n];
-  return d;
+  char *end = tmp + sizeof tmp, *p = end;
+  while (v >= 100) {
+    p -= 2;
+    memcpy(p, kPairs.p + 2 * (v % 100), 2);
+    v /= 100;
+  }
+  if (v >= 10) {
+    p -= 2;
+    memcpy(p, kPairs.p + 2 * v, 2);
+  } else {
+    *--p = char('0' + v);
+  }
+  memcpy(d, p, size_t(end - p));
+  return d + (end - p);
 }
 
 char *put(char *d, const char *s, size_t n) {
@@ -97,11 +104,16 @@ void TokenWriter::line(const Token &t) {
   }
   d = json_escape_utf8(d, str.data(), str.size());
   d = put(d, "\",\"start\":[", 11);
+  char *row = d;
   d = put_uint(d, t.srow);
+  size_t row_len = size_t(d - row);
   *d++ = ',';
   d = put_uint(d, t.scol);
   d = put(d, "],\"end\":[", 9);
-  d = put_uint(d, t.erow);
+  if (t.erow == t.srow) // most tokens: the row's digits again
+    d = put(d, row, row_len);
+  else
+    d = put_uint(d, t.erow);
   *d++ = ',';
   d = put_uint(d, t.ecol);
   d = put(d, "]}\n", 3);
