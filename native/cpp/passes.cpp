@@ -183,7 +183,9 @@ void outline_import(Buffered &b, const Import &im, std::string &j) {
 }
 
 void outline_definition(Buffered &b, const Definition &d, std::string &j) {
-  j = "{\"kind\":\"" + d.kind + "\",\"name\":";
+  j = "{\"kind\":\"";
+  j += d.kind;
+  j += "\",\"name\":";
   json_string(j, d.name);
   j += ",\"qualname\":";
   json_string(j, d.qualname);
@@ -294,6 +296,24 @@ void TokenPasses::enable_metrics() {
   metrics_->lines = lines;
 }
 
+// Owners are found for a whole batch before the passes run over it, so a closed
+// definition's state is released only after the batch (forget_closed).
+void TokenPasses::close(int def) {
+  open_.pop_back();
+  closed_.push_back(def);
+}
+
+// The bodies of closed definitions are behind: no call can be added to them, so their
+// sets of callees seen go (the calls themselves stay, in order).
+void TokenPasses::forget_closed() {
+  for (int def : closed_) {
+    size_t slot = size_t(def + 1);
+    if (callgraph_ && slot < callgraph_->seen.size())
+      std::set<std::string>().swap(callgraph_->seen[slot]);
+  }
+  closed_.clear();
+}
+
 void TokenPasses::enable_callgraph() { callgraph_ = std::make_unique<CallgraphState>(); }
 
 void TokenPasses::enable_strip(bool docstrings, bool comments, Sink &out) {
@@ -310,10 +330,10 @@ int TokenPasses::owner(size_t i) {
   };
   while (next_open_ < s_.defs.size() && s_.defs[next_open_].body_first <= i) {
     size_t first = s_.defs[next_open_].body_first;
-    while (!open_.empty() && ended_before(open_.back(), first)) open_.pop_back();
+    while (!open_.empty() && ended_before(open_.back(), first)) close(open_.back());
     open_.push_back(int(next_open_++));
   }
-  while (!open_.empty() && ended_before(open_.back(), i)) open_.pop_back();
+  while (!open_.empty() && ended_before(open_.back(), i)) close(open_.back());
   return open_.empty() ? -1 : open_.back();
 }
 
@@ -477,6 +497,7 @@ void TokenPasses::consume(TokenWindow &w, size_t from, size_t to,
     strip_us += since(t0);
   }
   drop_docsites(to);
+  forget_closed();
 }
 
 // Sites wholly before `to` are done with.

@@ -73,6 +73,9 @@ public:
 
 private:
   int owner(size_t i); // the innermost definition whose body holds token i, or -1
+  void close(int def); // pops `def`, the innermost open definition
+  void forget_closed();
+  std::vector<int> closed_; // definitions closed during the current batch
   void drop_docsites(size_t to);
   const Decoded &source_;
   Structure &s_; // its docstring sites are dropped here once consumed

@@ -17,7 +17,7 @@
 namespace weir {
 
 struct Definition {
-  std::string kind; // "function" | "async_function" | "class"
+  const char *kind = "function"; // "function" | "async_function" | "class" (static)
   std::string name, qualname;
   long line = 0, end_line = 0;
   std::vector<std::string> decorators; // source text, UTF-8
@@ -49,8 +49,9 @@ struct DocSite {
 
 // Token indices are absolute indices of the significant tokens.
 struct Structure {
-  std::vector<Definition> defs;
-  std::vector<Import> imports;
+  // Deques: they grow a block at a time (no doubling, no copy), and references stay.
+  std::deque<Definition> defs;
+  std::deque<Import> imports;
   bool has_module_docstring = false;
   std::string module_docstring; // a JSON string literal
   // Docstring sites not yet consumed; docsites[0] is site number docsites_dropped.
