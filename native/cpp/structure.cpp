@@ -450,7 +450,13 @@ Token TokenWindow::get_slow(size_t i) {
   if (i < base_) throw std::logic_error("token window: a dropped token was read");
   fill(i);
   if (i - base_ < size_) return data_[i - base_];
-  return last_;
+  // Past the end: ENDMARKER, as the last token of a clean stream. A stream cut short
+  // by a tokenize error ends elsewhere (the parse is then discarded), and reading its
+  // last token again and again could keep the parser from ever stopping.
+  Token end = last_;
+  end.type = Tok::ENDMARKER;
+  end.len = 0;
+  return end;
 }
 
 void TokenWindow::statement(size_t i) {

@@ -78,7 +78,7 @@ public:
 class TokenWindow {
 public:
   TokenWindow(TokenStream &stream, TokenizeResult &result) : stream_(stream), res_(result) {}
-  // The token at i; past the end, the last one (ENDMARKER when tokenizing succeeded).
+  // The token at i; past the end, ENDMARKER (the last token when tokenizing succeeded).
   // By value: reading further may move the window's storage.
   Token get(size_t i) {
     size_t k = i - base_;
@@ -112,7 +112,7 @@ private:
   size_t consumed_ = 0; // tokens before this went to the consumer
   size_t lag_ = 0;      // the start of the statement before the current one
   bool discard_ = false;
-  Token last_{};        // the last token produced, kept when dropping
+  Token last_{};        // the last token produced, kept when dropping: where the end is
   std::vector<Token> batch_comments_;
 };
 
