@@ -11,15 +11,23 @@
 namespace weir {
 namespace {
 
-// Python's keywords, sorted, for a binary search without allocating.
+// Python's keywords, by length: most names are ruled out by their length and one
+// comparison or two.
 bool is_keyword(std::string_view w) {
-  static const std::string_view kws[] = {
-      "False", "None",   "True",    "and",      "as",     "assert", "async", "await",
-      "break", "class",  "continue", "def",     "del",    "elif",   "else",  "except",
-      "finally", "for",  "from",    "global",   "if",     "import", "in",    "is",
-      "lambda", "nonlocal", "not",  "or",       "pass",   "raise",  "return", "try",
-      "while", "with",   "yield"};
-  return std::binary_search(std::begin(kws), std::end(kws), w);
+  static const std::vector<std::string_view> by_length[9] = {
+      {},
+      {},
+      {"as", "if", "in", "is", "or"},
+      {"and", "def", "del", "for", "not", "try"},
+      {"None", "True", "elif", "else", "from", "pass", "with"},
+      {"False", "async", "await", "break", "class", "raise", "while", "yield"},
+      {"assert", "except", "global", "import", "lambda", "return"},
+      {"finally"},
+      {"continue", "nonlocal"}};
+  if (w.size() >= 9) return false;
+  for (std::string_view k : by_length[w.size()])
+    if (k == w) return true;
+  return false;
 }
 
 } // namespace
@@ -224,12 +232,19 @@ void write_outline(const Structure &s, Sink &out) {
 // Lines are classified as the tokens and comments arrive in text order, so by
 // increasing start row: a row is final once a token starting below it is seen, and
 // only the furthest end row of code and docstring tokens so far is needed.
+// Where a pass is among the docstring sites (absolute site numbers).
+struct SiteCursor {
+  static constexpr size_t kNone = size_t(-1);
+  size_t n = 0;         // the first site not wholly before the last token asked about
+  size_t first = kNone; // where site n begins, if known
+};
+
 struct MetricsState {
   size_t lines = 0;     // rows 1..lines exist
   size_t row = 1;       // the first row not yet classified
   size_t code_max = 0, doc_max = 0, comment_row = 0;
   size_t code = 0, doc = 0, comment = 0, blank = 0;
-  size_t site = 0;      // the docstring site to compare the next token with
+  SiteCursor site;
   Tok prev = Tok::ENDMARKER; // the type of the token before, for `case`
   std::vector<long> complexity; // per definition
 
@@ -263,7 +278,7 @@ struct StripState {
   Buffered direct;
   std::string whole;   // the output, when it is re-encoded at the end
   size_t at = 0;       // the source written up to here
-  size_t site = 0;     // the next docstring site
+  SiteCursor site;
 
   StripState(bool d, bool c, bool r, Sink &out)
       : docstrings(d), comments(c), reencode(r), direct(out) {}
@@ -350,14 +365,20 @@ bool counts_as_code(Tok t) {
          t == Tok::ERRORTOKEN;
 }
 
-// The docstring site holding token i, if any; `site` is a cursor that only moves on.
-const DocSite *site_of(const Structure &s, size_t &site, size_t i) {
-  site = std::max(site, s.docsites_dropped);
-  while (site - s.docsites_dropped < s.docsites.size() &&
-         s.docsites[site - s.docsites_dropped].last < i)
-    site++;
-  if (site - s.docsites_dropped >= s.docsites.size()) return nullptr;
-  const DocSite &d = s.docsites[site - s.docsites_dropped];
+// The docstring site holding token i, if any. The cursor only moves on; it remembers
+// where the next site begins, so most tokens are ruled out by one comparison.
+const DocSite *site_of(const Structure &s, SiteCursor &c, size_t i) {
+  if (c.first != SiteCursor::kNone && i < c.first) return nullptr;
+  c.n = std::max(c.n, s.docsites_dropped);
+  while (c.n - s.docsites_dropped < s.docsites.size() &&
+         s.docsites[c.n - s.docsites_dropped].last < i)
+    c.n++;
+  if (c.n - s.docsites_dropped >= s.docsites.size()) {
+    c.first = SiteCursor::kNone; // sites yet to be parsed may come
+    return nullptr;
+  }
+  const DocSite &d = s.docsites[c.n - s.docsites_dropped];
+  c.first = d.first;
   return d.first <= i ? &d : nullptr;
 }
 
@@ -417,13 +438,13 @@ void callgraph_token(std::string_view text, TokenWindow &w, CallgraphState &g, s
       return;
   }
   size_t j = i;
-  std::string callee(name);
-  while (is_op(text, w, j + 1, '.') && w.exists(j + 2) && w.get(j + 2).type == Tok::NAME) {
-    callee += ".";
-    callee += word(w.get(j + 2));
-    j += 2;
-  }
+  while (is_op(text, w, j + 1, '.') && w.exists(j + 2) && w.get(j + 2).type == Tok::NAME) j += 2;
   if (!is_op(text, w, j + 1, '(')) return;
+  std::string callee(name); // name.attr.attr, built only for a call
+  for (size_t k = i + 2; k <= j; k += 2) {
+    callee += ".";
+    callee += word(w.get(k));
+  }
   size_t slot = size_t(owner + 1);
   if (g.calls.size() <= slot) {
     g.calls.resize(slot + 1);
