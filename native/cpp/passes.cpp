@@ -478,47 +478,57 @@ void strip_docstring(std::string_view text, TokenWindow &w, StripState &st, cons
 
 } // namespace
 
+// Each pass runs over the whole batch in turn, timed on its own clock.
 void TokenPasses::consume(TokenWindow &w, size_t from, size_t to,
                           const std::vector<Token> &comments) {
   if (interrupted_ && interrupted_()) throw Interrupted{};
-  std::string_view text = source_.text;
   owners_.clear();
   if (metrics_ || callgraph_)
     for (size_t i = from; i < to; i++) owners_.push_back(owner(i));
-  if (metrics_) {
-    auto t0 = std::chrono::steady_clock::now();
-    size_t c = 0;
-    for (size_t i = from; i < to; i++) {
-      Token t = w.get(i);
-      for (; c < comments.size() && comments[c].off < t.off; c++) metrics_->add_comment(comments[c]);
-      metrics_token(s_, text, w, *metrics_, i, t, owners_[i - from]);
-    }
-    for (; c < comments.size(); c++) metrics_->add_comment(comments[c]);
-    metrics_us += since(t0);
-  }
-  if (callgraph_) {
-    auto t0 = std::chrono::steady_clock::now();
-    for (size_t i = from; i < to; i++)
-      callgraph_token(text, w, *callgraph_, i, w.get(i), owners_[i - from]);
-    callgraph_us += since(t0);
-  }
-  if (strip_) {
-    auto t0 = std::chrono::steady_clock::now();
-    StripState &st = *strip_;
-    size_t c = 0;
-    for (size_t i = from; i < to; i++) {
-      if (!st.docstrings && !st.comments) break;
-      Token t = w.get(i);
-      for (; st.comments && c < comments.size() && comments[c].off < t.off; c++)
-        strip_comment(text, st, comments[c]);
-      const DocSite *d = st.docstrings ? site_of(s_, st.site, i) : nullptr;
-      if (d && d->first == i) strip_docstring(text, w, st, *d);
-    }
-    for (; st.comments && c < comments.size(); c++) strip_comment(text, st, comments[c]);
-    strip_us += since(t0);
-  }
+  auto t0 = std::chrono::steady_clock::now();
+  if (metrics_) consume_metrics(w, from, to, comments);
+  auto t1 = std::chrono::steady_clock::now();
+  if (callgraph_) consume_callgraph(w, from, to);
+  auto t2 = std::chrono::steady_clock::now();
+  if (strip_) consume_strip(w, from, to, comments);
+  metrics_us += since(t0) - since(t1);
+  callgraph_us += since(t1) - since(t2);
+  strip_us += since(t2);
   drop_docsites(to);
   forget_closed();
+}
+
+// Tokens and comments in text order, so rows are classified in order.
+void TokenPasses::consume_metrics(TokenWindow &w, size_t from, size_t to,
+                                  const std::vector<Token> &comments) {
+  size_t c = 0;
+  for (size_t i = from; i < to; i++) {
+    Token t = w.get(i);
+    for (; c < comments.size() && comments[c].off < t.off; c++) metrics_->add_comment(comments[c]);
+    metrics_token(s_, source_.text, w, *metrics_, i, t, owners_[i - from]);
+  }
+  for (; c < comments.size(); c++) metrics_->add_comment(comments[c]);
+}
+
+void TokenPasses::consume_callgraph(TokenWindow &w, size_t from, size_t to) {
+  for (size_t i = from; i < to; i++)
+    callgraph_token(source_.text, w, *callgraph_, i, w.get(i), owners_[i - from]);
+}
+
+// Comments and docstrings in text order: the edits come sorted by where they start.
+void TokenPasses::consume_strip(TokenWindow &w, size_t from, size_t to,
+                                const std::vector<Token> &comments) {
+  StripState &st = *strip_;
+  std::string_view text = source_.text;
+  size_t c = 0;
+  for (size_t i = from; i < to && (st.docstrings || st.comments); i++) {
+    Token t = w.get(i);
+    for (; st.comments && c < comments.size() && comments[c].off < t.off; c++)
+      strip_comment(text, st, comments[c]);
+    const DocSite *d = st.docstrings ? site_of(s_, st.site, i) : nullptr;
+    if (d && d->first == i) strip_docstring(text, w, st, *d);
+  }
+  for (; st.comments && c < comments.size(); c++) strip_comment(text, st, comments[c]);
 }
 
 // Sites wholly before `to` are done with.

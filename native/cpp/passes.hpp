@@ -76,6 +76,10 @@ private:
   void close(int def); // pops `def`, the innermost open definition
   void forget_closed();
   std::vector<int> closed_; // definitions closed during the current batch
+  void consume_metrics(TokenWindow &w, size_t from, size_t to,
+                       const std::vector<Token> &comments);
+  void consume_callgraph(TokenWindow &w, size_t from, size_t to);
+  void consume_strip(TokenWindow &w, size_t from, size_t to, const std::vector<Token> &comments);
   void drop_docsites(size_t to);
   const Decoded &source_;
   Structure &s_; // its docstring sites are dropped here once consumed
