@@ -159,6 +159,62 @@ private:
     diags_.push_back(Diagnostic{"error", source, m, line, col});
   }
 
+  // Enables the passes that consume tokens; stripped.py is written as it goes, so its
+  // file is opened now. Returns the strip pass's run, if selected.
+  PassRun *enable_token_passes(TokenPasses &passes) {
+    PassRun *strip = nullptr;
+    for (PassRun &r : runs_) {
+      if (r.info->bit == WEIR_PASS_METRICS) passes.enable_metrics();
+      if (r.info->bit == WEIR_PASS_CALLGRAPH) passes.enable_callgraph();
+      if (r.info->bit == WEIR_PASS_STRIP) {
+        strip = &r;
+        r.sink = std::make_unique<FileSink>(req_.out_dir, r.info->artifact);
+        passes.enable_strip(req_.settings.strip_docstrings, req_.settings.strip_comments,
+                            *r.sink);
+      }
+    }
+    return strip;
+  }
+
+  // Tokenizes and parses in one stream: the parser pulls tokens, the passes consume
+  // them behind it. After a structural error the rest is only tokenized.
+  static void front_end(std::string_view text, const TokenizeLimits &limits,
+                        TokenizeResult &toks, Structure &structure, TokenPasses &passes) {
+    TokenStream stream(text, limits, toks);
+    TokenWindow window(stream, toks);
+    window.consumer = &passes;
+    parse_structure(text, window, structure);
+    window.finish(!structure.error.present());
+  }
+
+  // Writes one pass's artifact from what the stream left; false when interrupted. A
+  // pass that consumed tokens during the parse counts that time too (its own clock).
+  bool run_pass(PassRun &r, Structure &structure, TokenPasses &passes) {
+    Clock::time_point p0 = Clock::now();
+    const long long *streamed = nullptr;
+    if (!r.sink) r.sink = std::make_unique<FileSink>(req_.out_dir, r.info->artifact);
+    switch (r.info->bit) {
+    case WEIR_PASS_OUTLINE: write_outline(structure, *r.sink); break;
+    case WEIR_PASS_METRICS:
+      passes.write_metrics(*r.sink);
+      streamed = &passes.metrics_us;
+      break;
+    case WEIR_PASS_STRIP:
+      passes.finish_strip();
+      streamed = &passes.strip_us;
+      break;
+    case WEIR_PASS_CALLGRAPH:
+      passes.write_callgraph(*r.sink);
+      streamed = &passes.callgraph_us;
+      break;
+    }
+    Clock::time_point c0 = Clock::now();
+    r.sink->close();
+    r.status = "ok";
+    r.time_us = streamed ? *streamed + micros(c0) : micros(p0);
+    return !interrupted();
+  }
+
   Response run_inner() {
     std::string input_sha;
     {
@@ -206,13 +262,16 @@ private:
         writer = std::make_unique<TokenWriter>(decoded.text, decoded.encoding, *r.sink,
                                                [this] { return interrupted(); });
       }
+    Structure structure;
+    TokenPasses passes(decoded, structure, [this] { return interrupted(); });
+    PassRun *strip_run = enable_token_passes(passes);
     TokenizeResult toks;
     TokenizeLimits limits;
     limits.max_depth = req_.settings.max_depth;
     limits.interrupted = [this] { return interrupted(); };
     limits.observer = writer.get();
     try {
-      tokenize(decoded.text, limits, toks);
+      front_end(decoded.text, limits, toks, structure, passes);
     } catch (const Interrupted &) {
       return timeout(input_sha);
     }
@@ -237,18 +296,18 @@ private:
       tokens_run->sink.reset(); // removes the partial file
     }
     writer.reset();
-    Structure structure;
+    // The parse ran alongside the tokenizer; it counts only when tokenizing was clean.
     bool parsed = false;
     if (diags_.empty()) {
-      parse_structure(decoded.text, toks.tokens, structure);
       if (structure.error.present())
         error("compile", structure.error.message, structure.error.line, structure.error.col);
       else
         parsed = true;
     }
-    frontend_us_ = std::max(0LL, micros(t0) - writing_us);
+    long long streamed_us = passes.metrics_us + passes.callgraph_us + passes.strip_us;
+    frontend_us_ = std::max(0LL, micros(t0) - writing_us - streamed_us);
     if (interrupted()) return timeout(input_sha);
-    Unit unit{decoded, toks.tokens, toks.comments, structure, [this] { return interrupted(); }};
+    if (!parsed && strip_run) strip_run->sink.reset(); // removes what it wrote
     for (PassRun &r : runs_) {
       bool is_tokenize = r.info->bit == WEIR_PASS_TOKENIZE;
       if (is_tokenize) {
@@ -259,25 +318,7 @@ private:
         r.status = "skipped";
         continue;
       }
-      Clock::time_point p0 = Clock::now();
-      r.sink = std::make_unique<FileSink>(req_.out_dir, r.info->artifact);
-      try {
-        switch (r.info->bit) {
-        case WEIR_PASS_OUTLINE: write_outline(unit, *r.sink); break;
-        case WEIR_PASS_METRICS: write_metrics(unit, *r.sink); break;
-        case WEIR_PASS_STRIP:
-          write_stripped(unit, req_.settings.strip_docstrings, req_.settings.strip_comments,
-                         *r.sink);
-          break;
-        case WEIR_PASS_CALLGRAPH: write_callgraph(unit, *r.sink); break;
-        }
-      } catch (const Interrupted &) {
-        return timeout(input_sha);
-      }
-      r.sink->close();
-      r.status = "ok";
-      r.time_us = micros(p0);
-      if (interrupted()) return timeout(input_sha);
+      if (!run_pass(r, structure, passes)) return timeout(input_sha);
     }
     return finish(input_sha);
   }

@@ -1,5 +1,6 @@
 // Python string literal values and inspect.cleandoc, for docstrings.
 #include <algorithm>
+#include <string_view>
 
 #include "structure.hpp"
 
@@ -26,17 +27,18 @@ bool one_literal(const char32_t *s, size_t n, Text &out) {
   size_t q = (n - p >= 6 && s[p + 1] == s[p] && s[p + 2] == s[p]) ? 3 : 1;
   if (n < p + 2 * q) return false;
   // The compiler sees universal newlines.
-  Text body;
-  for (size_t i = p + q; i < n - q; i++) {
-    if (s[i] == '\r') {
-      body.push_back('\n');
-      if (i + 1 < n - q && s[i + 1] == '\n') i++;
-    } else {
-      body.push_back(s[i]);
+  std::u32string_view inner(s + p + q, n - p - 2 * q);
+  Text crlf;
+  if (inner.find(U'\r') != std::u32string_view::npos) {
+    for (size_t i = 0; i < inner.size(); i++) {
+      crlf.push_back(inner[i] == '\r' ? U'\n' : inner[i]);
+      if (inner[i] == '\r' && i + 1 < inner.size() && inner[i + 1] == '\n') i++;
     }
+    inner = crlf;
   }
+  const std::u32string_view body = inner;
   if (raw) {
-    out += body;
+    out.append(body.data(), body.size());
     return true;
   }
   for (size_t i = 0; i < body.size(); i++) {
@@ -91,18 +93,22 @@ bool one_literal(const char32_t *s, size_t n, Text &out) {
 
 } // namespace
 
-bool string_value(std::string_view text, const std::vector<const Token *> &parts, Text &out) {
+bool string_value(std::string_view text, const std::vector<Token> &parts, Text &out) {
   out.clear();
-  for (const Token *t : parts) {
-    Text literal = to_text(text.substr(t->off, t->len));
+  Text literal;
+  for (const Token &t : parts) {
+    literal = to_text(text.substr(t.off, t.len));
     if (!one_literal(literal.data(), literal.size(), out)) return false;
   }
   return true;
 }
 
-Text cleandoc(const Text &doc) {
-  // expandtabs(8): columns restart after '\n' and '\r'.
+namespace {
+
+// expandtabs(8): columns restart after '\n' and '\r'.
+Text expand_tabs(const Text &doc) {
   Text expanded;
+  expanded.reserve(doc.size());
   size_t col = 0;
   for (char32_t c : doc) {
     if (c == '\t') {
@@ -114,34 +120,50 @@ Text cleandoc(const Text &doc) {
       col = (c == '\n' || c == '\r') ? 0 : col + 1;
     }
   }
-  std::vector<Text> lines;
+  return expanded;
+}
+
+struct Span {
+  size_t b, e;
+};
+
+} // namespace
+
+// Lines are spans of the (tab-expanded) text, trimmed in place: one allocation for
+// the spans and one for the result, whatever the number of lines.
+Text cleandoc(const Text &doc) {
+  bool tabs = doc.find(U'\t') != Text::npos;
+  Text expanded = tabs ? expand_tabs(doc) : Text();
+  const Text &t = tabs ? expanded : doc;
+  std::vector<Span> lines;
   size_t start = 0;
-  for (size_t i = 0; i <= expanded.size(); i++)
-    if (i == expanded.size() || expanded[i] == '\n') {
-      lines.push_back(expanded.substr(start, i - start));
+  for (size_t i = 0; i <= t.size(); i++)
+    if (i == t.size() || t[i] == '\n') {
+      lines.push_back(Span{start, i});
       start = i + 1;
     }
-  auto lstrip_len = [](const Text &l) {
-    size_t k = 0;
-    while (k < l.size() && is_space(l[k])) k++;
-    return k;
+  auto lstrip_len = [&](Span l) {
+    size_t k = l.b;
+    while (k < l.e && is_space(t[k])) k++;
+    return k - l.b;
   };
   size_t margin = size_t(-1);
   for (size_t i = 1; i < lines.size(); i++) {
     size_t ws = lstrip_len(lines[i]);
-    if (ws < lines[i].size()) margin = std::min(margin, ws);
+    if (ws < lines[i].e - lines[i].b) margin = std::min(margin, ws);
   }
-  if (!lines.empty()) lines[0] = lines[0].substr(lstrip_len(lines[0]));
+  lines[0].b += lstrip_len(lines[0]);
   if (margin != size_t(-1))
     for (size_t i = 1; i < lines.size(); i++)
-      lines[i] = lines[i].size() > margin ? lines[i].substr(margin) : Text();
-  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+      lines[i].b = lines[i].e - lines[i].b > margin ? lines[i].b + margin : lines[i].e;
+  while (!lines.empty() && lines.back().b == lines.back().e) lines.pop_back();
   size_t first = 0;
-  while (first < lines.size() && lines[first].empty()) first++;
+  while (first < lines.size() && lines[first].b == lines[first].e) first++;
   Text out;
+  out.reserve(t.size());
   for (size_t i = first; i < lines.size(); i++) {
     if (i > first) out.push_back('\n');
-    out += lines[i];
+    out.append(t, lines[i].b, lines[i].e - lines[i].b);
   }
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <set>
+#include <stdexcept>
 
 namespace weir {
 namespace {
@@ -25,16 +26,16 @@ struct Body {
   bool doc_eligible = false;
   bool is_match = false;
   size_t count = 0;
-  int docsite = -1;
+  long docsite = -1; // the absolute number of its docstring site
 };
 
 class Parser {
 public:
-  Parser(std::string_view text, const std::vector<Token> &toks, Structure &out)
+  Parser(std::string_view text, TokenWindow &toks, Structure &out)
       : text_(text), toks_(toks), out_(out) {}
 
   void run() {
-    if (toks_.empty()) return; // interrupted before ENDMARKER: nothing to parse
+    if (!toks_.exists(0)) return; // interrupted before ENDMARKER: nothing to parse
     scopes_.push_back(Scope{});
     Body module;
     module.doc_eligible = true;
@@ -45,24 +46,20 @@ public:
       return;
     }
     finish_body(module);
-    out_.owner.assign(toks_.size(), -1);
-    for (size_t d = 0; d < out_.defs.size(); d++)
-      for (size_t i = out_.defs[d].body_first; i <= out_.defs[d].body_last && i < toks_.size();
-           i++)
-        out_.owner[i] = int(d);
   }
 
 private:
   std::string_view text_;
-  const std::vector<Token> &toks_;
+  TokenWindow &toks_;
   Structure &out_;
   std::vector<Scope> scopes_;
+  std::vector<Token> parts_; // scratch for a docstring's literals
   size_t k_ = 0;
 
-  const Token &T(size_t i) const { return toks_[i < toks_.size() ? i : toks_.size() - 1]; }
+  Token T(size_t i) const { return toks_.get(i); }
   bool is(size_t i, Tok type) const { return T(i).type == type; }
   bool word(size_t i, const char *w) const {
-    const Token &t = T(i);
+    const Token t = T(i);
     if (t.type != Tok::NAME && t.type != Tok::OP) return false;
     size_t n = 0;
     for (; w[n]; n++)
@@ -72,12 +69,17 @@ private:
   bool op(size_t i, const char *w) const { return T(i).type == Tok::OP && word(i, w); }
   bool name(size_t i, const char *w) const { return T(i).type == Tok::NAME && word(i, w); }
   std::string str(size_t i) const { return std::string(text_.substr(T(i).off, T(i).len)); }
-  bool at_end(size_t i) const {
-    Tok t = T(i).type;
-    return t == Tok::ENDMARKER || i >= toks_.size();
+  bool at_end(size_t i) const { return !toks_.exists(i) || T(i).type == Tok::ENDMARKER; }
+  // The token at i into t; false at the end (no token or ENDMARKER), as at_end.
+  bool fetch(size_t i, Token &t) const {
+    if (!toks_.exists(i)) return false;
+    t = T(i);
+    return t.type != Tok::ENDMARKER;
   }
+  // A one-character operator's character, else 0.
+  char op1(const Token &t) const { return t.type == Tok::OP && t.len == 1 ? text_[t.off] : 0; }
   [[noreturn]] void fail(const std::string &m, size_t i, long col_adjust = 1) const {
-    const Token &t = T(i);
+    const Token t = T(i);
     throw Failure{SyntaxIssue{m, long(t.srow), long(t.scol) + col_adjust}};
   }
 
@@ -96,41 +98,51 @@ private:
         continue;
       }
       if (is(k_, Tok::INDENT)) {
-        const Token &t = T(k_);
+        const Token t = T(k_);
         throw Failure{SyntaxIssue{"unexpected indent", long(t.srow), long(t.ecol)}};
       }
       if (is(k_, Tok::NEWLINE)) { // a stray NEWLINE (e.g. after a lone ';'): skip
         k_++;
         continue;
       }
+      toks_.statement(k_);
       statement(b);
     }
   }
 
   void statement(Body &b) {
-    if (op(k_, "@")) {
-      std::vector<std::string> decorators;
-      while (op(k_, "@")) {
-        size_t first = ++k_;
-        while (!is(k_, Tok::NEWLINE) && !at_end(k_)) k_++;
-        if (k_ == first) fail("invalid syntax", k_);
-        decorators.push_back(decorator_text(first, k_ - 1));
-        k_++;
-      }
-      if (name(k_, "def") || name(k_, "class") || (name(k_, "async") && name(k_ + 1, "def")))
-        return definition(b, std::move(decorators));
-      fail("invalid syntax", k_);
+    Token t = T(k_);
+    if (t.type == Tok::OP && op1(t) == '@') return decorated(b);
+    if (t.type != Tok::NAME) return simple_line(b); // no keyword can start it
+    keyword_statement(b, text_.substr(t.off, t.len));
+  }
+
+  void decorated(Body &b) {
+    std::vector<std::string> decorators;
+    while (op(k_, "@")) {
+      size_t first = ++k_;
+      while (!is(k_, Tok::NEWLINE) && !at_end(k_)) k_++;
+      if (k_ == first) fail("invalid syntax", k_);
+      decorators.push_back(decorator_text(first, k_ - 1));
+      k_++;
     }
     if (name(k_, "def") || name(k_, "class") || (name(k_, "async") && name(k_ + 1, "def")))
+      return definition(b, std::move(decorators));
+    fail("invalid syntax", k_);
+  }
+
+  // A statement starting with the NAME `w`.
+  void keyword_statement(Body &b, std::string_view w) {
+    if (w == "def" || w == "class" || (w == "async" && name(k_ + 1, "def")))
       return definition(b, {});
-    static const char *compound[] = {"if", "elif", "else", "while", "for", "try",
-                                     "except", "finally", "with"};
-    for (const char *kw : compound)
-      if (name(k_, kw)) return compound_statement(b, kw);
-    if (name(k_, "async") && (name(k_ + 1, "for") || name(k_ + 1, "with")))
+    static const std::string_view compound[] = {"if", "elif", "else", "while", "for", "try",
+                                                "except", "finally", "with"};
+    for (std::string_view kw : compound)
+      if (w == kw) return compound_statement(b, kw.data()); // literals: NUL-terminated
+    if (w == "async" && (name(k_ + 1, "for") || name(k_ + 1, "with")))
       return compound_statement(b, name(k_ + 1, "for") ? "for" : "with");
-    if (b.is_match && name(k_, "case")) return compound_statement(b, "case");
-    if (name(k_, "match")) {
+    if (b.is_match && w == "case") return compound_statement(b, "case");
+    if (w == "match") {
       size_t c = header_colon(k_ + 1);
       if (c != size_t(-1) && c > k_ + 1 && is(c + 1, Tok::NEWLINE)) {
         return compound_statement(b, "match");
@@ -141,17 +153,19 @@ private:
 
   size_t header_colon(size_t i) const {
     long depth = 0, lambdas = 0;
-    for (; !at_end(i) && !is(i, Tok::NEWLINE); i++) {
-      if (T(i).type == Tok::OP) {
-        if (op(i, "(") || op(i, "[") || op(i, "{"))
+    Token t;
+    for (; fetch(i, t) && t.type != Tok::NEWLINE; i++) {
+      if (t.type == Tok::OP) {
+        char c = op1(t);
+        if (c == '(' || c == '[' || c == '{')
           depth++;
-        else if (op(i, ")") || op(i, "]") || op(i, "}"))
+        else if (c == ')' || c == ']' || c == '}')
           depth--;
-        else if (depth == 0 && op(i, ":")) {
+        else if (depth == 0 && c == ':') {
           if (lambdas == 0) return i;
           lambdas--;
         }
-      } else if (depth == 0 && name(i, "lambda")) {
+      } else if (depth == 0 && t.type == Tok::NAME && name(i, "lambda")) {
         lambdas++;
       }
     }
@@ -165,7 +179,7 @@ private:
     if (is(k_, Tok::NEWLINE)) {
       k_++;
       if (!is(k_, Tok::INDENT)) {
-        const Token &t = T(k_);
+        const Token t = T(k_);
         std::string w = what;
         w = w == "class" ? "class definition"
             : w == "function" ? "function definition"
@@ -192,7 +206,7 @@ private:
     long line = long(T(k_).srow);
     size_t colon = header_colon(k_);
     if (colon == size_t(-1)) fail("expected ':'", k_);
-    b.count++;
+    count(b);
     Body child;
     child.owner = b.owner;
     child.is_match = std::string_view(kw) == "match";
@@ -208,7 +222,7 @@ private:
   }
 
   void definition(Body &b, std::vector<std::string> decorators) {
-    b.count++;
+    count(b);
     bool async = name(k_, "async");
     long line = long(T(k_).srow);
     if (async) k_++;
@@ -223,6 +237,7 @@ private:
     d.parent = scopes_.back().def;
     size_t colon = header_colon(k_ + 2);
     if (colon == size_t(-1)) fail("expected ':'", k_ + 2);
+    d.body_first = colon + 1; // the consumer may see the body before it ends
     int index = int(out_.defs.size());
     out_.defs.push_back(std::move(d));
     scopes_.push_back(Scope{index, !is_class, out_.defs[size_t(index)].qualname, {}});
@@ -232,7 +247,6 @@ private:
     size_t last = suite(child, colon, is_class ? "class" : "function", line);
     scopes_.pop_back();
     Definition &def = out_.defs[size_t(index)];
-    def.body_first = colon + 1;
     def.body_last = last;
     def.end_line = long(T(last).erow);
   }
@@ -241,11 +255,13 @@ private:
     for (;;) {
       size_t first = k_;
       long depth = 0;
-      while (!at_end(k_) && !is(k_, Tok::NEWLINE) && !is(k_, Tok::INDENT) &&
-             !is(k_, Tok::DEDENT)) {
-        if (op(k_, "(") || op(k_, "[") || op(k_, "{")) depth++;
-        if (op(k_, ")") || op(k_, "]") || op(k_, "}")) depth--;
-        if (depth <= 0 && op(k_, ";")) break;
+      Token t;
+      while (fetch(k_, t) && t.type != Tok::NEWLINE && t.type != Tok::INDENT &&
+             t.type != Tok::DEDENT) {
+        char c = op1(t);
+        if (c == '(' || c == '[' || c == '{') depth++;
+        if (c == ')' || c == ']' || c == '}') depth--;
+        if (depth <= 0 && c == ';') break;
         k_++;
       }
       if (k_ > first) simple_statement(b, first, k_ - 1);
@@ -264,7 +280,7 @@ private:
 
   void simple_statement(Body &b, size_t first, size_t last) {
     bool first_stmt = b.count == 0;
-    b.count++;
+    count(b);
     if (name(first, "import") || name(first, "from")) return import_statement(first, last);
     if (name(first, "global")) {
       for (size_t i = first + 1; i <= last; i++)
@@ -273,35 +289,52 @@ private:
     }
     if (!b.doc_eligible || !first_stmt) return;
     size_t a = first, z = last;
-    while (a < z && op(a, "(") && op(z, ")") && matching(a) == z) a++, z--;
-    std::vector<const Token *> parts;
+    while (a < z && op(a, "(") && op(z, ")") && matching(a, z) == z) a++, z--;
+    parts_.clear();
     for (size_t i = a; i <= z; i++) {
       if (!is(i, Tok::STRING)) return;
-      parts.push_back(&T(i));
+      parts_.push_back(T(i));
     }
     Text value;
-    if (!string_value(text_, parts, value)) return;
+    if (!string_value(text_, parts_, value)) return;
     Text doc = cleandoc(value);
-    if (b.owner < 0) {
+    std::string &json = b.owner < 0 ? out_.module_docstring : out_.defs[size_t(b.owner)].docstring;
+    json.clear();
+    json_string(json, doc.data(), doc.size());
+    if (b.owner < 0)
       out_.has_module_docstring = true;
-      out_.module_docstring = doc;
-    } else {
+    else
       out_.defs[size_t(b.owner)].has_docstring = true;
-      out_.defs[size_t(b.owner)].docstring = doc;
-    }
-    b.docsite = int(out_.docsites.size());
-    out_.docsites.push_back(DocSite{b.owner, first, last, last + 1, false});
+    b.docsite = long(out_.docsites_dropped + out_.docsites.size());
+    out_.docsites.push_back(DocSite{b.owner, first, last, last + 1, false, b.count > 1});
   }
 
+  // Counts a statement of `b`; a second one settles its docstring as not alone.
+  void count(Body &b) {
+    if (++b.count == 2 && b.docsite >= 0) settle(b.docsite, false);
+  }
+
+  void settle(long site, bool alone) {
+    DocSite &d = out_.docsites[size_t(site) - out_.docsites_dropped];
+    d.alone = alone;
+    d.settled = true;
+  }
+
+  // A docstring still alone when its body ends stays alone (a second statement
+  // settled it already, and it may be consumed since).
   void finish_body(Body &b) {
-    if (b.docsite >= 0) out_.docsites[size_t(b.docsite)].alone = b.count == 1;
+    if (b.docsite >= 0 && b.count == 1) settle(b.docsite, true);
   }
 
-  size_t matching(size_t open) const {
+  // The bracket closing the one at `open`, looked for up to `limit` only (the
+  // statement's end: reading on could pull the rest of a broken file in).
+  size_t matching(size_t open, size_t limit) const {
     long depth = 0;
-    for (size_t i = open; !at_end(i); i++) {
-      if (op(i, "(") || op(i, "[") || op(i, "{")) depth++;
-      if (op(i, ")") || op(i, "]") || op(i, "}"))
+    Token t;
+    for (size_t i = open; i <= limit && fetch(i, t); i++) {
+      char c = op1(t);
+      if (c == '(' || c == '[' || c == '{') depth++;
+      if (c == ')' || c == ']' || c == '}')
         if (--depth == 0) return i;
     }
     return size_t(-1);
@@ -371,7 +404,7 @@ private:
   // The decorator expression's source text, as ast.get_source_segment gives it: a
   // parenthesised non-tuple loses its parentheses, since its node starts inside them.
   std::string decorator_text(size_t first, size_t last) const {
-    while (op(first, "(") && op(last, ")") && matching(first) == last) {
+    while (op(first, "(") && op(last, ")") && matching(first, last) == last) {
       long depth = 0;
       bool bare = true;
       for (size_t i = first + 1; i < last; i++) {
@@ -383,16 +416,98 @@ private:
       first++;
       last--;
     }
-    const Token &a = T(first), &z = T(last);
+    const Token a = T(first), z = T(last);
     return std::string(text_.substr(a.off, z.off + z.len - a.off));
   }
 };
 
 } // namespace
 
-void parse_structure(std::string_view text, const std::vector<Token> &tokens, Structure &out) {
+void parse_structure(std::string_view text, TokenWindow &tokens, Structure &out) {
   Parser p(text, tokens, out);
   p.run();
+}
+
+void TokenWindow::fill(size_t i) {
+  while (i - base_ >= res_.tokens.size() && stream_.step()) {
+    if (!res_.tokens.empty()) last_ = res_.tokens.back();
+    if (discard_) {
+      base_ += res_.tokens.size();
+      res_.tokens.clear();
+      res_.comments.clear();
+    }
+  }
+  if (!res_.tokens.empty()) last_ = res_.tokens.back();
+  sync();
+}
+
+void TokenWindow::sync() {
+  data_ = res_.tokens.data();
+  size_ = res_.tokens.size();
+}
+
+Token TokenWindow::get_slow(size_t i) {
+  if (i < base_) throw std::logic_error("token window: a dropped token was read");
+  fill(i);
+  if (i - base_ < size_) return data_[i - base_];
+  // Past the end: ENDMARKER, as the last token of a clean stream. A stream cut short
+  // by a tokenize error ends elsewhere (the parse is then discarded), and reading its
+  // last token again and again could keep the parser from ever stopping.
+  Token end = last_;
+  end.type = Tok::ENDMARKER;
+  end.len = 0;
+  return end;
+}
+
+void TokenWindow::statement(size_t i) {
+  constexpr size_t kBatch = 4096; // tokens per hand-over: amortizes the consumer's setup
+  size_t upto = lag_;
+  lag_ = i;
+  if (!discard_ && upto >= consumed_ + kBatch) release(upto, false);
+}
+
+// Hands [consumed_, upto) to the consumer with the comments before token `upto`
+// (all of them with `all`), then drops what is no longer needed.
+void TokenWindow::release(size_t upto, bool all) {
+  size_t cut = res_.comments.size();
+  if (!all) {
+    uint32_t before = get(upto).off;
+    cut = 0;
+    while (cut < res_.comments.size() && res_.comments[cut].off < before) cut++;
+  }
+  batch_comments_.assign(res_.comments.begin(), res_.comments.begin() + long(cut));
+  res_.comments.erase(res_.comments.begin(), res_.comments.begin() + long(cut));
+  if (consumer && upto > consumed_) consumer->consume(*this, consumed_, upto, batch_comments_);
+  consumed_ = upto;
+  if (consumed_ > base_ + 1) { // keep the token before `consumed_` for look-behind
+    size_t n = std::min(consumed_ - 1 - base_, res_.tokens.size());
+    res_.tokens.erase(res_.tokens.begin(), res_.tokens.begin() + long(n));
+    base_ += n;
+  }
+  sync();
+}
+
+void TokenWindow::finish(bool consume) {
+  if (!consume) discard();
+  while (stream_.step()) {
+    if (discard_) {
+      base_ += res_.tokens.size();
+      res_.tokens.clear();
+      res_.comments.clear();
+    }
+  }
+  if (!res_.tokens.empty()) last_ = res_.tokens.back();
+  sync();
+  if (consume) release(base_ + res_.tokens.size(), true);
+}
+
+void TokenWindow::discard() {
+  discard_ = true;
+  consumer = nullptr;
+  base_ += res_.tokens.size();
+  res_.tokens.clear();
+  res_.comments.clear();
+  sync();
 }
 
 } // namespace weir

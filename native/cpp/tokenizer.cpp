@@ -300,6 +300,50 @@ template <class Line> bool pseudo(const Line &l, size_t pos, size_t &start, size
   return false;
 }
 
+// ASCII character classes for the scanner's fast paths.
+enum : uint8_t { kOther, kBlank, kLetter, kDigit, kOpChar };
+struct AsciiClasses {
+  uint8_t c[256] = {};
+  constexpr AsciiClasses() {
+    c[' '] = c['\t'] = c['\f'] = kBlank;
+    for (int k = 'a'; k <= 'z'; k++) c[k] = c[k - 'a' + 'A'] = kLetter;
+    c['_'] = kLetter;
+    for (int k = '0'; k <= '9'; k++) c[k] = kDigit;
+    // Every operator's first character but '.', which may start a number.
+    for (const char *o = "<>*/|^@=&%+:-!~{}[]();,"; *o; o++) c[(unsigned char)*o] = kOpChar;
+  }
+};
+constexpr AsciiClasses kClass;
+
+enum class Hint { None, Name, Op };
+
+// Whether a string may start at p: a prefix letter or two, then a quote.
+bool may_start_string(const unsigned char *s, size_t n, size_t p) {
+  auto quote = [&](size_t i) { return i < n && (s[i] == '\'' || s[i] == '"'); };
+  if (!prefix_char(s[p])) return false;
+  return quote(p + 1) || (p + 1 < n && prefix_char(s[p + 1]) && quote(p + 2));
+}
+
+// pseudo() on an ASCII line, by table for the common tokens: a name that cannot start
+// a string, and an operator; `hint` says which. Anything else takes the ordered
+// alternatives (which would give the same span for these two).
+bool pseudo_ascii(const AsciiLine &l, size_t pos, size_t &start, size_t &end, Hint &hint) {
+  const unsigned char *s = l.s;
+  size_t n = l.n, p = pos;
+  while (p < n && kClass.c[s[p]] == kBlank) p++;
+  if (p < n && kClass.c[s[p]] == kLetter && !may_start_string(s, n, p)) {
+    size_t e = p + 1;
+    while (e < n && (kClass.c[s[e]] == kLetter || kClass.c[s[e]] == kDigit)) e++;
+    start = p, end = e, hint = Hint::Name;
+    return true;
+  }
+  if (p < n && kClass.c[s[p]] == kOpChar) {
+    size_t e = special(l, p);
+    if (e != kNo) return start = p, end = e, hint = Hint::Op, true;
+  }
+  return pseudo(l, pos, start, end);
+}
+
 template <class C> bool is_triple_token(const C *s, size_t n) {
   if (n < 3) return false;
   char32_t q = s[n - 1];
@@ -315,17 +359,33 @@ template <class C> bool is_single_start(const C *s, size_t n) {
   return false;
 }
 
+bool is_ascii(const unsigned char *p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    if (w & 0x8080808080808080ULL) return false;
+  }
+  for (; i < n; i++)
+    if (p[i] >= 0x80) return false;
+  return true;
+}
+
 std::string char_repr(char32_t c) {
   char buf[32];
   snprintf(buf, sizeof buf, "%04X", unsigned(c));
   return buf;
 }
 
-class Tokenizer {
+} // namespace
+
+// tokenize.py's loop, one physical line per step().
+class TokenizerImpl {
 public:
-  Tokenizer(std::string_view t, const TokenizeLimits &lim, TokenizeResult &r)
+  TokenizerImpl(std::string_view t, const TokenizeLimits &lim, TokenizeResult &r)
       : text_(t), lim_(lim), out_(r) {}
-  bool run();
+  bool step();
+  bool done() const { return done_; }
 
 private:
   std::string_view text_;
@@ -349,6 +409,9 @@ private:
   std::u32string wide_;
   std::vector<uint32_t> wide_bytes_;
 
+  // Where the next line starts, and whether the stream is complete.
+  size_t at_ = 0;
+  bool done_ = false;
   // tokenize.py's loop state.
   uint32_t lnum_ = 0;
   long parenlev_ = 0;
@@ -394,18 +457,19 @@ private:
     if (!out_.syntax_error.present()) out_.syntax_error = SyntaxIssue{m, line, col};
   }
   template <class Line> Step line_step(const Line &line);
+  Step wide_step(const unsigned char *p, size_t n);
   template <class Line> void c_indent(const Line &l, uint32_t lnum);
   void c_bracket(char32_t c, uint32_t lnum, uint32_t col);
   template <class Line> void c_errortoken(const Line &l, uint32_t lnum, size_t pos);
   template <class Line> void c_name(const Line &l, uint32_t lnum, size_t start, size_t end);
   void c_after_number(const Token &tok);
   void finish();
-  friend bool weir::tokenize(std::string_view, TokenizeLimits const &, TokenizeResult &);
+  friend class TokenStream;
 };
 
 // The C tokenizer refuses a number run into a name or another number, except before
 // the keywords it lets through with a warning.
-void Tokenizer::c_after_number(const Token &tok) {
+void TokenizerImpl::c_after_number(const Token &tok) {
   const Token *before = before_last();
   if (!before) return;
   const Token &num = *before;
@@ -457,7 +521,7 @@ void Tokenizer::c_after_number(const Token &tok) {
   issue("invalid " + kind + " literal", tok.srow, col);
 }
 
-template <class Line> void Tokenizer::c_indent(const Line &l, uint32_t lnum) {
+template <class Line> void TokenizerImpl::c_indent(const Line &l, uint32_t lnum) {
   uint32_t col = 0, alt = 0;
   for (size_t i = 0; i < l.n; i++) {
     char32_t c = l.at(i);
@@ -499,7 +563,7 @@ template <class Line> void Tokenizer::c_indent(const Line &l, uint32_t lnum) {
   }
 }
 
-void Tokenizer::c_bracket(char32_t c, uint32_t lnum, uint32_t col) {
+void TokenizerImpl::c_bracket(char32_t c, uint32_t lnum, uint32_t col) {
   if (c == '(' || c == '[' || c == '{') {
     size_t limit = std::min<size_t>(kMaxLevel, lim_.max_depth);
     if (parens_.size() >= limit)
@@ -526,7 +590,7 @@ void Tokenizer::c_bracket(char32_t c, uint32_t lnum, uint32_t col) {
   }
 }
 
-template <class Line> void Tokenizer::c_errortoken(const Line &l, uint32_t lnum, size_t pos) {
+template <class Line> void TokenizerImpl::c_errortoken(const Line &l, uint32_t lnum, size_t pos) {
   char32_t c = l.at(pos);
   if (c == ' ' || c == '\t' || c == '\f') return;
   if (c == '\'' || c == '"') {
@@ -566,7 +630,7 @@ template <class Line> void Tokenizer::c_errortoken(const Line &l, uint32_t lnum,
 }
 
 template <class Line>
-void Tokenizer::c_name(const Line &l, uint32_t lnum, size_t start, size_t end) {
+void TokenizerImpl::c_name(const Line &l, uint32_t lnum, size_t start, size_t end) {
   // In an ASCII line a name is [A-Za-z_][A-Za-z0-9_]*: nothing to report.
   if constexpr (std::is_same_v<Line, AsciiLine>) return;
   for (size_t i = start; i < end; i++) {
@@ -587,54 +651,52 @@ void Tokenizer::c_name(const Line &l, uint32_t lnum, size_t start, size_t end) {
 }
 
 // Lines as BytesIO.readline gives them: split after each '\n'. Each is matched in
-// place when it is ASCII, else through the scratch decoding.
-bool Tokenizer::run() {
+// place when it is ASCII, else through the scratch decoding. Returns false once the
+// stream is complete (or interrupted).
+bool TokenizerImpl::step() {
+  if (done_) return false;
+  if ((lnum_ & 1023) == 0 && lim_.interrupted && lim_.interrupted()) {
+    done_ = true;
+    return false;
+  }
   const unsigned char *base = reinterpret_cast<const unsigned char *>(text_.data());
-  size_t at = 0;
-  for (size_t idx = 0;; idx++) {
-    if ((idx & 1023) == 0 && lim_.interrupted && lim_.interrupted()) return false;
-    size_t end = at;
-    bool ascii = true;
-    if (at < text_.size()) {
-      const void *nl = memchr(base + at, '\n', text_.size() - at);
-      end = nl ? size_t(static_cast<const unsigned char *>(nl) - base) + 1 : text_.size();
-      size_t i = at;
-      for (; i + 8 <= end && ascii; i += 8) {
-        uint64_t w;
-        memcpy(&w, base + i, 8);
-        ascii = !(w & 0x8080808080808080ULL);
-      }
-      for (; i < end && ascii; i++) ascii = base[i] < 0x80;
-    }
-    line_off_ = at;
-    lnum_++;
-    Step step;
-    if (ascii) {
-      step = line_step(AsciiLine{base + at, end - at});
-    } else {
-      wide_.clear();
-      wide_bytes_.clear();
-      for (size_t i = at; i < end;) {
-        size_t len;
-        wide_.push_back(decode_utf8(base + i, end - i, len));
-        wide_bytes_.push_back(uint32_t(i - at));
-        i += len;
-      }
-      wide_bytes_.push_back(uint32_t(end - at));
-      step = line_step(WideLine{wide_.data(), wide_.size(), wide_bytes_.data()});
-    }
-    if (step == Step::Done) return true;
-    if (step == Step::Stop) break;
+  size_t at = at_, end = at;
+  bool ascii = true;
+  if (at < text_.size()) {
+    const void *nl = memchr(base + at, '\n', text_.size() - at);
+    end = nl ? size_t(static_cast<const unsigned char *>(nl) - base) + 1 : text_.size();
+    ascii = is_ascii(base + at, end - at);
+  }
+  line_off_ = at;
+  lnum_++;
+  Step step = ascii ? line_step(AsciiLine{base + at, end - at}) : wide_step(base + at, end - at);
+  if (step == Step::Next) {
     last_chars_ = ascii ? end - at : wide_.size();
     last_off_ = at;
     last_len_ = end - at;
-    at = end;
+    at_ = end;
+    return true;
   }
-  finish();
-  return true;
+  if (step == Step::Stop) finish();
+  done_ = true;
+  return false;
 }
 
-template <class Line> Tokenizer::Step Tokenizer::line_step(const Line &line) {
+// A line with other characters: decoded into the scratch first.
+TokenizerImpl::Step TokenizerImpl::wide_step(const unsigned char *p, size_t n) {
+  wide_.clear();
+  wide_bytes_.clear();
+  for (size_t i = 0; i < n;) {
+    size_t len;
+    wide_.push_back(decode_utf8(p + i, n - i, len));
+    wide_bytes_.push_back(uint32_t(i));
+    i += len;
+  }
+  wide_bytes_.push_back(uint32_t(n));
+  return line_step(WideLine{wide_.data(), wide_.size(), wide_bytes_.data()});
+}
+
+template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &line) {
   const uint32_t lnum = lnum_;
   size_t pos = 0, max = line.n;
   auto off = [&](size_t p) { return line_off_ + line.byte(p); };
@@ -726,9 +788,38 @@ template <class Line> Tokenizer::Step Tokenizer::line_step(const Line &line) {
     }
     continued_ = false;
   }
+  auto op_token = [&](char32_t initial, size_t start, size_t end) {
+    if (initial == '(' || initial == '[' || initial == '{') {
+      parenlev_++;
+      c_bracket(initial, lnum, uint32_t(start));
+    } else if (initial == ')' || initial == ']' || initial == '}') {
+      parenlev_--;
+      c_bracket(initial, lnum, uint32_t(start));
+    } else if (initial >= 0x80) {
+      c_name(line, lnum, start, end);
+    }
+    emit(Tok::OP, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
+  };
   while (pos < max) {
     size_t start, end;
-    if (!pseudo(line, pos, start, end)) {
+    Hint hint = Hint::None;
+    bool matched;
+    if constexpr (std::is_same_v<Line, AsciiLine>)
+      matched = pseudo_ascii(line, pos, start, end, hint);
+    else
+      matched = pseudo(line, pos, start, end);
+    if (hint == Hint::Name) { // what the chain below makes of a name, without its tests
+      pos = end;
+      emit(Tok::NAME, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
+      c_after_number(prev_[1]);
+      continue;
+    }
+    if (hint == Hint::Op) {
+      pos = end;
+      op_token(line.at(start), start, end);
+      continue;
+    }
+    if (!matched) {
       c_errortoken(line, lnum, pos);
       emit(Tok::ERRORTOKEN, lnum, uint32_t(pos), lnum, uint32_t(pos + 1), off(pos),
            span(pos, pos + 1));
@@ -787,16 +878,7 @@ template <class Line> Tokenizer::Step Tokenizer::line_step(const Line &line) {
     } else if (initial == '\\') {
       continued_ = true;
     } else {
-      if (initial == '(' || initial == '[' || initial == '{') {
-        parenlev_++;
-        c_bracket(initial, lnum, uint32_t(start));
-      } else if (initial == ')' || initial == ']' || initial == '}') {
-        parenlev_--;
-        c_bracket(initial, lnum, uint32_t(start));
-      } else if (initial >= 0x80) {
-        c_name(line, lnum, start, end);
-      }
-      emit(Tok::OP, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
+      op_token(initial, start, end);
     }
   }
   return Step::Next;
@@ -804,7 +886,7 @@ template <class Line> Tokenizer::Step Tokenizer::line_step(const Line &line) {
 
 // After the last line: the implicit NEWLINE when the input does not end in one, the
 // DEDENTs, ENDMARKER, and a bracket never closed.
-void Tokenizer::finish() {
+void TokenizerImpl::finish() {
   uint32_t lnum = lnum_;
   if (last_len_) {
     Text last = to_text(text_.substr(last_off_, last_len_));
@@ -827,21 +909,24 @@ void Tokenizer::finish() {
   }
 }
 
-} // namespace
-
 const char *tok_name(Tok t) {
   static const char *names[] = {"ENDMARKER", "NAME", "NUMBER", "STRING", "NEWLINE", "INDENT",
                                 "DEDENT", "OP", "ERRORTOKEN", "COMMENT", "NL", "ENCODING"};
   return names[static_cast<int>(t)];
 }
 
-bool tokenize(std::string_view text, TokenizeLimits const &limits, TokenizeResult &out) {
+TokenStream::TokenStream(std::string_view text, const TokenizeLimits &limits,
+                         TokenizeResult &out)
+    : impl_(std::make_unique<TokenizerImpl>(text, limits, out)) {
   out.tokens.clear();
   out.comments.clear();
-  out.tokens.reserve(text.size() / 4 + 16); // pages are touched only as used
-  auto t = std::make_unique<Tokenizer>(text, limits, out);
-  t->emit(Tok::ENCODING, 0, 0, 0, 0, 0, 0);
-  return t->run();
+  impl_->emit(Tok::ENCODING, 0, 0, 0, 0, 0, 0);
 }
+
+TokenStream::~TokenStream() = default;
+
+bool TokenStream::step() { return impl_->step(); }
+
+bool TokenStream::done() const { return impl_->done(); }
 
 } // namespace weir

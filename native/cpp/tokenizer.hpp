@@ -5,11 +5,13 @@
 // all-ASCII line is matched byte by byte; a line with other characters is decoded
 // into a line-sized scratch buffer, so columns count characters as tokenize.py's do.
 // Every token goes to an optional observer in batches (tokens.jsonl is written from
-// there, never held whole); only the significant ones are kept. Knows nothing of
-// passes.
+// there, never held whole). The stream is pulled a line at a time: each step appends
+// that line's significant tokens and comments to the result, where the consumer drops
+// them once used, so nothing holds the whole token stream. Knows nothing of passes.
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,8 +46,8 @@ struct SyntaxIssue {
 };
 
 struct TokenizeResult {
-  // The significant tokens (no ENCODING, COMMENT or NL), ENDMARKER last when
-  // tokenize.py succeeds; the comments apart.
+  // The significant tokens (no ENCODING, COMMENT or NL) produced and not yet dropped by
+  // the consumer, ENDMARKER last when tokenize.py succeeds; the comments apart.
   std::vector<Token> tokens;
   std::vector<Token> comments;
   SyntaxIssue tokenize_error; // what makes tokenize.tokenize raise (stream then incomplete)
@@ -58,7 +60,20 @@ struct TokenizeLimits {
   TokenObserver *observer = nullptr;  // sees the whole stream, if set
 };
 
-// Returns false only when interrupted. `text` is valid UTF-8 below 4 GiB.
-bool tokenize(std::string_view text, TokenizeLimits const &limits, TokenizeResult &out);
+class TokenizerImpl;
+
+// The tokenizer over `text` (valid UTF-8 below 4 GiB), run a line at a time. `limits`
+// and `out` must outlive it.
+class TokenStream {
+public:
+  TokenStream(std::string_view text, const TokenizeLimits &limits, TokenizeResult &out);
+  ~TokenStream();
+  // Tokenizes one more line; false once the stream is complete or interrupted.
+  bool step();
+  bool done() const;
+
+private:
+  std::unique_ptr<TokenizerImpl> impl_;
+};
 
 } // namespace weir

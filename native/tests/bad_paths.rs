@@ -38,6 +38,8 @@ fn syntax_errors_match_cpython() {
             "unterminated triple-quoted string",
             b"x = 1\ny = \"\"\"abc\n\n".to_vec(),
         ),
+        // The token stream stops after the ';': the parse must stop too.
+        ("string left open after a semicolon", b"x;\"\"\"\n".to_vec()),
         ("bad dedent", b"if x:\n        a\n    b\n".to_vec()),
         ("unclosed bracket", b"x = (1,\n2\n".to_vec()),
         ("unmatched bracket", b"x = 1)\n".to_vec()),
