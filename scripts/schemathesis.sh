@@ -77,5 +77,7 @@ curl -fsS -H "Authorization: Bearer $token" "$base/v1/specs?namespace=system" >/
 ready=$(curl -sS -o /dev/null -w '%{http_code}' "$base/readyz" || true)
 [[ $ready == 200 || $ready == 503 ]] \
     || { say "/readyz answered ${ready:-nothing}"; status=1; }
-[[ $status -eq 0 ]] || tail -n 50 "$work/weir.log" >&2
+# The engine's whole log stays for a look at what it said (target/ is ignored).
+mkdir -p "$target" && cp "$work/weir.log" "$target/schemathesis-weir.log"
+[[ $status -eq 0 ]] || { tail -n 50 "$work/weir.log" >&2; say "the engine's log: $target/schemathesis-weir.log"; }
 exit "$status"

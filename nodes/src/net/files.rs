@@ -34,8 +34,8 @@ use super::message::{Plus, percent_decode};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(extend("oneOf" = [
-    {"required": ["root"], "properties": {"root": {"type": "string", "minLength": 1}}},
-    {"required": ["bundle"], "properties": {"bundle": {"type": "string"}}}
+    {"required": ["root"], "properties": {"root": {"type": "string", "minLength": 1}, "bundle": {"type": "null"}}},
+    {"required": ["bundle"], "properties": {"bundle": {"type": "string"}, "root": {"type": "null"}}}
 ]))]
 pub struct StaticSpec {
     /// The folder to serve, relative to the engine's working directory or
