@@ -221,6 +221,39 @@ on_both!(
     atomic_apply_sqlite
 );
 
+/// A new name whose id another row already has (stored, or taken by an
+/// earlier document of the same batch) is `Exists`, a 409 for the API; it
+/// once reached the database's unique constraint and answered 503.
+async fn an_apply_reusing_a_taken_id_is_refused_as_taken(db: TestDb) {
+    let store = db.store().await;
+    let first = probe("x", 1);
+    store.apply(vec![first.clone()], false).await.unwrap();
+    let mut same_id = probe("y", 1);
+    same_id.id = first.id;
+    let result = store.apply(vec![same_id.clone()], false).await;
+    assert!(
+        matches!(&result, Err(StoreError::Exists { key, .. }) if key.contains(&first.id.to_string())),
+        "{result:?}"
+    );
+    let mut fresh = probe("fresh", 1);
+    fresh.id = uuid::Uuid::now_v7();
+    let mut again = probe("fresh-again", 1);
+    again.id = fresh.id;
+    let result = store.apply(vec![fresh, again], false).await;
+    assert!(
+        matches!(result, Err(StoreError::Exists { .. })),
+        "{result:?}"
+    );
+    let rows = store.list(Entity::Spec, &Filter::default()).await.unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["x"], "nothing of either apply was stored");
+}
+on_both!(
+    an_apply_reusing_a_taken_id_is_refused_as_taken,
+    taken_id_postgres,
+    taken_id_sqlite
+);
+
 async fn a_row_that_no_longer_decodes_is_reported(db: TestDb) {
     let engine = Engine::start(&db).await;
     let store = db.store().await;

@@ -182,6 +182,15 @@ impl Store {
                     replaced.note(document.namespace(), stored.id, Some(stored));
                 }
                 None => {
+                    // A new name with an id another row has (or an earlier
+                    // document of this batch took) is the caller's clash,
+                    // not a database failure.
+                    if let Some(taken) = self.row_by_id(&mut tx, entity, document.id()).await? {
+                        return Err(StoreError::Exists {
+                            entity: entity.label(),
+                            key: format!("with id {}", taken.id),
+                        });
+                    }
                     self.write(&mut tx, Verb::Insert, &document, &json).await?;
                     plan.created.push(key);
                     replaced.note(document.namespace(), document.id(), None);

@@ -110,7 +110,7 @@ fn default_timeout() -> Duration {
 )]
 pub enum Dialects {
     /// One text for both backends.
-    Same(String),
+    Same(#[schemars(regex(pattern = r"\S"))] String),
     /// A text per backend; a spec that runs on a backend without one fails
     /// to compile.
     Each(PerBackend),
@@ -122,9 +122,11 @@ pub enum Dialects {
 pub struct PerBackend {
     /// The text for PostgreSQL.
     #[serde(default)]
+    #[schemars(regex(pattern = r"\S"))]
     pub postgres: Option<String>,
     /// The text for SQLite.
     #[serde(default)]
+    #[schemars(regex(pattern = r"\S"))]
     pub sqlite: Option<String>,
 }
 
