@@ -491,9 +491,15 @@ void TokenPasses::consume(TokenWindow &w, size_t from, size_t to,
   if (callgraph_) consume_callgraph(w, from, to);
   auto t2 = std::chrono::steady_clock::now();
   if (strip_) consume_strip(w, from, to, comments);
-  metrics_us += since(t0) - since(t1);
-  callgraph_us += since(t1) - since(t2);
-  strip_us += since(t2);
+  auto t3 = std::chrono::steady_clock::now();
+  // Differences of one set of time points: never negative, whatever the
+  // rounding (two calls of since() read the clock twice and could be).
+  auto us = [](std::chrono::steady_clock::duration d) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  };
+  metrics_us += us(t1 - t0);
+  callgraph_us += us(t2 - t1);
+  strip_us += us(t3 - t2);
   drop_docsites(to);
   forget_closed();
 }
