@@ -431,14 +431,18 @@ void parse_structure(std::string_view text, TokenWindow &tokens, Structure &out)
 void TokenWindow::fill(size_t i) {
   while (i - base_ >= res_.tokens.size() && stream_.step()) {
     if (!res_.tokens.empty()) last_ = res_.tokens.back();
-    if (discard_) {
-      base_ += res_.tokens.size();
-      res_.tokens.clear();
-      res_.comments.clear();
-    }
+    drop_if_discarding();
   }
   if (!res_.tokens.empty()) last_ = res_.tokens.back();
   sync();
+}
+
+// Once the parse is given up, what the tokenizer yields is only counted.
+void TokenWindow::drop_if_discarding() {
+  if (!discard_) return;
+  base_ += res_.tokens.size();
+  res_.tokens.clear();
+  res_.comments.clear();
 }
 
 void TokenWindow::sync() {
@@ -489,13 +493,7 @@ void TokenWindow::release(size_t upto, bool all) {
 
 void TokenWindow::finish(bool consume) {
   if (!consume) discard();
-  while (stream_.step()) {
-    if (discard_) {
-      base_ += res_.tokens.size();
-      res_.tokens.clear();
-      res_.comments.clear();
-    }
-  }
+  while (stream_.step()) drop_if_discarding();
   if (!res_.tokens.empty()) last_ = res_.tokens.back();
   sync();
   if (consume) release(base_ + res_.tokens.size(), true);

@@ -104,6 +104,7 @@ private:
   void fill(size_t i);
   void release(size_t upto, bool all);
   void sync(); // after res_.tokens changed
+  void drop_if_discarding();
   const Token *data_ = nullptr; // res_.tokens as of the last sync, for the fast path
   size_t size_ = 0;
   TokenStream &stream_;
