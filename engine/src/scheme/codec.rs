@@ -105,7 +105,7 @@ impl<K: Kind> Codec for KindCodec<K> {
 fn decode<T: serde::de::DeserializeOwned>(mut fields: Json) -> Result<T, FieldError> {
     // One retry per integral float at most; a spec has few.
     for _ in 0..64 {
-        let error = match serde_path_to_error::deserialize(fields.clone()) {
+        let error = match serde_path_to_error::deserialize(&fields) {
             Ok(typed) => return Ok(typed),
             Err(error) => error,
         };
