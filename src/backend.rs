@@ -169,7 +169,7 @@ impl Backend {
                     cascade,
                 };
                 match remote.commit(entity, &batch).await? {
-                    Written::Plan(plan) => Ok(plan),
+                    Written::Plan(plan, _) => Ok(plan),
                     Written::Invalid(problems) => {
                         let first = problems.first().map(|p| p.message.clone());
                         anyhow::bail!(
@@ -198,7 +198,7 @@ pub async fn store_specs(
     .await;
     progress.finish();
     match checked {
-        Ok(()) => {}
+        Ok(warnings) => crate::specs::print_warnings(&warnings),
         Err(Refused::Invalid(problems)) => {
             crate::specs::print(&problems);
             return Ok(None);
@@ -218,7 +218,10 @@ pub async fn store_specs(
 /// the files the documents came from.
 fn written(written: Written, origins: &[Origin]) -> anyhow::Result<Option<Plan>> {
     match written {
-        Written::Plan(plan) => Ok(Some(plan)),
+        Written::Plan(plan, warnings) => {
+            crate::specs::print_warnings(&located(warnings, origins));
+            Ok(Some(plan))
+        }
         Written::Invalid(problems) => {
             crate::specs::print(&located(problems, origins));
             Ok(None)

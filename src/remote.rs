@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use weir_engine::store::{Entity, Filter, Listed, Plan};
 use weir_nodes::job::JobListing;
-use weir_nodes::system::{Batch, Listing, Problem};
+use weir_nodes::system::{Admitted, Batch, Listing, Problem};
 
 /// A running engine's system API.
 pub struct Remote {
@@ -23,8 +23,8 @@ pub struct Remote {
 
 /// What the server answered to a write.
 pub enum Written {
-    /// Done (or planned, on a dry run).
-    Plan(Plan),
+    /// Done (or planned, on a dry run), with what admitting it warned of.
+    Plan(Plan, Vec<Problem>),
     /// Refused as invalid: every problem, nothing stored.
     Invalid(Vec<Problem>),
 }
@@ -136,8 +136,8 @@ impl Remote {
     pub async fn commit(&self, entity: Entity, batch: &Batch<Json>) -> anyhow::Result<Written> {
         let path = format!("{}/apply", Self::path(entity));
         let request = self.request(reqwest::Method::POST, &path).json(batch);
-        Ok(match self.send::<Plan>(request).await? {
-            Ok(plan) => Written::Plan(plan),
+        Ok(match self.send::<Admitted<Plan>>(request).await? {
+            Ok(plan) => Written::Plan(plan.stored, plan.warnings),
             Err(problems) => Written::Invalid(problems),
         })
     }

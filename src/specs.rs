@@ -22,17 +22,32 @@ pub fn read(path: &Path) -> Result<Vec<Sourced>, Reported> {
 /// Reads and compiles `path` with every kind of this build.
 pub fn compile(path: &Path) -> Result<Bundle, Reported> {
     let specs = read(path)?;
-    Bundle::compile(&weir_nodes::scheme(), specs, &NoValues).map_err(|d| {
+    let bundle = Bundle::compile(&weir_nodes::scheme(), specs, &NoValues).map_err(|d| {
         print(&d);
         Reported
-    })
+    })?;
+    print_warnings(bundle.warnings());
+    Ok(bundle)
 }
 
-/// Prints each diagnostic on its own line, then a count.
+/// Prints each warning on its own line.
+pub fn print_warnings(warnings: &Diagnostics) {
+    for d in &warnings.0 {
+        eprintln!("warning: {d}");
+    }
+}
+
+/// Prints each error on its own line, then a count.
 pub fn print(diagnostics: &Diagnostics) {
-    for d in &diagnostics.0 {
+    let (errors, warnings) = diagnostics.clone().split();
+    for d in &errors.0 {
         eprintln!("error: {d}");
     }
-    let n = diagnostics.0.len();
-    eprintln!("{n} error{}", if n == 1 { "" } else { "s" });
+    print_warnings(&warnings);
+    let n = errors.0.len();
+    let mut count = format!("{n} error{}", if n == 1 { "" } else { "s" });
+    if let w @ 1.. = warnings.0.len() {
+        count.push_str(&format!(", {w} warning{}", if w == 1 { "" } else { "s" }));
+    }
+    eprintln!("{count}");
 }

@@ -36,13 +36,14 @@ pub enum Refused {
 /// Checks `specs` against the store: compiled together with the stored
 /// specs of their namespaces that they do not replace (same id, or same
 /// name in the namespace), with the stored values bound. `progress(done,
-/// total)` is called while compiling.
+/// total)` is called while compiling. Admitted, the answer is the new
+/// specs' warnings.
 pub async fn check_specs(
     store: &Store,
     scheme: &Scheme,
     specs: &[Sourced],
     progress: &mut (dyn FnMut(usize, usize) + Send),
-) -> Result<(), Refused> {
+) -> Result<Diagnostics, Refused> {
     let mut values = ValueMap::default();
     for row in store.list(Entity::Value, &Filter::default()).await? {
         if let Ok(value) = row.decode::<NamedValue>() {
@@ -76,16 +77,25 @@ pub async fn check_specs(
     // runs, so `os` variables are each engine's to bind when it loads.
     let admitting = Admitting(&values);
     match Bundle::compile_with_progress(scheme, all, &admitting, progress) {
-        Ok(_) => Ok(()),
+        Ok(bundle) => Ok(own(bundle.warnings().clone())),
         Err(diagnostics) => {
-            let own: Vec<Diagnostic> = diagnostics
-                .0
-                .into_iter()
-                .filter(|d| d.origin.file.as_deref() != Some(STORED))
-                .collect();
-            Diagnostics(own).into_result(()).map_err(Refused::Invalid)
+            // A refusal lists what refuses it.
+            let (errors, _) = own(diagnostics).split();
+            errors
+                .into_result(Diagnostics::default())
+                .map_err(Refused::Invalid)
         }
     }
+}
+
+/// The problems of the specs being admitted, not of those stored.
+fn own(diagnostics: Diagnostics) -> Diagnostics {
+    let own: Vec<Diagnostic> = diagnostics
+        .0
+        .into_iter()
+        .filter(|d| d.origin.file.as_deref() != Some(STORED))
+        .collect();
+    Diagnostics(own)
 }
 
 /// Checks values before they are stored: names and namespaces usable as

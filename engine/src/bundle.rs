@@ -26,6 +26,7 @@ use crate::symbol::{Change, Symbol, SymbolTable};
 #[derive(Debug)]
 pub struct Bundle {
     symbols: Vec<(Origin, Symbol)>,
+    warnings: Diagnostics,
 }
 
 impl Bundle {
@@ -52,19 +53,19 @@ impl Bundle {
         let mut failed = Vec::new();
         for (done, Sourced { origin, spec }) in specs.into_iter().enumerate() {
             progress(done + 1, total);
-            match seen.get(&(spec.namespace.clone(), spec.key())) {
-                Some(first) => {
-                    let message = format!(
-                        "name `{}` is already used in namespace `{}` by {first}",
-                        spec.key(),
-                        spec.namespace
-                    );
-                    problems.extend(&origin, [FieldError::new("name", message)]);
-                    continue;
-                }
-                None => {
-                    seen.insert((spec.namespace.clone(), spec.key()), origin.clone());
-                }
+            let key = (spec.namespace.clone(), spec.key());
+            // A name given twice: the later spec replaces the earlier, as
+            // storing them one after another would.
+            if let Some(first) = seen.insert(key.clone(), origin.clone()) {
+                let message = format!(
+                    "name `{}` is given again in namespace `{}`: this spec replaces {first}",
+                    spec.key(),
+                    spec.namespace
+                );
+                problems.0.retain(|d| d.origin != first);
+                symbols.retain(|(o, _): &(Origin, Symbol)| *o != first);
+                failed.retain(|(namespace, name, _)| (namespace, name) != (&key.0, &key.1));
+                problems.extend(&origin, [FieldError::warning("name", message)]);
             }
             let unbound = crate::env::engine_bound(&spec, values);
             if !unbound.is_empty() {
@@ -75,7 +76,10 @@ impl Bundle {
                 continue;
             }
             match scheme.compile(&spec, values) {
-                Ok(symbol) => symbols.push((origin, symbol)),
+                Ok(symbol) => {
+                    problems.extend(&origin, symbol.warnings().iter().cloned());
+                    symbols.push((origin, symbol));
+                }
                 Err(errors) => {
                     problems.extend(&origin, errors);
                     failed.push((spec.namespace.clone(), spec.key(), spec.id));
@@ -83,10 +87,21 @@ impl Bundle {
             }
         }
         check_links(&symbols, &failed, &mut problems);
-        if problems.0.is_empty() {
-            check_cycles(&symbols, &mut problems);
+        let (mut errors, warnings) = problems.split();
+        if errors.is_empty() {
+            check_cycles(&symbols, &mut errors);
         }
-        problems.into_result(Bundle { symbols })
+        if errors.is_empty() {
+            return Ok(Bundle { symbols, warnings });
+        }
+        // Refused, the warnings come along: a reader fixes both at once.
+        errors.0.extend(warnings.0);
+        Err(errors)
+    }
+
+    /// What compiling warned of: the specs may not work as written.
+    pub fn warnings(&self) -> &Diagnostics {
+        &self.warnings
     }
 
     /// The compiled symbols with their origins, in input order.
@@ -194,15 +209,18 @@ fn check_links(
         for (port, targets) in symbol.links() {
             for (i, target) in targets.iter().enumerate() {
                 if let Err(error) = link::resolve(&namespace, target) {
-                    let error = hint_other_namespace(error, &index, target.name.as_deref());
                     let path = format!("ports.{port}[{i}]");
-                    // A target (or its in-port) that is not there yet is
-                    // fixed by adding it; the link itself is well-formed.
                     let problem = match error {
+                        // A target (or its in-port) that is not there yet
+                        // is fixed by adding it; the link is well-formed.
                         LinkError::Missing { .. } | LinkError::NoSuchPort { .. } => {
+                            let error = hint_other_namespace(error, &index, target.name.as_deref());
                             FieldError::unresolved(path, error.to_string())
                         }
-                        _ => FieldError::new(path, error.to_string()),
+                        // The schema cannot say "the spec's own namespace".
+                        LinkError::OtherNamespace { .. } => {
+                            FieldError::warning(path, format!("{error}: the node will not load"))
+                        }
                     };
                     problems.extend(origin, [problem]);
                 }
@@ -217,7 +235,8 @@ fn check_links(
 /// only on failure and do not count. A cycle whose every node has a single
 /// output keeps writing it: a request into it is never answered (it waits
 /// for its deadline), so it is refused here, at its first node in input
-/// order. Links are already known to resolve.
+/// order. A source's links (see [`Ports::source`]) start new processes
+/// and are left out. Links are already known to resolve.
 fn check_cycles(symbols: &[(Origin, Symbol)], problems: &mut Diagnostics) {
     use petgraph::graph::{DiGraph, NodeIndex};
     let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -239,6 +258,11 @@ fn check_cycles(symbols: &[(Origin, Symbol)], problems: &mut Diagnostics) {
         }
         for &i in &members {
             let symbol = &symbols[i].1;
+            // A source's out-links start processes of their own (a job's
+            // run, a listener's request): a cycle through one answers.
+            if symbol.ports().is_source() {
+                continue;
+            }
             let from = keys[&symbol.key()];
             let forwarded = symbol
                 .links()

@@ -42,17 +42,35 @@ impl fmt::Display for Origin {
     }
 }
 
-/// An error in one field of a spec, before the spec's origin is attached.
+/// What a problem means for the document it is found in.
+///
+/// The line between an error and a warning is the API's document: what the
+/// published schema of a spec allows is stored (a schema cannot relate one
+/// field to another's content, such as a router's out-ports to its routes),
+/// and what it allows but cannot work as written is a warning, answered
+/// with the write and reported again as the node's status when it loads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Severity {
+    /// The document is malformed: refused (400).
+    #[default]
+    Invalid,
+    /// The field names something that is not there (a link's target, a
+    /// stored value): refused as a conflict with what is stored (409), and
+    /// the same document is accepted once that exists.
+    Unresolved,
+    /// Stored, but likely not what was meant: said with the answer.
+    Warning,
+}
+
+/// A problem in one field of a spec, before the spec's origin is attached.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
     /// Dotted path to the field, e.g. `ports.out[0].name`; empty for the spec.
     pub path: String,
     /// What is wrong.
     pub message: String,
-    /// Whether the field names something that is not there (a link's
-    /// target, a stored value) rather than being wrong in itself: the
-    /// same document is accepted once that exists.
-    pub unresolved: bool,
+    /// Whether it refuses the document, and how.
+    pub severity: Severity,
 }
 
 impl FieldError {
@@ -61,16 +79,29 @@ impl FieldError {
         FieldError {
             path: path.into(),
             message: message.into(),
-            unresolved: false,
+            severity: Severity::Invalid,
         }
     }
 
     /// A reference at `path` to something that is not there.
     pub fn unresolved(path: impl Into<String>, message: impl Into<String>) -> FieldError {
         FieldError {
-            unresolved: true,
+            severity: Severity::Unresolved,
             ..FieldError::new(path, message)
         }
+    }
+
+    /// A warning at `path`: the document is stored all the same.
+    pub fn warning(path: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            severity: Severity::Warning,
+            ..FieldError::new(path, message)
+        }
+    }
+
+    /// Whether the document is stored all the same.
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 
     /// The same error, with `prefix` put before its path.
@@ -129,9 +160,17 @@ impl Diagnostics {
         self.0.is_empty()
     }
 
-    /// Whether every error is an unresolved reference (and there is one).
+    /// Whether every error is an unresolved reference (and there is
+    /// one); warnings aside.
     pub fn all_unresolved(&self) -> bool {
-        !self.is_empty() && self.0.iter().all(|d| d.error.unresolved)
+        let mut errors = self.0.iter().filter(|d| !d.error.is_warning()).peekable();
+        errors.peek().is_some() && errors.all(|d| d.error.severity == Severity::Unresolved)
+    }
+
+    /// The errors and the warnings, apart.
+    pub fn split(self) -> (Diagnostics, Diagnostics) {
+        let (warnings, errors) = self.0.into_iter().partition(|d| d.error.is_warning());
+        (Diagnostics(errors), Diagnostics(warnings))
     }
 
     /// `Ok(value)` when empty, else `Err(self)`.

@@ -20,7 +20,7 @@ pub mod symbol;
 pub mod type_map;
 
 pub use bundle::Bundle;
-pub use diagnostic::{Diagnostic, Diagnostics, FieldError, Origin};
+pub use diagnostic::{Diagnostic, Diagnostics, FieldError, Origin, Severity};
 pub use port::{Port, PortPattern, Ports};
 pub use runtime::{Activate, Call, Node, Packet, Process, shared};
 pub use scheme::{Kind, Scheme};

@@ -254,6 +254,33 @@ on_both!(
     taken_id_sqlite
 );
 
+/// A batch naming one spec twice stores the later, as applying them in
+/// turn would: one row, one revision, listed once in the plan.
+async fn a_name_given_twice_in_a_batch_stores_the_later(db: TestDb) {
+    let store = db.store().await;
+    let plan = store
+        .apply(vec![probe("twin", 1), probe("twin", 2)], false)
+        .await
+        .unwrap();
+    assert_eq!(plan.created, ["default/twin"], "{plan:?}");
+    assert!(plan.updated.is_empty(), "{plan:?}");
+    let rows = store.list(Entity::Spec, &Filter::default()).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].document["answer"], 2);
+    // Stored, a first copy unchanged and a second changed: updated once.
+    let plan = store
+        .apply(vec![probe("twin", 2), probe("twin", 3)], false)
+        .await
+        .unwrap();
+    assert!(plan.unchanged.is_empty(), "{plan:?}");
+    assert_eq!(plan.updated, ["default/twin"], "{plan:?}");
+}
+on_both!(
+    a_name_given_twice_in_a_batch_stores_the_later,
+    twice_in_a_batch_postgres,
+    twice_in_a_batch_sqlite
+);
+
 async fn a_row_that_no_longer_decodes_is_reported(db: TestDb) {
     let engine = Engine::start(&db).await;
     let store = db.store().await;

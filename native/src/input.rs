@@ -44,6 +44,17 @@ impl Pass {
         Pass::Callgraph,
     ];
 
+    /// Its name in `passes` (and in the manifest).
+    pub fn name(self) -> &'static str {
+        match self {
+            Pass::Tokenize => "tokenize",
+            Pass::Outline => "outline",
+            Pass::Metrics => "metrics",
+            Pass::Strip => "strip",
+            Pass::Callgraph => "callgraph",
+        }
+    }
+
     pub(crate) fn bit(self) -> u32 {
         match self {
             Pass::Tokenize => 1,
@@ -181,5 +192,13 @@ mod tests {
             r#"{"script": {"name": "a.py", "source": ""}, "settings": {"pases": []}}"#,
         );
         assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn a_pass_is_named_as_serde_reads_it() {
+        for pass in Pass::ALL {
+            let named: Pass = serde_json::from_value(pass.name().into()).expect("a pass name");
+            assert_eq!(named, pass);
+        }
     }
 }

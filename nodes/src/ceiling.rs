@@ -114,34 +114,9 @@ macro_rules! schema_bound {
 }
 schema_bound!(time_ms: TIME, body_bytes: BODY, retries: RETRIES, concurrency: CONCURRENCY);
 
-/// Schema transform for a duration field under [`TIME`]: the field's
-/// schema, and [`duration_schema`]'s bound.
+/// Schema transform for a duration field under [`TIME`].
 pub fn time_duration(schema: &mut schemars::Schema) {
-    let mut bound = duration_schema(TIME.value());
-    if schema.as_value().to_string().contains("\"null\"")
-        && let Some(serde_json::Value::Array(any)) = bound.get_mut("anyOf")
-    {
-        any.push(serde_json::json!({"type": "null"}));
-    }
-    schema.insert("allOf".into(), serde_json::json!([bound]));
-}
-
-/// The schema of a duration of at most `max_ms`: a number of seconds up to
-/// it, or a string whose digits cannot pass it (`999999ms`, `999s`, `9m`
-/// under an hour; a pattern cannot compare values, so it bounds their
-/// length, a little under the ceiling).
-pub fn duration_schema(max_ms: u64) -> serde_json::Value {
-    let forms: Vec<String> = [(1u64, "ms"), (1000, "s"), (60_000, "m"), (3_600_000, "h")]
-        .into_iter()
-        .filter_map(|(scale, unit)| {
-            let digits = (max_ms / scale).checked_ilog10()?;
-            (digits > 0).then(|| format!("[0-9]{{1,{digits}}}(\\.[0-9]+)?{unit}"))
-        })
-        .collect();
-    serde_json::json!({"anyOf": [
-        {"type": "number", "minimum": 0, "maximum": max_ms / 1000},
-        {"type": "string", "pattern": format!("^\\s*({})\\s*$", forms.join("|"))}
-    ]})
+    crate::control::duration_between(0, TIME.value())(schema)
 }
 
 impl Ceiling {

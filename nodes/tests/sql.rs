@@ -58,10 +58,15 @@ async fn start(url: &str, yaml: &str) -> Arc<SymbolTable> {
 /// The compile errors of `yaml`, one line each.
 fn errors(yaml: &str, engine_database: &str) -> Vec<String> {
     let specs = parse(yaml, Format::Yaml, None).expect("parses");
-    match Bundle::compile(&scheme(engine_database), specs, &Stored(String::new())) {
-        Ok(_) => Vec::new(),
-        Err(d) => d.0.iter().map(|d| d.error.to_string()).collect(),
-    }
+    let problems = match Bundle::compile(&scheme(engine_database), specs, &Stored(String::new())) {
+        Ok(bundle) => bundle.warnings().clone(),
+        Err(d) => d,
+    };
+    let shown = |d: &weir_engine::Diagnostic| match d.error.is_warning() {
+        true => format!("warning: {}", d.error),
+        false => d.error.to_string(),
+    };
+    problems.0.iter().map(shown).collect()
 }
 
 /// Sends `input` to `node` in a new process and ends the process as a
@@ -701,10 +706,12 @@ fn specs_are_checked_when_compiled() {
         check("{kind: sql, name: s}"),
         ["query: a sql spec needs a `query`, an `on_load`, or both"]
     );
+    // What the connection's variable holds is the store's or the env's
+    // state, not the spec's shape: a warning, and the node does not load.
     assert_eq!(
         check("{kind: sql, name: s, connection: DB, query: 'SELECT 1'}"),
         [
-            "connection: `DB` is not a variable of this spec's `env`: add `env: {DB: {from: <value name>}}`"
+            "warning: connection: `DB` is not a variable of this spec's `env`: add `env: {DB: {from: <value name>}}`: the node will not load"
         ]
     );
     let not_url = check(
@@ -712,14 +719,16 @@ fn specs_are_checked_when_compiled() {
     );
     assert_eq!(
         not_url,
-        ["connection: the value of `DB` is not a postgres:// or sqlite:// URL"]
+        [
+            "warning: connection: the value of `DB` is not a postgres:// or sqlite:// URL: the node will not load"
+        ]
     );
     assert!(!not_url[0].contains("hunter2"));
     assert!(
         check(
             "{kind: sql, name: s, connection: DB, env: {DB: {from: a-number}}, query: 'SELECT 1'}"
         )[0]
-        .ends_with("the value of `DB` must be a URL string, found int")
+        .ends_with("the value of `DB` must be a URL string, found int: the node will not load")
     );
     assert_eq!(
         check("{kind: sql, name: s, query: 'SELECT :a, $1'}"),
@@ -727,7 +736,9 @@ fn specs_are_checked_when_compiled() {
     );
     assert_eq!(
         check("{kind: sql, name: s, query: {postgres: 'SELECT 1'}}"),
-        ["query: has no text for sqlite, the backend of this spec's connection"]
+        [
+            "warning: query: has no text for sqlite, the backend of this spec's connection: the node will not load"
+        ]
     );
     assert!(
         errors(
@@ -746,14 +757,23 @@ fn specs_are_checked_when_compiled() {
         params[0].starts_with("params.a: expression does not compile"),
         "{params:?}"
     );
-    assert_eq!(params[1], "params.b: the query has no `:b`");
+    assert_eq!(
+        params[1],
+        "warning: params.b: the query has no `:b`: it is left out"
+    );
+    // `params` that do not fit the query's text (which a schema cannot
+    // read) are warnings; what is missing comes from the payload.
     assert_eq!(
         check("{kind: sql, name: s, query: 'SELECT $1, $2', params: ['a']}"),
-        ["params: the query has 2 parameters ($1…$2) but `params` lists 1"]
+        [
+            "warning: params: the query has 2 parameters ($1…$2) but `params` lists 1: the rest come from the payload's items"
+        ]
     );
     assert_eq!(
         check("{kind: sql, name: s, query: 'SELECT $1', params: {a: 'x'}}"),
-        ["params: a map of expressions binds `:name` parameters, but the query has none"]
+        [
+            "warning: params: a map of expressions binds `:name` parameters, but the query has none: it is left out"
+        ]
     );
     assert!(
         check("{kind: sql, name: s, query: 'SELECT 1', params: 3}")[0].contains(

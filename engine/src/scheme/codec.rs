@@ -41,6 +41,41 @@ pub trait Codec: Send + Sync {
     ) -> Result<(Arc<dyn Activate>, Ports), Vec<FieldError>>;
 }
 
+/// How every kind's schema is generated: JSON Schema 2020-12, with each
+/// integer bounded by its Rust type's range (and by `i64`'s, which values
+/// hold integers in). Without the bound a schema
+/// allows `1e30` for a `u64`, which no decoder takes; with it, what the
+/// schema allows decodes.
+pub fn schema_settings() -> schemars::generate::SchemaSettings {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .with_transform(schemars::transform::RecursiveTransform(bound_integer))
+}
+
+/// Sets `minimum`/`maximum` of an integer schema from its `format`, where
+/// the schema does not set them tighter itself.
+fn bound_integer(schema: &mut schemars::Schema) {
+    let Some(format) = schema.get("format").and_then(Json::as_str) else {
+        return;
+    };
+    let (min, max): (Json, Json) = match format {
+        "int8" => (i8::MIN.into(), i8::MAX.into()),
+        "int16" => (i16::MIN.into(), i16::MAX.into()),
+        "int32" => (i32::MIN.into(), i32::MAX.into()),
+        "int64" | "int" => (i64::MIN.into(), i64::MAX.into()),
+        "uint8" => (0.into(), u8::MAX.into()),
+        "uint16" => (0.into(), u16::MAX.into()),
+        "uint32" => (0.into(), u32::MAX.into()),
+        // Values hold integers as `i64`: a larger one would arrive a float.
+        "uint64" | "uint" => (0.into(), i64::MAX.into()),
+        _ => return,
+    };
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    object.entry("minimum").or_insert(min);
+    object.entry("maximum").or_insert(max);
+}
+
 /// Makes a [`Codec`] of a [`Kind`]. The kind's schema is generated once.
 pub struct KindCodec<K> {
     kind: K,
@@ -50,7 +85,10 @@ pub struct KindCodec<K> {
 impl<K: Kind> KindCodec<K> {
     /// Wraps `kind`.
     pub fn new(kind: K) -> KindCodec<K> {
-        let schema = schemars::schema_for!(K::Spec).to_value();
+        let schema = schema_settings()
+            .into_generator()
+            .into_root_schema_for::<K::Spec>()
+            .to_value();
         KindCodec { kind, schema }
     }
 }
@@ -102,7 +140,7 @@ impl<K: Kind> Codec for KindCodec<K> {
 /// `T` wants one: each such refusal turns that one value into an integer
 /// and decodes again. Elsewhere (a JSON constant, a CEL double) the float
 /// stays a float.
-fn decode<T: serde::de::DeserializeOwned>(mut fields: Json) -> Result<T, FieldError> {
+pub fn decode<T: serde::de::DeserializeOwned>(mut fields: Json) -> Result<T, FieldError> {
     // One retry per integral float at most; a spec has few.
     for _ in 0..64 {
         let error = match serde_path_to_error::deserialize(&fields) {

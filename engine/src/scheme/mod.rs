@@ -10,9 +10,9 @@ mod codec;
 mod kind;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-pub use codec::{Codec, KindCodec};
+pub use codec::{Codec, KindCodec, decode, schema_settings};
 pub use kind::Kind;
 
 use crate::diagnostic::FieldError;
@@ -111,15 +111,22 @@ impl Scheme {
             spec,
             scheme: self,
             values,
+            warnings: Mutex::default(),
         };
-        let (activate, ports) = codec.compile(&cx, fields)?;
-        let links = out_links(spec, &ports)?;
+        // Refused, its warnings come along (a reader fixes both at once).
+        let (activate, ports) = codec.compile(&cx, fields).map_err(|mut errors| {
+            errors.extend(cx.take_warnings());
+            errors
+        })?;
+        let mut warnings = cx.take_warnings();
+        let links = out_links(spec, &ports, &mut warnings)?;
         Ok(Symbol::new(
             Arc::new(spec.clone()),
             env,
             activate,
             ports,
             links,
+            warnings,
         ))
     }
 }
@@ -139,6 +146,7 @@ pub struct Context<'a> {
     spec: &'a Spec,
     scheme: &'a Scheme,
     values: &'a dyn ValueSource,
+    warnings: Mutex<Vec<FieldError>>,
 }
 
 impl<'a> Context<'a> {
@@ -159,6 +167,33 @@ impl<'a> Context<'a> {
         self.scheme
     }
 
+    /// Warns of `message` at `path`: the spec compiles and is stored, but
+    /// may not work as written (see [`crate::Severity::Warning`]). A kind
+    /// warns where the published schema allows what cannot work (a field
+    /// naming what another field lacks), and its node then says so again
+    /// when it loads or is called.
+    pub fn warn(&self, path: impl Into<String>, message: impl Into<String>) {
+        self.add_warnings([FieldError::warning(path, message)]);
+    }
+
+    /// Warnings found elsewhere (an inline spec's, already at their path).
+    pub fn add_warnings(&self, warnings: impl IntoIterator<Item = FieldError>) {
+        let warnings = warnings.into_iter().map(|w| FieldError {
+            severity: crate::Severity::Warning,
+            ..w
+        });
+        if let Ok(mut all) = self.warnings.lock() {
+            all.extend(warnings);
+        }
+    }
+
+    fn take_warnings(&self) -> Vec<FieldError> {
+        self.warnings
+            .lock()
+            .map(|mut all| std::mem::take(&mut *all))
+            .unwrap_or_default()
+    }
+
     /// The stored values, for binding the env of inline specs.
     pub fn values(&self) -> &'a dyn ValueSource {
         self.values
@@ -171,10 +206,13 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Parses the spec's `ports` map, checking each out-port exists on the kind.
+/// Parses the spec's `ports` map. An out-port the kind does not have is a
+/// warning, and its links are left out: the schema cannot tie a router's
+/// out-ports to its routes, so such a spec is well-formed, its links dead.
 fn out_links(
     spec: &Spec,
     ports: &port::Ports,
+    warnings: &mut Vec<FieldError>,
 ) -> Result<Vec<(Port, Vec<crate::spec::Target>)>, Vec<FieldError>> {
     let mut links = Vec::new();
     let mut errors = Vec::new();
@@ -182,10 +220,10 @@ fn out_links(
         let path = format!("ports.{name}");
         match Port::parse(name) {
             Err(e) => errors.push(FieldError::new(path, e.to_string())),
-            Ok(port) if !ports.emits(&port) => errors.push(FieldError::new(
+            Ok(port) if !ports.emits(&port) => warnings.push(FieldError::warning(
                 path,
                 format!(
-                    "kind `{}` has no output `{port}` (outputs: {}, error)",
+                    "kind `{}` has no output `{port}` (outputs: {}, error): nothing goes this way",
                     spec.kind,
                     port::describe(ports.outputs())
                 ),

@@ -165,14 +165,28 @@ impl Store {
                 by_name.insert((stored.namespace.clone(), stored.name.clone()), stored);
             }
         }
+        // A later document of the batch with a name an earlier one has
+        // replaces it, as storing them one after another would.
+        let mut written: HashMap<(String, String), Uuid> = HashMap::new();
         for mut document in changes.apply {
             let key = format!("{}/{}", document.namespace(), document.name());
+            let name = (document.namespace().to_string(), document.name());
+            if let Some(id) = written.get(&name) {
+                document.set_id(*id);
+                let json = serde_json::to_value(&document).map_err(|e| invalid(entity, &key, e))?;
+                self.write(&mut tx, Verb::Update, &document, &json).await?;
+                if let Some(at) = plan.unchanged.iter().position(|k| *k == key) {
+                    plan.updated.push(plan.unchanged.remove(at));
+                }
+                continue;
+            }
             let existing = by_name
                 .get(&(document.namespace().to_string(), document.name()))
                 .cloned();
             if let Some(stored) = &existing {
                 document.set_id(stored.id);
             }
+            written.insert(name, document.id());
             let json = serde_json::to_value(&document).map_err(|e| invalid(entity, &key, e))?;
             match existing {
                 Some(stored) if stored.document == json => plan.unchanged.push(key),

@@ -25,6 +25,7 @@ pub struct Symbol {
     activate: Arc<dyn Activate>,
     ports: Ports,
     links: Vec<(Port, Vec<Target>)>,
+    warnings: Vec<crate::FieldError>,
 }
 
 impl Symbol {
@@ -34,6 +35,7 @@ impl Symbol {
         activate: Arc<dyn Activate>,
         ports: Ports,
         links: Vec<(Port, Vec<Target>)>,
+        warnings: Vec<crate::FieldError>,
     ) -> Symbol {
         Symbol {
             spec,
@@ -41,7 +43,13 @@ impl Symbol {
             activate,
             ports,
             links,
+            warnings,
         }
+    }
+
+    /// What compiling it warned of: it may not work as written.
+    pub fn warnings(&self) -> &[crate::FieldError] {
+        &self.warnings
     }
 
     /// The spec it was compiled from.

@@ -45,6 +45,7 @@ pub struct CompilerSpec {
     /// `max_input_bytes`, `max_depth`, `max_wall_ms`, `execute`), within
     /// the library's ceilings.
     #[serde(default)]
+    #[schemars(schema_with = "settings_schema")]
     pub settings: serde_json::Map<String, serde_json::Value>,
     /// The data directory; default `WEIR_DATA_DIR`, else `./weir-data`.
     #[serde(default)]
@@ -60,6 +61,31 @@ pub struct CompilerSpec {
     /// compiled into again (its stale artifacts removed).
     #[serde(default)]
     pub folder: Option<String>,
+}
+
+/// The settings as the library reads them (`weir_native::Settings`, which
+/// has no schema of its own), each within its ceiling, plus the node's
+/// own `execute`.
+fn settings_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    use weir_native::{Pass, Settings};
+    let passes: Vec<String> = Pass::ALL.iter().map(|p| p.name().to_string()).collect();
+    schemars::json_schema!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "passes": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"enum": passes},
+            },
+            "strip_docstrings": {"type": "boolean"},
+            "strip_comments": {"type": "boolean"},
+            "max_input_bytes": {"type": "integer", "minimum": 1, "maximum": Settings::MAX_INPUT_BYTES_CEILING},
+            "max_depth": {"type": "integer", "minimum": 1, "maximum": Settings::MAX_DEPTH_CEILING},
+            "max_wall_ms": {"type": "integer", "minimum": 1, "maximum": Settings::MAX_WALL_MS_CEILING},
+            "execute": {"type": "boolean"},
+        },
+    })
 }
 
 fn example() -> serde_json::Value {

@@ -125,15 +125,15 @@ pub(super) fn settings(fields: &Map<String, Json>, at: &str) -> Result<Settings,
     let mut errors = Vec::new();
     for (key, value) in fields {
         let one = Json::Object(Map::from_iter([(key.clone(), value.clone())]));
-        if let Err(e) = serde_json::from_value::<Settings>(one) {
-            errors.push(error(&format!("{at}.{key}"), e.to_string()));
+        if let Err(e) = weir_engine::scheme::decode::<Settings>(one) {
+            errors.push(error(&format!("{at}.{key}"), e.message));
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let settings: Settings = serde_json::from_value(Json::Object(fields.clone()))
-        .map_err(|e| vec![error(at, e.to_string())])?;
+    let settings: Settings = weir_engine::scheme::decode(Json::Object(fields.clone()))
+        .map_err(|e| vec![error(at, e.message)])?;
     let probe = Input {
         script: Script {
             name: "-".into(),

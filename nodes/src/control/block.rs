@@ -44,10 +44,12 @@ pub struct BlockSpec {
     pub specs: Vec<Spec>,
     /// The block's in-ports, each with the inner spec and in-port it feeds.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": weir_engine::Port::PATTERN}))]
     pub inputs: BTreeMap<String, Entry>,
     /// The block's out-ports, each with the inner spec and out-port that
     /// writes to it.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": weir_engine::Port::PATTERN}))]
     pub outputs: BTreeMap<String, Exit>,
 }
 
@@ -154,10 +156,13 @@ impl Kind for Block {
                 continue;
             }
             let Some(source) = position(&exit.name, &specs) else {
-                errors.push(FieldError::new(
+                cx.warn(
                     format!("outputs.{outer}.name"),
-                    format!("no inner spec is named `{}`", exit.name),
-                ));
+                    format!(
+                        "no inner spec is named `{}`: nothing goes out this way",
+                        exit.name
+                    ),
+                );
                 continue;
             };
             let links = specs[source].ports.entry(exit.port.clone()).or_default();
@@ -183,8 +188,9 @@ impl Kind for Block {
             added
                 .iter()
                 .find(|(i, port, _)| *i == index && error.path == format!("ports.{port}"))
-                .map(|(_, _, outer)| {
-                    FieldError::new(format!("outputs.{outer}.port"), error.message.clone())
+                .map(|(_, _, outer)| FieldError {
+                    path: format!("outputs.{outer}.port"),
+                    ..error.clone()
                 })
         };
         let inline = Inline::compile(cx, &scheme, "specs", specs, bridges.clone(), rename)?;
@@ -203,18 +209,21 @@ impl Kind for Block {
                 .iter()
                 .find(|s| s.spec().name.as_deref() == Some(&entry.name))
             {
-                None => errors.push(FieldError::new(
+                None => cx.warn(
                     format!("{field}.name"),
-                    format!("no inner spec is named `{}`", entry.name),
-                )),
-                Some(target) if !target.ports().accepts(&port) => errors.push(FieldError::new(
+                    format!(
+                        "no inner spec is named `{}`: a packet on `{outer}` fails",
+                        entry.name
+                    ),
+                ),
+                Some(target) if !target.ports().accepts(&port) => cx.warn(
                     format!("{field}.port"),
                     format!(
-                        "inner spec `{}` (kind `{}`) has no input `{port}`",
+                        "inner spec `{}` (kind `{}`) has no input `{port}`: a packet on `{outer}` fails",
                         entry.name,
                         target.spec().kind
                     ),
-                )),
+                ),
                 Some(target) => entries.push((outer, target.key(), port)),
             }
         }

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer, Visitor};
 
 /// A span of time written in a spec.
@@ -54,6 +54,12 @@ impl Duration {
     }
 
     fn seconds(n: f64) -> Result<Duration, String> {
+        if n * 1000.0 > LONGEST_MS as f64 {
+            return Err(format!(
+                "{n} seconds is longer than any duration a spec may give ({}s)",
+                LONGEST_MS / 1000
+            ));
+        }
         std::time::Duration::try_from_secs_f64(n)
             .map(Duration)
             .map_err(|_| format!("{n} is not a duration: it must be zero or more seconds"))
@@ -96,7 +102,7 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-        Ok(Duration(std::time::Duration::from_secs(v)))
+        Duration::seconds(v as f64).map_err(E::custom)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
@@ -120,12 +126,68 @@ impl JsonSchema for Duration {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A span of time: a number and a unit (`250ms`, `1.5s`, `2m`, `1h`), or a number of seconds.",
-            "type": ["string", "number"],
-            "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m|h)?\s*$",
-            "minimum": 0
-        })
+        let mut schema = Schema::try_from(Duration::schema_between(0, LONGEST_MS))
+            .unwrap_or_else(|_| Schema::default());
+        schema.insert(
+            "description".into(),
+            "A span of time: a number and a unit (`250ms`, `1.5s`, `2m`, `1h`), or a number of seconds.".into(),
+        );
+        schema
+    }
+}
+
+/// The longest duration any schema allows (about 31,700 years): every
+/// duration it allows is one `std::time::Duration` holds.
+const LONGEST_MS: u64 = 1_000_000_000_000_000;
+
+impl Duration {
+    /// The schema of a duration from `min_ms` to `max_ms`: a number of
+    /// seconds between them, or a string whose digits stay between them. A
+    /// pattern cannot compare values, so it bounds the digits: at most as
+    /// many as stay under `max_ms` (`999999ms`, `999s`, `9m` under an hour),
+    /// and a leading non-zero digit with at least as many as reach
+    /// `min_ms` (`[1-9][0-9]ms` from 10ms). The string forms are a little
+    /// narrower than what is accepted, never wider.
+    pub fn schema_between(min_ms: u64, max_ms: u64) -> serde_json::Value {
+        let forms: Vec<String> = [(1u64, "ms"), (1000, "s"), (60_000, "m"), (3_600_000, "h")]
+            .into_iter()
+            .filter_map(|(scale, unit)| {
+                let most = (max_ms / scale).checked_ilog10().filter(|&d| d > 0)?;
+                let digits = match min_ms {
+                    0 => format!("[0-9]{{1,{most}}}"),
+                    _ => {
+                        // Digits after a non-zero first one that reach the
+                        // fewest whole units at or above `min_ms`.
+                        let least = min_ms.div_ceil(scale);
+                        let more = least.ilog10() + u32::from(!is_power_of_ten(least));
+                        (more < most).then(|| format!("[1-9][0-9]{{{more},{}}}", most - 1))?
+                    }
+                };
+                Some(format!("{digits}(\\.[0-9]+)?{unit}"))
+            })
+            .collect();
+        serde_json::json!({"anyOf": [
+            {"type": "number", "minimum": min_ms as f64 / 1000.0, "maximum": max_ms / 1000},
+            {"type": "string", "pattern": format!("^\\s*({})\\s*$", forms.join("|"))}
+        ]})
+    }
+}
+
+fn is_power_of_ten(n: u64) -> bool {
+    n == 10u64.pow(n.ilog10())
+}
+
+/// A schema transform: the field's duration from `min_ms` to `max_ms`
+/// ([`Duration::schema_between`]); an optional field still takes `null`.
+pub fn between(min_ms: u64, max_ms: u64) -> impl Fn(&mut Schema) + Clone {
+    move |schema: &mut Schema| {
+        let mut bound = Duration::schema_between(min_ms, max_ms);
+        if schema.as_value().to_string().contains("\"null\"")
+            && let Some(serde_json::Value::Array(any)) = bound.get_mut("anyOf")
+        {
+            any.push(serde_json::json!({"type": "null"}));
+        }
+        schema.insert("allOf".into(), serde_json::json!([bound]));
     }
 }
 

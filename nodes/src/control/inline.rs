@@ -91,6 +91,16 @@ impl Inline {
                 ));
             }
             spec.namespace = namespace.clone();
+            // A spec is left out of a bundle when its `env` names an `os`
+            // variable the compiling side cannot bind (admission leaves
+            // those to each engine); inline specs compile with their
+            // parent, so they must not.
+            if !weir_engine::env::engine_bound(&spec, cx.values()).is_empty() {
+                errors.push(FieldError::new(
+                    format!("{field}[{index}].env"),
+                    "names an `os` variable: an inline spec is compiled with its parent, so give the variable to the parent's `env` (its templates render there)",
+                ));
+            }
             // An unnamed inline spec is known by its place, not a fresh id.
             if spec.name.is_none() {
                 spec.name = Some(format!("{}.{field}[{index}]", cx.name()));
@@ -119,24 +129,20 @@ impl Inline {
                 })
                 .collect::<Vec<_>>()
         })?;
-        // A spec is left out of a bundle when its `env` names an `os`
-        // variable the compiling side cannot bind (admission leaves those
-        // to each engine); inline specs compile with their parent, so they
-        // must not.
-        let compiled: Vec<usize> = bundle.symbols().iter().map(|(o, _)| o.index).collect();
-        let deferred: Vec<FieldError> = (0..given)
-            .filter(|i| !compiled.contains(i))
-            .map(|i| {
-                FieldError::new(
-                    format!("{field}[{i}].env"),
-                    "names an `os` variable: an inline spec is compiled with its parent, so give the variable to the parent's `env` (its templates render there)",
-                )
+        cx.add_warnings(bundle.warnings().0.iter().map(|d| {
+            rename(d.origin.index, &d.error).unwrap_or_else(|| {
+                d.error
+                    .clone()
+                    .within(&format!("{field}[{}]", d.origin.index))
             })
-            .collect();
-        if !deferred.is_empty() {
-            return Err(deferred);
-        }
-        let symbols = bundle.symbols()[..given].iter().map(|(_, s)| s.clone());
+        }));
+        // The given specs, in order (less any that a later one of the same
+        // name replaced), without the extra ones.
+        let symbols = bundle
+            .symbols()
+            .iter()
+            .filter(|(origin, _)| origin.index < given)
+            .map(|(_, s)| s.clone());
         Ok(Inline {
             namespace,
             symbols: symbols.collect(),

@@ -34,7 +34,7 @@ mod throw;
 mod r#try;
 
 pub use block::{BlockSpec, Entry, Exit};
-pub use duration::Duration;
+pub use duration::{Duration, between as duration_between};
 pub use r#for::ForSpec;
 pub use fork::ForkSpec;
 pub use r#if::IfSpec;

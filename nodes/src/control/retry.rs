@@ -2,7 +2,8 @@
 //! waits and writes it again, up to `limit` more times.
 //!
 //! The wait before retry `n` (from 0) is `delay × factor^n`, capped at
-//! `max_delay`; with `jitter` it is drawn uniformly from its upper half, so
+//! `max_delay` (the first wait too, so `max_delay` under `delay` is a
+//! fixed wait, not an error: no pair of values is refused); with `jitter` it is drawn uniformly from its upper half, so
 //! writers that failed together do not retry together, yet never retry at
 //! once. The answer is the first non-error answer, else the last error.
 //! Waits end early, with the call, when the process stops.
@@ -40,7 +41,8 @@ pub struct RetrySpec {
     #[serde(default = "default_factor")]
     #[schemars(range(min = 1))]
     pub factor: f64,
-    /// The longest wait.
+    /// The longest wait. It caps every wait, the first included, so a
+    /// `max_delay` under `delay` makes each wait `max_delay`.
     #[serde(default = "default_max_delay")]
     #[schemars(transform = crate::ceiling::time_duration)]
     pub max_delay: Duration,
@@ -99,15 +101,6 @@ impl Kind for Retry {
             errors.push(FieldError::new(
                 "factor",
                 format!("{} is not a factor: it must be 1 or more", spec.factor),
-            ));
-        }
-        if spec.max_delay < spec.delay {
-            errors.push(FieldError::new(
-                "max_delay",
-                format!(
-                    "{} is shorter than `delay` ({})",
-                    spec.max_delay, spec.delay
-                ),
             ));
         }
         match errors.is_empty() {
@@ -192,6 +185,14 @@ mod tests {
         let waits: Vec<u128> = (0..6).map(|n| node(false).backoff(n).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
         assert_eq!(node(false).backoff(u32::MAX).as_millis(), 1000);
+    }
+
+    #[test]
+    fn a_cap_under_the_first_delay_is_a_fixed_wait() {
+        let mut node = node(false);
+        node.spec.max_delay = Duration::from_millis(30);
+        let waits: Vec<u128> = (0..3).map(|n| node.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [30, 30, 30]);
     }
 
     #[test]

@@ -30,6 +30,7 @@ use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, scheme::Context};
 pub struct SchemaSpec {
     /// The JSON Schema the payload must satisfy. The draft comes from its
     /// `$schema` (2020-12 when absent); `format` keywords are checked.
+    #[schemars(extend("type" = ["object", "boolean"]))]
     pub schema: serde_json::Value,
 }
 

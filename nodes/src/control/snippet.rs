@@ -24,6 +24,11 @@ use super::expr;
 use super::js::{self, Script};
 use super::limit::Limit;
 
+/// The shortest `timeout` a JavaScript snippet may set: below it the
+/// module's own evaluation, checked when the spec compiles, may not finish
+/// on a busy machine, and no call could.
+const JS_SHORTEST: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// How long a JavaScript call may run when the spec sets no `timeout`.
 const JS_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -104,7 +109,7 @@ fn by_language() -> serde_json::Value {
         {"properties": {
             "language": {"const": "javascript"},
             "code": {"type": "string", "format": "javascript"},
-            "timeout": {"anyOf": [ceiling::duration_schema(ceiling::JS_TIME.value()), none]},
+            "timeout": {"anyOf": [Duration::schema_between(JS_SHORTEST.as_millis() as u64, ceiling::JS_TIME.value()), none]},
             "memory_mib": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": ceiling::JS_MEMORY.value()}, none]}
         }},
         constant("json", text("json-text")),
@@ -157,6 +162,12 @@ impl Kind for Snippet {
             errors.extend(memory.and_then(|mib| ceiling::JS_MEMORY.check("memory_mib", mib)));
             let timeout = spec.timeout.map(|t| t.get());
             errors.extend(timeout.and_then(|t| ceiling::JS_TIME.check_duration("timeout", t)));
+            if timeout.is_some_and(|t| t < JS_SHORTEST) {
+                errors.push(FieldError::new(
+                    "timeout",
+                    format!("must be at least {}", Duration(JS_SHORTEST)),
+                ));
+            }
         }
         let limits = js::Limits {
             time: spec.timeout.unwrap_or(JS_TIMEOUT).get(),

@@ -71,23 +71,18 @@ impl Kind for Step {
         let inline = Inline::compile(cx, cx.scheme(), "steps", spec.steps, Vec::new(), |_, _| {
             None
         })?;
-        let unfit: Vec<FieldError> = inline
-            .symbols()
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.ports().accepts(&Port::input()))
-            .map(|(i, s)| {
-                FieldError::new(
+        // The schema cannot say which kinds take `in` (a `merge` takes
+        // `in[0]`…, a `block` what its `inputs` name).
+        for (i, step) in inline.symbols().iter().enumerate() {
+            if !step.ports().accepts(&Port::input()) {
+                cx.warn(
                     format!("steps[{i}].kind"),
                     format!(
-                        "kind `{}` has no input `in`, so it cannot be a step",
-                        s.spec().kind
+                        "kind `{}` has no input `in`: a packet reaching this step fails",
+                        step.spec().kind
                     ),
-                )
-            })
-            .collect();
-        if !unfit.is_empty() {
-            return Err(unfit);
+                );
+            }
         }
         Ok(Arc::new(StepActivate {
             name: cx.name(),

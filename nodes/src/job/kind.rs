@@ -11,8 +11,9 @@ use weir_engine::scheme::Context;
 use weir_engine::{FieldError, Kind, Port, PortPattern, Ports};
 
 use super::node::{Config, JobActivate};
-use crate::control::Duration;
+use crate::control::{Duration, duration_between};
 use crate::net::templated::Templated;
+use weir_engine::store::jobs::{MAX_ATTEMPTS, MAX_SPAN};
 
 /// The fields of a `job` spec.
 ///
@@ -33,7 +34,7 @@ use crate::net::templated::Templated;
 /// the `system` namespace a node sees only its own namespace's jobs.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(example = example())]
+#[schemars(example = example(), transform = fields_by_op)]
 pub struct JobSpec {
     /// What the node does.
     #[serde(default)]
@@ -53,17 +54,21 @@ pub struct JobSpec {
     pub location: Option<String>,
     /// `enqueue`: runs the job may start (1 to 100; default 3).
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_ATTEMPTS))]
     pub max_attempts: Option<i64>,
     /// `enqueue`: how long one run may take (default 5m, at most 24h); the
     /// run's process is cancelled past it.
     #[serde(default)]
+    #[schemars(transform = duration_between(1, DAY_MS))]
     pub timeout: Option<Duration>,
     /// `enqueue`: the job must be over this long after it was enqueued
     /// (at most 366 days), or it fails with code `deadline`.
     #[serde(default)]
+    #[schemars(transform = duration_between(1, MAX_SPAN.as_millis() as u64))]
     pub deadline: Option<Duration>,
     /// `enqueue`: the first run waits this long (at most 366 days).
     #[serde(default)]
+    #[schemars(transform = duration_between(0, MAX_SPAN.as_millis() as u64))]
     pub delay: Option<Duration>,
     /// `get`, `events`, `cancel`: the job's id, a template (default
     /// `{{ payload.params.id }}`, a router's `:id`). (Not `id`: that is
@@ -73,10 +78,12 @@ pub struct JobSpec {
     /// `get`, `events`, `cancel`, `list`: only jobs of this node (its name);
     /// another node's job is answered as unknown.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub node: Option<String>,
     /// `events`: how often the job is read for changes (default 250ms,
     /// 10ms to 1m).
     #[serde(default)]
+    #[schemars(transform = duration_between(10, 60_000))]
     pub poll: Option<Duration>,
 }
 
@@ -105,6 +112,65 @@ pub enum JobOp {
     Cancel,
     /// List jobs, newest first.
     List,
+}
+
+impl JobOp {
+    const ALL: [JobOp; 5] = [
+        JobOp::Enqueue,
+        JobOp::Get,
+        JobOp::Events,
+        JobOp::Cancel,
+        JobOp::List,
+    ];
+
+    /// Whether a spec of this op may set `field` (of those ops differ on).
+    fn uses(self, field: &str) -> bool {
+        match self {
+            JobOp::Enqueue => ENQUEUE_ONLY.contains(&field),
+            JobOp::Get | JobOp::Cancel => matches!(field, "job_id" | "node"),
+            JobOp::Events => matches!(field, "job_id" | "node" | "poll"),
+            JobOp::List => field == "node",
+        }
+    }
+}
+
+/// The fields some ops use and others do not.
+const BY_OP: [&str; 10] = [
+    "payload",
+    "idempotency_key",
+    "location",
+    "max_attempts",
+    "timeout",
+    "deadline",
+    "delay",
+    "job_id",
+    "node",
+    "poll",
+];
+
+const DAY_MS: u64 = 24 * 3_600_000;
+
+/// Schema transform: per op, the fields it does not use may only be
+/// absent or `null` ([`JobOp::uses`], as compiling checks).
+fn fields_by_op(schema: &mut schemars::Schema) {
+    let rules: Vec<serde_json::Value> = JobOp::ALL
+        .iter()
+        .map(|&op| {
+            let name = serde_json::to_value(op).unwrap_or_default();
+            let mut when =
+                serde_json::json!({"properties": {"op": {"const": name}}, "required": ["op"]});
+            if op == JobOp::default() {
+                when = serde_json::json!({"anyOf": [when, {"not": {"required": ["op"]}}]});
+            }
+            let unused: serde_json::Map<String, serde_json::Value> = BY_OP
+                .iter()
+                .filter(|field| !op.uses(field))
+                .map(|field| (field.to_string(), serde_json::json!({"type": "null"})))
+                .collect();
+            serde_json::json!({"if": when, "then": {"properties": unused}})
+        })
+        .collect();
+    schema.insert("allOf".into(), rules.into());
 }
 
 /// Fields each op may use.
@@ -174,15 +240,9 @@ fn misplaced(spec: &JobSpec) -> Vec<FieldError> {
         ("poll", spec.poll.is_some()),
     ];
     let op = spec.op;
-    let allowed = |field: &str| match op {
-        JobOp::Enqueue => ENQUEUE_ONLY.contains(&field),
-        JobOp::Get | JobOp::Cancel => matches!(field, "job_id" | "node"),
-        JobOp::Events => matches!(field, "job_id" | "node" | "poll"),
-        JobOp::List => field == "node",
-    };
     given
         .into_iter()
-        .filter(|(field, given)| *given && !allowed(field))
+        .filter(|(field, given)| *given && !op.uses(field))
         .map(|(field, _)| {
             let op = serde_json::to_value(op).unwrap_or_default();
             FieldError::new(

@@ -42,10 +42,17 @@ use super::{ApiKey, CallError, ChatRequest, Client, Config, Flavour, Prompt, Ret
     "temperature": 0,
     "max_tokens": 64
 }))]
+#[schemars(extend("allOf" = [
+    {"if": {"properties": {"relay": {"const": true}}, "required": ["relay"]},
+     "then": {"properties": {"stream": {"const": true}, "emit": {"type": "null"}, "into": {"type": "null"}},
+              "required": ["stream"]}},
+    {"if": {"properties": {"emit": {"type": "string"}}, "required": ["emit"]},
+     "then": {"properties": {"stream": {"const": true}}, "required": ["stream"]}}
+]))]
 pub struct LlmSpec {
     /// The API's base URL, e.g. `"{{ LLM_BASE_URL }}"` bound from
     /// `os: LLM_BASE_URL`; calls go to `{base_url}/chat/completions`.
-    #[schemars(extend("format" = "http-url"), regex(pattern = "^https?://"))]
+    #[schemars(extend("format" = "http-url"), regex(pattern = crate::net::HTTP_URL))]
     pub base_url: String,
     /// The API key, bound from a secret value (`"{{ LLM_KEY }}"`); sent as
     /// a bearer token and shown nowhere. Local servers need none.
@@ -78,6 +85,7 @@ pub struct LlmSpec {
     /// `top_p`, `stop` and `seed`: a map, or one template yielding one
     /// (`"{{ payload.params }}"`); null keys are left as the spec sets them.
     #[serde(default)]
+    #[schemars(extend("type" = ["object", "string", "null"]))]
     pub options: Option<serde_json::Value>,
     /// Structured output: the answer must be JSON matching `schema`; it is
     /// parsed into the answer's `json`, and a violation is an error
@@ -111,9 +119,11 @@ pub struct LlmSpec {
     pub flavour: Flavour,
     /// Milliseconds one attempt may take.
     #[serde(default = "default_timeout_ms")]
+    #[schemars(range(min = 1), transform = crate::ceiling::time_ms)]
     pub timeout_ms: u64,
     /// Milliseconds the whole call may take, retries and waits included.
     #[serde(default = "default_call_timeout_ms")]
+    #[schemars(range(min = 1), transform = crate::ceiling::time_ms)]
     pub call_timeout_ms: u64,
     /// Attempts in all (1 to 10); 429, 5xx, connection failures and
     /// timeouts are tried again.
@@ -123,9 +133,11 @@ pub struct LlmSpec {
     /// The first wait between attempts; it doubles up to `max_backoff_ms`,
     /// with jitter. A server's `Retry-After` is honoured instead.
     #[serde(default = "default_backoff_ms")]
+    #[schemars(transform = crate::ceiling::time_ms)]
     pub backoff_ms: u64,
     /// The ceiling of the wait between attempts.
     #[serde(default = "default_max_backoff_ms")]
+    #[schemars(transform = crate::ceiling::time_ms)]
     pub max_backoff_ms: u64,
     /// Requests in flight at once to this `base_url`, across every node.
     #[serde(default = "default_concurrency")]
@@ -157,9 +169,11 @@ pub enum Stop {
 #[serde(deny_unknown_fields)]
 pub struct ResponseFormatSpec {
     /// The JSON Schema of the answer.
+    #[schemars(extend("type" = ["object", "boolean"]))]
     pub schema: serde_json::Value,
     /// Its name for the server (letters, digits, `_`, `-`).
     #[serde(default = "default_schema_name")]
+    #[schemars(regex(pattern = "^[A-Za-z0-9_-]{1,64}$"))]
     pub name: String,
     /// Asks OpenAI to enforce the schema exactly.
     #[serde(default)]
@@ -298,6 +312,16 @@ impl Kind for Llm {
             checks
                 .into_iter()
                 .map(|(field, _, message)| FieldError::new(field, message)),
+        );
+        errors.extend(
+            [
+                ("timeout_ms", spec.timeout_ms),
+                ("call_timeout_ms", spec.call_timeout_ms),
+                ("backoff_ms", spec.backoff_ms),
+                ("max_backoff_ms", spec.max_backoff_ms),
+            ]
+            .into_iter()
+            .filter_map(|(field, ms)| crate::ceiling::TIME.check(field, ms)),
         );
         let config = Config {
             api_key: spec.api_key.as_deref().and_then(ApiKey::new),

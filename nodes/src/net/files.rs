@@ -49,6 +49,7 @@ pub struct StaticSpec {
     pub bundle: Option<String>,
     /// The file a folder request serves.
     #[serde(default = "default_index")]
+    #[schemars(regex(pattern = r"^[^/\\]+$"), extend("not" = {"const": ".."}))]
     pub index: String,
 }
 

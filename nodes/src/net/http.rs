@@ -47,17 +47,28 @@ pub struct HttpSpec {
     /// `"{{ API }}/items/{{ payload.id }}"`. Without it, the payload is the
     /// request: `{url, method?, query?, header?, body?}`.
     #[serde(default)]
-    #[schemars(extend("format" = "http-url"), regex(pattern = "^https?://"))]
+    #[schemars(extend("format" = "http-url"), regex(pattern = crate::net::HTTP_URL))]
     pub url: Option<String>,
     /// Query parameters added to the URL, encoded: name → value (a list
     /// repeats the name; null leaves it out). Values may be templates.
     #[serde(default)]
+    #[schemars(extend("additionalProperties" = {"anyOf": [
+        {"type": ["string", "number", "boolean", "null"]},
+        {"type": "array", "items": {"type": ["string", "number", "boolean", "null"]}}
+    ]}))]
     pub query: Option<serde_json::Map<String, serde_json::Value>>,
     /// Request headers: name → value (null leaves it out). Values may be
     /// templates, e.g. `authorization: "Bearer {{ TOKEN }}"` with `TOKEN`
     /// bound from a secret value.
     #[serde(default)]
-    #[schemars(extend("propertyNames" = {"pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"}))]
+    #[schemars(extend(
+        "propertyNames" = {"pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},
+        // A header value holds no control character but tab.
+        "additionalProperties" = {"anyOf": [
+            {"type": "string", "pattern": "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"},
+            {"type": ["number", "boolean", "null"]}
+        ]}
+    ))]
     pub header: Option<serde_json::Map<String, serde_json::Value>>,
     /// The body: a string is sent as text, bytes as they are, anything else
     /// as JSON (`body: "{{ payload }}"` sends the packet). A `content-type`

@@ -9,6 +9,19 @@
 //! Server-Sent Events that any of its nodes (`event`, the `llm` kind's
 //! `emit`) may write to ([`events`]).
 
+/// The pattern of an absolute `http`/`https` URL a spec may name (format
+/// `http-url`): a host name (its last label not a number, which the URL
+/// parser would read as an IPv4 address) or a dotted IPv4 address, a port
+/// the parser takes, then any path. A little narrower than the parser: no
+/// IPv6 literal, no user info.
+pub const HTTP_URL: &str = concat!(
+    r"^https?://",
+    r"(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?",
+    r"|((25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]{1,2}))",
+    r"(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+    r"([/?#]\S*)?$"
+);
+
 mod auth;
 mod bundle;
 mod event;

@@ -38,7 +38,9 @@ pub struct Route {
     pub method: String,
     /// `/items/:id` or `/files/*rest`: `:name` matches one segment, `*name`
     /// (last only) the rest of the path.
-    #[schemars(regex(pattern = "^/"))]
+    #[schemars(regex(
+        pattern = r"^((/([^/:*][^/]*)?|/:[A-Za-z_][A-Za-z0-9_]*)+(/\*[A-Za-z_][A-Za-z0-9_]*)?|/\*[A-Za-z_][A-Za-z0-9_]*)$"
+    ))]
     pub path: String,
     /// The out-port to write the request to, e.g. `out[0]`.
     #[schemars(regex(pattern = weir_engine::port::Port::PATTERN))]

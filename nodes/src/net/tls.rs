@@ -35,9 +35,11 @@ use weir_engine::FieldError;
 pub struct TlsSpec {
     /// The certificate chain, leaf first: a PEM file's path, or the PEM text
     /// itself.
+    #[schemars(regex(pattern = r"\S"))]
     pub cert: String,
     /// The private key (PKCS#8, PKCS#1 or SEC1): a PEM file's path, or the
     /// PEM text itself, bound from a secret value (`"{{ TLS_KEY }}"`).
+    #[schemars(regex(pattern = r"\S"))]
     pub key: String,
 }
 

@@ -33,6 +33,13 @@ use crate::control::Duration;
 #[schemars(extend("anyOf" = [
     {"required": ["query"], "properties": {"query": {"not": {"type": "null"}}}},
     {"required": ["on_load"], "properties": {"on_load": {"not": {"type": "null"}}}}
+], "allOf" = [
+    // `params` and `into` belong to a query.
+    {"if": {"anyOf": [
+        {"required": ["params"], "properties": {"params": {"not": {"type": "null"}}}},
+        {"required": ["into"], "properties": {"into": {"not": {"type": "null"}}}}
+     ]},
+     "then": {"required": ["query"], "properties": {"query": {"not": {"type": "null"}}}}}
 ]))]
 pub struct SqlSpec {
     /// The name of a variable of this spec's `env` whose value is the
@@ -87,7 +94,7 @@ pub struct SqlSpec {
     /// How long one statement may run before it is stopped (SQLSTATE
     /// 57014, status 504): `250ms`, `5s`, `1m`… Default `30s`.
     #[serde(default = "default_timeout")]
-    #[schemars(transform = crate::ceiling::time_duration)]
+    #[schemars(transform = crate::control::duration_between(1, crate::ceiling::TIME.value()))]
     pub timeout: Duration,
     /// SQL run once each time the node loads, before it takes packets:
     /// idempotent DDL such as `CREATE TABLE IF NOT EXISTS`, so a
@@ -110,7 +117,7 @@ fn default_timeout() -> Duration {
 )]
 pub enum Dialects {
     /// One text for both backends.
-    Same(#[schemars(regex(pattern = r"\S"))] String),
+    Same(#[schemars(regex(pattern = r"\S"), extend("format" = "sql"))] String),
     /// A text per backend; a spec that runs on a backend without one fails
     /// to compile.
     Each(PerBackend),
@@ -122,11 +129,11 @@ pub enum Dialects {
 pub struct PerBackend {
     /// The text for PostgreSQL.
     #[serde(default)]
-    #[schemars(regex(pattern = r"\S"))]
+    #[schemars(regex(pattern = r"\S"), extend("format" = "sql"))]
     pub postgres: Option<String>,
     /// The text for SQLite.
     #[serde(default)]
-    #[schemars(regex(pattern = r"\S"))]
+    #[schemars(regex(pattern = r"\S"), extend("format" = "sql"))]
     pub sqlite: Option<String>,
 }
 
@@ -180,15 +187,24 @@ impl Kind for Sql {
         cx: &Context<'_>,
     ) -> Result<Arc<dyn Activate>, Vec<FieldError>> {
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         let pools = cx.resource::<Pools>();
+        // The connection is bound from the env: what is wrong with it is
+        // the store's state or the env's, not the spec's shape, so the
+        // spec is stored and its node fails to load, saying why.
         let target = target(&spec, cx).unwrap_or_else(|e| {
-            errors.push(e);
-            Target::Engine
+            let why = e.to_string();
+            warnings.push(FieldError::warning(
+                e.path,
+                format!("{}: the node will not load", e.message),
+            ));
+            Target::Unusable(why)
         });
         // The backend is known unless the spec uses the engine's database
         // and no engine said which (as under `weir validate`).
         let known = match &target {
             Target::Url(url) => Some(url.dialect()),
+            Target::Unusable(_) => None,
             Target::Engine => pools
                 .as_ref()
                 .and_then(|p| p.engine_database())
@@ -199,19 +215,20 @@ impl Kind for Sql {
         for (slot, dialect) in prepared.iter_mut().zip(DIALECTS) {
             let Some(query) = &spec.query else { break };
             match query.text("query", dialect) {
-                None if known == Some(dialect) => errors.push(FieldError::new(
-                    "query",
-                    format!(
-                        "has no text for {}, the backend of this spec's connection",
-                        dialect.name()
-                    ),
-                )),
+                None if known == Some(dialect) => {
+                    warnings.push(no_text("query", dialect));
+                }
                 None => {}
                 Some((path, text)) => match statement::parse(text, dialect) {
                     Err(e) => errors.push(FieldError::new(path, e)),
                     Ok(statement) => {
                         placeholders.push(statement.placeholders.clone());
-                        match Plan::compile(spec.params.as_ref(), &statement.placeholders) {
+                        let plan = Plan::compile(
+                            spec.params.as_ref(),
+                            &statement.placeholders,
+                            &mut warnings,
+                        );
+                        match plan {
                             Ok(plan) => *slot = Some(Prepared { statement, plan }),
                             Err(e) => errors.extend(e),
                         }
@@ -221,7 +238,7 @@ impl Kind for Sql {
         }
         if !placeholders.is_empty() {
             let placeholders: Vec<_> = placeholders.iter().collect();
-            errors.extend(params::unused(spec.params.as_ref(), &placeholders));
+            warnings.extend(params::unused(spec.params.as_ref(), &placeholders));
         }
         let mut on_load = [None, None];
         for (slot, dialect) in on_load.iter_mut().zip(DIALECTS) {
@@ -231,26 +248,14 @@ impl Kind for Sql {
                     errors.push(FieldError::new(path, "is empty"));
                 }
                 Some((_, text)) => *slot = Some(text.to_string()),
-                None if known == Some(dialect) => errors.push(FieldError::new(
-                    "on_load",
-                    format!(
-                        "has no text for {}, the backend of this spec's connection",
-                        dialect.name()
-                    ),
-                )),
+                None if known == Some(dialect) => warnings.push(no_text("on_load", dialect)),
                 None => {}
             }
         }
         errors.extend(shape_errors(&spec));
+        cx.add_warnings(unique(warnings));
         if !errors.is_empty() {
-            // The same text read for both dialects reports its errors twice.
-            let mut unique: Vec<FieldError> = Vec::new();
-            for error in errors {
-                if !unique.contains(&error) {
-                    unique.push(error);
-                }
-            }
-            return Err(unique);
+            return Err(unique(errors));
         }
         let [postgres, sqlite] = prepared;
         let [postgres_ddl, sqlite_ddl] = on_load;
@@ -263,6 +268,7 @@ impl Kind for Sql {
             postgres_ddl,
             sqlite_ddl,
             passes_through: spec.query.is_none(),
+            has_on_load: spec.on_load.is_some(),
             answer: spec.answer,
             into: spec.into.map(Arc::from),
             settings: Settings {
@@ -273,6 +279,29 @@ impl Kind for Sql {
             shared: std::sync::OnceLock::new(),
         }))
     }
+}
+
+/// `problems` without repeats: the same text read for both dialects
+/// reports its problems twice.
+fn unique(problems: Vec<FieldError>) -> Vec<FieldError> {
+    let mut unique: Vec<FieldError> = Vec::new();
+    for problem in problems {
+        if !unique.contains(&problem) {
+            unique.push(problem);
+        }
+    }
+    unique
+}
+
+/// The warning for a spec with no `field` text for the backend it runs on.
+fn no_text(field: &str, dialect: Dialect) -> FieldError {
+    FieldError::warning(
+        field,
+        format!(
+            "has no text for {}, the backend of this spec's connection: the node will not load",
+            dialect.name()
+        ),
+    )
 }
 
 /// Field combinations that make no sense.

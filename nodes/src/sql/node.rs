@@ -23,6 +23,8 @@ pub(super) enum Target {
     Engine,
     /// A URL from the spec's env.
     Url(Url),
+    /// None: the env's connection could not be used, for this reason.
+    Unusable(String),
 }
 
 /// A statement ready for one dialect, with its parameters' plan.
@@ -41,6 +43,8 @@ pub(super) struct SqlNode {
     pub sqlite_ddl: Option<String>,
     /// No query: packets pass through unchanged.
     pub passes_through: bool,
+    /// The spec has `on_load` (for some backend).
+    pub has_on_load: bool,
     pub answer: Answer,
     pub into: Option<Arc<str>>,
     pub settings: Settings,
@@ -69,6 +73,7 @@ impl SqlNode {
             .ok_or_else(|| self.fail("no connection pools here: this host runs no sql nodes"))?;
         let url = match &self.target {
             Target::Url(url) => url,
+            Target::Unusable(why) => return Err(self.fail(why)),
             Target::Engine => pools.engine_database().ok_or_else(|| {
                 self.fail("the spec names no `connection`, and this engine has no database of its own to lend: name one")
             })?,
@@ -84,12 +89,15 @@ impl SqlNode {
         }
     }
 
-    async fn run_on_load(&self, shared: &Shared) -> Result<(), ErrorValue> {
-        let ddl = match shared.url.dialect() {
+    fn ddl(&self, dialect: Dialect) -> Option<&str> {
+        match dialect {
             Dialect::Postgres => self.postgres_ddl.as_deref(),
             Dialect::Sqlite => self.sqlite_ddl.as_deref(),
-        };
-        let Some(ddl) = ddl else {
+        }
+    }
+
+    async fn run_on_load(&self, shared: &Shared) -> Result<(), ErrorValue> {
+        let Some(ddl) = self.ddl(shared.url.dialect()) else {
             return Ok(());
         };
         let result: Result<(), Failure> = async {
@@ -240,6 +248,18 @@ impl Prepare for SqlNode {
     fn prepare(&self) -> BoxFuture<'_, Result<(), ErrorValue>> {
         Box::pin(async move {
             let shared = self.shared()?;
+            let dialect = shared.url.dialect();
+            let missing = match () {
+                _ if !self.passes_through && self.prepared(dialect).is_none() => Some("query"),
+                _ if self.has_on_load && self.ddl(dialect).is_none() => Some("on_load"),
+                _ => None,
+            };
+            if let Some(field) = missing {
+                return Err(self.fail(format!(
+                    "`{field}` has no text for {}, the backend of its connection",
+                    dialect.name()
+                )));
+            }
             self.run_on_load(&shared).await
         })
     }

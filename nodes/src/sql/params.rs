@@ -21,12 +21,15 @@ use super::statement::Placeholders;
 pub enum Params {
     /// One CEL expression over the payload that gives every parameter: a
     /// map for `:name` parameters, a list for `$1`, `$2`, …
-    All(String),
+    All(#[schemars(extend("format" = "cel"))] String),
     /// A CEL expression over the payload per `:name` parameter; a parameter
     /// not listed takes the payload's key of its name.
-    Named(BTreeMap<String, String>),
+    Named(
+        #[schemars(extend("additionalProperties" = {"type": "string", "format": "cel"}))]
+        BTreeMap<String, String>,
+    ),
     /// A CEL expression over the payload per `$n` parameter, in order.
-    Positional(Vec<String>),
+    Positional(#[schemars(extend("items" = {"type": "string", "format": "cel"}))] Vec<String>),
 }
 
 /// How to get one parameter's value.
@@ -113,10 +116,14 @@ impl Plan {
     /// The plan for a statement with `placeholders`; errors name their
     /// field under `params`. A named parameter missing from `params` is
     /// not an error (it comes from the payload); unused names are checked
-    /// across all of a spec's statements by [`unused`].
+    /// across all of a spec's statements by [`unused`]. `params` of the
+    /// other style than the query's, or a list of another length, is a
+    /// warning (a schema cannot compare them with the query's text): what
+    /// does not fit is left out, and what is missing comes from the payload.
     pub fn compile(
         params: Option<&Params>,
         placeholders: &Placeholders,
+        warnings: &mut Vec<FieldError>,
     ) -> Result<Plan, Vec<FieldError>> {
         let from_source = || -> Vec<(String, Getter)> {
             match placeholders {
@@ -141,10 +148,11 @@ impl Plan {
             }),
             Some(Params::Named(map)) => {
                 let Placeholders::Named(names) = placeholders else {
-                    return Err(vec![FieldError::new(
+                    warnings.push(FieldError::warning(
                         "params",
-                        "a map of expressions binds `:name` parameters, but the query has none",
-                    )]);
+                        "a map of expressions binds `:name` parameters, but the query has none: it is left out",
+                    ));
+                    return Plan::compile(None, placeholders, warnings);
                 };
                 let mut errors = Vec::new();
                 let mut params = Vec::new();
@@ -170,27 +178,34 @@ impl Plan {
                 let count = match placeholders {
                     Placeholders::Positional(count) => *count,
                     _ => {
-                        return Err(vec![FieldError::new(
+                        warnings.push(FieldError::warning(
                             "params",
-                            "a list of expressions binds `$1`, `$2`, … but the query has none",
-                        )]);
+                            "a list of expressions binds `$1`, `$2`, … but the query has none: it is left out",
+                        ));
+                        return Plan::compile(None, placeholders, warnings);
                     }
                 };
                 if count != list.len() {
-                    return Err(vec![FieldError::new(
+                    let rest = match count > list.len() {
+                        true => "the rest come from the payload's items",
+                        false => "the extra ones are left out",
+                    };
+                    warnings.push(FieldError::warning(
                         "params",
                         format!(
-                            "the query has {count} parameters ($1…${count}) but `params` lists {}",
+                            "the query has {count} parameters ($1…${count}) but `params` lists {}: {rest}",
                             list.len()
                         ),
-                    )]);
+                    ));
                 }
                 let mut errors = Vec::new();
                 let mut params = Vec::new();
-                for (i, source) in list.iter().enumerate() {
-                    match getter(&format!("params[{i}]"), source) {
-                        Ok(getter) => params.push((format!("${}", i + 1), getter)),
-                        Err(e) => errors.push(e),
+                for i in 0..count {
+                    let label = format!("${}", i + 1);
+                    match list.get(i).map(|s| getter(&format!("params[{i}]"), s)) {
+                        None => params.push((label, Getter::Index(i))),
+                        Some(Ok(getter)) => params.push((label, getter)),
+                        Some(Err(e)) => errors.push(e),
                     }
                 }
                 match errors.is_empty() {
@@ -309,9 +324,9 @@ pub fn unused(params: Option<&Params>, statements: &[&Placeholders]) -> Vec<Fiel
             })
         })
         .map(|key| {
-            FieldError::new(
+            FieldError::warning(
                 format!("params.{key}"),
-                format!("the query has no `:{key}`"),
+                format!("the query has no `:{key}`: it is left out"),
             )
         })
         .collect()
@@ -324,7 +339,7 @@ mod tests {
     fn plan(params: &str, names: &[&str]) -> Plan {
         let params: Params = serde_json::from_str(params).unwrap();
         let names = Placeholders::Named(names.iter().map(|n| n.to_string()).collect());
-        Plan::compile(Some(&params), &names).unwrap_or_else(|e| panic!("{e:?}"))
+        Plan::compile(Some(&params), &names, &mut Vec::new()).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     fn request() -> Value {
@@ -380,12 +395,18 @@ mod tests {
                 .1
                 .starts_with("`body.nope + 1` failed")
         );
-        let unlisted = Plan::compile(None, &Placeholders::Named(vec!["who".into()])).unwrap();
+        let unlisted = Plan::compile(
+            None,
+            &Placeholders::Named(vec!["who".into()]),
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(
             unlisted.bind(&Value::Int(1)).unwrap_err().1,
             "named parameters are read from the payload's keys, but it is an int"
         );
-        let positional = Plan::compile(None, &Placeholders::Positional(2)).unwrap();
+        let positional =
+            Plan::compile(None, &Placeholders::Positional(2), &mut Vec::new()).unwrap();
         assert_eq!(
             positional.bind(&Value::list([Value::Int(1)])).unwrap_err(),
             (
@@ -393,7 +414,7 @@ mod tests {
                 "the payload is a list of 1 items, not 2".into()
             )
         );
-        let one = Plan::compile(None, &Placeholders::Positional(1)).unwrap();
+        let one = Plan::compile(None, &Placeholders::Positional(1), &mut Vec::new()).unwrap();
         assert_eq!(one.bind(&Value::Int(5)).unwrap()[0].value, Value::Int(5));
     }
 }

@@ -17,7 +17,7 @@ mod watch;
 
 pub use openapi::OpenApiSpec;
 pub use records::{Batch, Listing, Op, Ready, RecordsSpec};
-pub use request::Problem;
+pub use request::{Admitted, Problem};
 pub use schemas::{KindSchema, SchemasAnswer, SchemasSpec};
 
 use std::sync::Arc;

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use schemars::JsonSchema;
-use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::generate::SchemaGenerator;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 use weir_codecs::ErrorValue;
@@ -29,7 +29,8 @@ use weir_engine::{Call, FieldError, Kind, Node, Packet, Port, PortPattern, Ports
 
 use super::records::{Batch, Listing, Op, Ready};
 use super::request::{
-    Deactivated, IF_MATCH_PATTERN, POSITION_PATTERN, Problem, Request, answer, store_error,
+    Admitted, Deactivated, IF_MATCH_PATTERN, POSITION_PATTERN, Problem, Request, answer,
+    store_error,
 };
 use super::schemas::{KindSchema, SchemasAnswer};
 use crate::job::{JobListing, JobOp, JobView};
@@ -423,7 +424,7 @@ impl Types {
         Types {
             // OpenAPI 3.1 takes JSON Schema 2020-12 as it is, which says
             // more than 3.0's dialect (`propertyNames`, `const`).
-            generator: SchemaSettings::draft2020_12()
+            generator: weir_engine::scheme::schema_settings()
                 .with(|s| {
                     s.definitions_path = "/components/schemas".into();
                     s.meta_schema = None;
@@ -612,6 +613,7 @@ impl Types {
             })
         };
         let listed = self.schema::<Listed>();
+        let written = self.schema::<Admitted<Listed>>();
         let if_match = header(
             "If-Match",
             IF_MATCH_PATTERN,
@@ -645,8 +647,8 @@ impl Types {
                 responses.insert(
                     "201".into(),
                     self.json(
-                        "Stored (its revision as ETag, its URL as Location).",
-                        listed,
+                        "Stored (its revision as ETag, its URL as Location), with any warnings.",
+                        written.clone(),
                     ),
                 );
                 responses.insert(
@@ -677,7 +679,10 @@ impl Types {
                 );
                 responses.insert(
                     "200".into(),
-                    self.json("Stored (its new revision as ETag).", listed),
+                    self.json(
+                        "Stored (its new revision as ETag), with any warnings.",
+                        written,
+                    ),
                 );
                 responses.insert(
                     "400".into(),
@@ -728,11 +733,11 @@ impl Types {
                     "requestBody".into(),
                     body(either, "A batch, or a list of documents."),
                 );
-                let plan = self.schema::<Plan>();
+                let plan = self.schema::<Admitted<Plan>>();
                 responses.insert(
                     "200".into(),
                     self.json(
-                        "What was (or would be) created, updated, left unchanged and deleted.",
+                        "What was (or would be) created, updated, left unchanged and deleted, with any warnings.",
                         plan,
                     ),
                 );

@@ -27,9 +27,13 @@ use weir_engine::scheme::Context;
 use weir_engine::spec::source::{self, Sourced};
 use weir_engine::spec::{NamedValue, Spec};
 use weir_engine::store::{Changeset, Document, Entity, Key, Listed, Store};
-use weir_engine::{Call, FieldError, Kind, Node, Origin, Packet, Port, PortPattern, Ports, Scheme};
+use weir_engine::{
+    Call, Diagnostics, FieldError, Kind, Node, Origin, Packet, Port, PortPattern, Ports, Scheme,
+};
 
-use super::request::{self, Request, answer, bad_request, flag, json, refused, store_error};
+use super::request::{
+    self, Admitted, Request, answer, bad_request, flag, json, refused, store_error,
+};
 
 /// A thing the `specs` and `values` kinds serve: how it is named and how
 /// it is admitted.
@@ -40,11 +44,12 @@ pub trait Record: Document {
     const SUMMARY: &'static str;
 
     /// Checks documents before they are stored; every problem reported.
+    /// Admitted, the answer is what they warned of.
     fn admit<'a>(
         store: &'a Store,
         scheme: &'a Scheme,
         documents: &'a [(Origin, Self)],
-    ) -> BoxFuture<'a, Result<(), Refused>>;
+    ) -> BoxFuture<'a, Result<Diagnostics, Refused>>;
 }
 
 impl Record for Spec {
@@ -55,7 +60,7 @@ impl Record for Spec {
         store: &'a Store,
         scheme: &'a Scheme,
         documents: &'a [(Origin, Spec)],
-    ) -> BoxFuture<'a, Result<(), Refused>> {
+    ) -> BoxFuture<'a, Result<Diagnostics, Refused>> {
         Box::pin(async move {
             let specs: Vec<Sourced> = source::sourced(documents.to_vec());
             admission::check_specs(store, scheme, &specs, &mut |_, _| {}).await
@@ -71,8 +76,12 @@ impl Record for NamedValue {
         _: &'a Store,
         _: &'a Scheme,
         documents: &'a [(Origin, NamedValue)],
-    ) -> BoxFuture<'a, Result<(), Refused>> {
-        Box::pin(async move { admission::check_values(documents).map_err(Refused::Invalid) })
+    ) -> BoxFuture<'a, Result<Diagnostics, Refused>> {
+        Box::pin(async move {
+            admission::check_values(documents)
+                .map(|()| Diagnostics::default())
+                .map_err(Refused::Invalid)
+        })
     }
 }
 
@@ -299,13 +308,14 @@ impl<R: Record> RecordsNode<R> {
         ))
     }
 
-    /// The one document of a create or update body, admitted.
+    /// The one document of a create or update body, admitted, with what
+    /// admitting it warned of.
     async fn one(
         &self,
         store: &Store,
         body: Json,
         id: Option<uuid::Uuid>,
-    ) -> Result<R, ErrorValue> {
+    ) -> Result<(R, Diagnostics), ErrorValue> {
         if !body.is_object() {
             return Err(bad_request(format!(
                 "the body must be one {} (a map); apply takes a list",
@@ -329,18 +339,18 @@ impl<R: Record> RecordsNode<R> {
             }
             document.set_id(id);
         }
-        R::admit(store, &self.scheme, &documents)
+        let warnings = R::admit(store, &self.scheme, &documents)
             .await
             .map_err(refused)?;
         documents
             .pop()
-            .map(|(_, document)| document)
+            .map(|(_, document)| (document, warnings))
             .ok_or_else(|| bad_request("the body holds no document"))
     }
 
     async fn create(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
         request.query(&[])?;
-        let document = self.one(store, request.documents()?, None).await?;
+        let (document, warnings) = self.one(store, request.documents()?, None).await?;
         let row = store.create(document).await.map_err(store_error)?;
         let path = request.0.get("path").and_then(Value::as_str).unwrap_or("");
         let location = format!("{}/{}", path.trim_end_matches('/'), row.id);
@@ -349,14 +359,18 @@ impl<R: Record> RecordsNode<R> {
             row: row.redacted(R::ENTITY),
             status: None,
         };
-        Ok(answer(201, &headers, json(&shown)))
+        Ok(answer(
+            201,
+            &headers,
+            json(&Admitted::new(shown, &warnings)),
+        ))
     }
 
     async fn update(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
         let id = request.id()?;
         let cascade = flag(&request.query(&["cascade"])?, "cascade")?;
         let expected = request.if_match()?;
-        let document = self.one(store, request.documents()?, Some(id)).await?;
+        let (document, warnings) = self.one(store, request.documents()?, Some(id)).await?;
         if cascade && R::ENTITY == Entity::Spec && self.touches_system(store, id, &document).await?
         {
             // The system namespace may change, but never by taking its own
@@ -372,7 +386,11 @@ impl<R: Record> RecordsNode<R> {
             row: row.redacted(R::ENTITY),
             status: None,
         };
-        Ok(answer(200, &headers, json(&shown)))
+        Ok(answer(
+            200,
+            &headers,
+            json(&Admitted::new(shown, &warnings)),
+        ))
     }
 
     async fn delete(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
@@ -425,7 +443,7 @@ impl<R: Record> RecordsNode<R> {
             false => source::from_json::<R>(Json::Array(batch.items), None)
                 .map_err(|d| request::invalid(&d))?,
         };
-        R::admit(store, &self.scheme, &documents)
+        let warnings = R::admit(store, &self.scheme, &documents)
             .await
             .map_err(refused)?;
         if R::ENTITY == Entity::Spec {
@@ -440,7 +458,7 @@ impl<R: Record> RecordsNode<R> {
             .commit(changes, batch.dry_run || dry_run_query)
             .await
             .map_err(store_error)?;
-        Ok(answer(200, &[], json(&plan)))
+        Ok(answer(200, &[], json(&Admitted::new(plan, &warnings))))
     }
 }
 

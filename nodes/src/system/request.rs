@@ -204,6 +204,45 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// Each of `diagnostics`, as the API answers it.
+    pub fn all(diagnostics: &Diagnostics) -> Vec<Problem> {
+        diagnostics
+            .0
+            .iter()
+            .map(|d| Problem {
+                index: d.origin.index,
+                name: d.origin.name.clone(),
+                kind: d.origin.kind.clone(),
+                path: d.error.path.clone(),
+                message: d.error.message.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A write's answer: what was stored (or, in a dry run, what would be),
+/// and what admitting it warned of (stored, but it may not work as
+/// written; the node says so again when it loads).
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "{T}Admitted")]
+pub struct Admitted<T> {
+    #[serde(flatten)]
+    pub stored: T,
+    /// Warnings, each like a refusal's problem; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Problem>,
+}
+
+impl<T> Admitted<T> {
+    pub fn new(stored: T, warnings: &Diagnostics) -> Admitted<T> {
+        Admitted {
+            stored,
+            warnings: Problem::all(warnings),
+        }
+    }
+}
+
 /// The details of a `would_deactivate` refusal.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Deactivated {
@@ -215,17 +254,7 @@ pub struct Deactivated {
 /// as details, the first one in the message; 409 `unresolved` when each
 /// problem is a reference to something not stored.
 pub(super) fn invalid(diagnostics: &Diagnostics) -> ErrorValue {
-    let problems: Vec<Problem> = diagnostics
-        .0
-        .iter()
-        .map(|d| Problem {
-            index: d.origin.index,
-            name: d.origin.name.clone(),
-            kind: d.origin.kind.clone(),
-            path: d.error.path.clone(),
-            message: d.error.message.clone(),
-        })
-        .collect();
+    let problems = Problem::all(diagnostics);
     let count = problems.len();
     let first = diagnostics
         .0

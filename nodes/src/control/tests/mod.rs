@@ -10,13 +10,19 @@ use weir_engine::runtime::Limits;
 use weir_engine::spec::source::{Format, parse};
 use weir_engine::{Bundle, Packet, Process};
 
-/// The errors of compiling `yaml`, one line each.
+/// The errors and warnings (`warning: …`) of compiling `yaml`, one line
+/// each.
 pub(super) fn errors(yaml: &str) -> Vec<String> {
     let specs = parse(yaml, Format::Yaml, None).expect("parses");
-    match Bundle::compile(&crate::scheme(), specs, &NoValues) {
-        Ok(_) => Vec::new(),
-        Err(d) => d.0.iter().map(|d| d.error.to_string()).collect(),
-    }
+    let problems = match Bundle::compile(&crate::scheme(), specs, &NoValues) {
+        Ok(bundle) => bundle.warnings().clone(),
+        Err(d) => d,
+    };
+    let shown = |d: &weir_engine::Diagnostic| match d.error.is_warning() {
+        true => format!("warning: {}", d.error),
+        false => d.error.to_string(),
+    };
+    problems.0.iter().map(shown).collect()
 }
 
 /// The answer of `node` in `yaml` to `input`.
