@@ -83,7 +83,8 @@ fn settings_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
             "max_input_bytes": {"type": "integer", "minimum": 1, "maximum": Settings::MAX_INPUT_BYTES_CEILING},
             "max_depth": {"type": "integer", "minimum": 1, "maximum": Settings::MAX_DEPTH_CEILING},
             "max_wall_ms": {"type": "integer", "minimum": 1, "maximum": Settings::MAX_WALL_MS_CEILING},
-            "execute": {"type": "boolean"},
+            // Null, as absent: do not run.
+            "execute": {"type": ["boolean", "null"]},
         },
     })
 }

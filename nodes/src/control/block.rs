@@ -147,6 +147,13 @@ impl Kind for Block {
         let mut bridges = Vec::new();
         let mut added: Vec<(usize, String, String)> = Vec::new();
         for (outer, exit) in &spec.outputs {
+            if let Err(e) = Port::parse(&exit.port) {
+                errors.push(FieldError::new(
+                    format!("outputs.{outer}.port"),
+                    e.to_string(),
+                ));
+                continue;
+            }
             let bridge = format!("({outer})");
             if position(&bridge, &specs).is_some() {
                 errors.push(FieldError::new(

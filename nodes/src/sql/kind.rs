@@ -120,7 +120,14 @@ pub enum Dialects {
     Same(#[schemars(regex(pattern = r"\S"), extend("format" = "sql"))] String),
     /// A text per backend; a spec that runs on a backend without one fails
     /// to compile.
-    Each(PerBackend),
+    Each(#[serde(deserialize_with = "per_backend")] PerBackend),
+}
+
+/// [`PerBackend`] from a map only: serde would also read a struct from a
+/// list (`[null, null]`), which the schema does not allow.
+fn per_backend<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PerBackend, D::Error> {
+    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
 }
 
 /// One SQL text per backend.
