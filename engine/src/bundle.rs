@@ -104,6 +104,15 @@ impl Bundle {
         &self.warnings
     }
 
+    /// Every problem a compile found, refused or not: the errors (and
+    /// warnings) of a refusal, or the warnings of a bundle.
+    pub fn problems(compiled: &Result<Bundle, Diagnostics>) -> &Diagnostics {
+        match compiled {
+            Ok(bundle) => bundle.warnings(),
+            Err(problems) => problems,
+        }
+    }
+
     /// The compiled symbols with their origins, in input order.
     pub fn symbols(&self) -> &[(Origin, Symbol)] {
         &self.symbols

@@ -104,6 +104,14 @@ impl FieldError {
         self.severity == Severity::Warning
     }
 
+    /// The problem on one line, a warning marked `warning: `.
+    pub fn line(&self) -> String {
+        match self.is_warning() {
+            true => format!("warning: {self}"),
+            false => self.to_string(),
+        }
+    }
+
     /// The same error, with `prefix` put before its path.
     pub fn within(mut self, prefix: &str) -> FieldError {
         if prefix.is_empty() {

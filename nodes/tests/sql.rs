@@ -58,15 +58,9 @@ async fn start(url: &str, yaml: &str) -> Arc<SymbolTable> {
 /// The compile errors of `yaml`, one line each.
 fn errors(yaml: &str, engine_database: &str) -> Vec<String> {
     let specs = parse(yaml, Format::Yaml, None).expect("parses");
-    let problems = match Bundle::compile(&scheme(engine_database), specs, &Stored(String::new())) {
-        Ok(bundle) => bundle.warnings().clone(),
-        Err(d) => d,
-    };
-    let shown = |d: &weir_engine::Diagnostic| match d.error.is_warning() {
-        true => format!("warning: {}", d.error),
-        false => d.error.to_string(),
-    };
-    problems.0.iter().map(shown).collect()
+    let compiled = Bundle::compile(&scheme(engine_database), specs, &Stored(String::new()));
+    let problems = Bundle::problems(&compiled);
+    problems.0.iter().map(|d| d.error.line()).collect()
 }
 
 /// Sends `input` to `node` in a new process and ends the process as a

@@ -218,9 +218,27 @@ fn out_links(
     let mut errors = Vec::new();
     for (name, targets) in &spec.ports {
         let path = format!("ports.{name}");
-        match Port::parse(name) {
-            Err(e) => errors.push(FieldError::new(path, e.to_string())),
-            Ok(port) if !ports.emits(&port) => warnings.push(FieldError::warning(
+        let port = match Port::parse(name) {
+            Err(e) => {
+                errors.push(FieldError::new(path, e.to_string()));
+                continue;
+            }
+            Ok(port) => port,
+        };
+        for (i, target) in targets.iter().enumerate() {
+            if let Err(e) = Port::parse(&target.port) {
+                errors.push(FieldError::new(format!("{path}[{i}].port"), e.to_string()));
+            }
+            if target.name.is_none() && target.id.is_none() {
+                errors.push(FieldError::new(
+                    format!("{path}[{i}]"),
+                    "a target needs a `name` or an `id`",
+                ));
+            }
+        }
+        match ports.emits(&port) {
+            true => links.push((port, targets.clone())),
+            false => warnings.push(FieldError::warning(
                 path,
                 format!(
                     "kind `{}` has no output `{port}` (outputs: {}, error): nothing goes this way",
@@ -228,20 +246,6 @@ fn out_links(
                     port::describe(ports.outputs())
                 ),
             )),
-            Ok(port) => {
-                for (i, target) in targets.iter().enumerate() {
-                    if let Err(e) = Port::parse(&target.port) {
-                        errors.push(FieldError::new(format!("{path}[{i}].port"), e.to_string()));
-                    }
-                    if target.name.is_none() && target.id.is_none() {
-                        errors.push(FieldError::new(
-                            format!("{path}[{i}]"),
-                            "a target needs a `name` or an `id`",
-                        ));
-                    }
-                }
-                links.push((port, targets.clone()));
-            }
         }
     }
     match errors.is_empty() {

@@ -91,10 +91,7 @@ pub fn check_name(field: &str, value: &str) -> Option<FieldError> {
     "anyOf" = [
         {"required": ["name"], "properties": {"name": {"type": "string"}}},
         {"required": ["id"], "properties": {"id": {"type": "string"}}}
-    ],
-    // Naming the source's own namespace is allowed, but a schema cannot say
-    // which that is, so it says none.
-    "not" = {"required": ["namespace"], "properties": {"namespace": {"type": "string"}}}
+    ]
 ))]
 pub struct Target {
     /// The target's name in the same namespace.
@@ -103,7 +100,8 @@ pub struct Target {
     /// The target's id, when it has no name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
-    /// Must be the source's own namespace if given: links never cross it.
+    /// The source's own namespace, if given: links never cross it (naming
+    /// another is a warning, and the source does not load).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// The target's in-port, `in` unless said otherwise.

@@ -134,7 +134,8 @@ impl JobOp {
     }
 }
 
-/// The fields some ops use and others do not.
+/// The fields some ops use and others do not: `enqueue`'s own first
+/// ([`ENQUEUE_ONLY`]), then those of the ops that read jobs.
 const BY_OP: [&str; 10] = [
     "payload",
     "idempotency_key",
@@ -173,16 +174,8 @@ fn fields_by_op(schema: &mut schemars::Schema) {
     schema.insert("allOf".into(), rules.into());
 }
 
-/// Fields each op may use.
-const ENQUEUE_ONLY: [&str; 7] = [
-    "payload",
-    "idempotency_key",
-    "location",
-    "max_attempts",
-    "timeout",
-    "deadline",
-    "delay",
-];
+/// The fields only `enqueue` uses.
+const ENQUEUE_ONLY: &[&str] = BY_OP.split_at(7).0;
 
 pub(super) struct JobKind;
 
@@ -227,18 +220,19 @@ impl Kind for JobKind {
 
 /// Fields given that the spec's op does not use.
 fn misplaced(spec: &JobSpec) -> Vec<FieldError> {
-    let given = [
-        ("payload", spec.payload.is_some()),
-        ("idempotency_key", spec.idempotency_key.is_some()),
-        ("location", spec.location.is_some()),
-        ("max_attempts", spec.max_attempts.is_some()),
-        ("timeout", spec.timeout.is_some()),
-        ("deadline", spec.deadline.is_some()),
-        ("delay", spec.delay.is_some()),
-        ("job_id", spec.job_id.is_some()),
-        ("node", spec.node.is_some()),
-        ("poll", spec.poll.is_some()),
-    ];
+    // In the order of `BY_OP`.
+    let given = BY_OP.into_iter().zip([
+        spec.payload.is_some(),
+        spec.idempotency_key.is_some(),
+        spec.location.is_some(),
+        spec.max_attempts.is_some(),
+        spec.timeout.is_some(),
+        spec.deadline.is_some(),
+        spec.delay.is_some(),
+        spec.job_id.is_some(),
+        spec.node.is_some(),
+        spec.poll.is_some(),
+    ]);
     let op = spec.op;
     given
         .into_iter()

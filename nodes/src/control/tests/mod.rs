@@ -14,15 +14,9 @@ use weir_engine::{Bundle, Packet, Process};
 /// each.
 pub(super) fn errors(yaml: &str) -> Vec<String> {
     let specs = parse(yaml, Format::Yaml, None).expect("parses");
-    let problems = match Bundle::compile(&crate::scheme(), specs, &NoValues) {
-        Ok(bundle) => bundle.warnings().clone(),
-        Err(d) => d,
-    };
-    let shown = |d: &weir_engine::Diagnostic| match d.error.is_warning() {
-        true => format!("warning: {}", d.error),
-        false => d.error.to_string(),
-    };
-    problems.0.iter().map(shown).collect()
+    let compiled = Bundle::compile(&crate::scheme(), specs, &NoValues);
+    let problems = Bundle::problems(&compiled);
+    problems.0.iter().map(|d| d.error.line()).collect()
 }
 
 /// The answer of `node` in `yaml` to `input`.
