@@ -33,9 +33,11 @@ pub enum Refused {
     Store(#[from] StoreError),
 }
 
-/// Checks `specs` against the store: compiled together with the stored
-/// specs of their namespaces that they do not replace (same id, or same
-/// name in the namespace), with the stored values bound. `progress(done,
+/// Checks `specs` against the store: compiled with the stored values
+/// bound, and linked among the stored specs of their namespaces that they
+/// do not replace (same id, or same name in the namespace), which are only
+/// decoded for their ports and links ([`Bundle::check_among`]): a stored
+/// spec's own problems are the loader's to report. `progress(done,
 /// total)` is called while compiling. Admitted, the answer is the new
 /// specs' warnings.
 pub async fn check_specs(
@@ -53,12 +55,12 @@ pub async fn check_specs(
     let mut namespaces: Vec<&str> = specs.iter().map(|s| s.spec.namespace.as_str()).collect();
     namespaces.sort();
     namespaces.dedup();
-    let mut all = specs.to_vec();
+    let mut stored = Vec::new();
     for namespace in namespaces {
-        let stored = store
+        let rows = store
             .list(Entity::Spec, &Filter::namespace(namespace))
             .await?;
-        for (index, row) in stored.into_iter().enumerate() {
+        for (index, row) in rows.into_iter().enumerate() {
             let replaced = specs.iter().any(|s| {
                 s.spec.id == row.id
                     || (s.spec.namespace == row.namespace && s.spec.key() == row.name)
@@ -69,15 +71,15 @@ pub async fn check_specs(
                     index,
                     ..Origin::default()
                 };
-                all.push(Sourced { origin, spec });
+                stored.push(Sourced { origin, spec });
             }
         }
     }
     // No environment: the shell (or API) admitting is not the engine that
     // runs, so `os` variables are each engine's to bind when it loads.
     let admitting = Admitting(&values);
-    match Bundle::compile_with_progress(scheme, all, &admitting, progress) {
-        Ok(bundle) => Ok(own(bundle.warnings().clone())),
+    match Bundle::check_among(scheme, specs.to_vec(), stored, &admitting, progress) {
+        Ok(warnings) => Ok(own(warnings)),
         Err(diagnostics) => {
             // A refusal lists what refuses it.
             let (errors, _) = own(diagnostics).split();

@@ -46,11 +46,43 @@ impl Bundle {
         values: &dyn ValueSource,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Bundle, Diagnostics> {
+        Bundle::compile_among(scheme, specs, Vec::new(), values, progress)
+    }
+
+    /// Checks `specs` as [`Bundle::compile`] does, among `others` (what
+    /// their namespaces already hold): those are only decoded for their
+    /// ports and links, all that checking `specs`' links and cycles needs
+    /// of them, so admitting into a namespace of many specs costs a decode,
+    /// not a compile, per stored spec. Only `specs`' problems are reported;
+    /// admitted, the answer is their warnings.
+    pub fn check_among(
+        scheme: &Scheme,
+        specs: Vec<Sourced>,
+        others: Vec<Sourced>,
+        values: &dyn ValueSource,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Diagnostics, Diagnostics> {
+        Bundle::compile_among(scheme, specs, others, values, progress).map(|b| b.warnings)
+    }
+
+    fn compile_among(
+        scheme: &Scheme,
+        specs: Vec<Sourced>,
+        others: Vec<Sourced>,
+        values: &dyn ValueSource,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Bundle, Diagnostics> {
         let total = specs.len();
         let mut problems = Diagnostics::default();
         let mut seen: HashMap<(String, String), Origin> = HashMap::new();
         let mut symbols = Vec::new();
         let mut failed = Vec::new();
+        for Sourced { origin, spec } in others {
+            match decoded(scheme, spec.clone()) {
+                Some(symbol) => symbols.push((origin, symbol)),
+                None => failed.push((spec.namespace.clone(), spec.key(), spec.id)),
+            }
+        }
         for (done, Sourced { origin, spec }) in specs.into_iter().enumerate() {
             progress(done + 1, total);
             let key = (spec.namespace.clone(), spec.key());
@@ -235,6 +267,48 @@ fn check_links(
                 }
             }
         }
+    }
+}
+
+/// A spec decoded for its ports and links only, as checks of other specs
+/// see it (`None` when its fields do not decode as written, say with a
+/// template where a number goes): never started, it has nothing to start.
+fn decoded(scheme: &Scheme, spec: crate::spec::Spec) -> Option<Symbol> {
+    let ports = scheme
+        .codec(&spec.kind)?
+        .ports(serde_json::Value::Object(spec.fields.clone()))?;
+    let links = spec
+        .ports
+        .iter()
+        .filter_map(|(name, targets)| Some((crate::port::Port::parse(name).ok()?, targets.clone())))
+        .filter(|(port, _)| ports.emits(port))
+        .collect();
+    let unstarted: Arc<dyn crate::runtime::Activate> = Arc::new(Unstarted);
+    Some(Symbol::new(
+        Arc::new(spec),
+        weir_codecs::Value::Null,
+        unstarted,
+        ports,
+        links,
+        Vec::new(),
+    ))
+}
+
+/// The activation of a spec only decoded for checks: it fails, and no
+/// bundle holding one is ever returned to be started.
+struct Unstarted;
+
+impl crate::runtime::Activate for Unstarted {
+    fn activate<'a>(
+        &'a self,
+        _: &'a Arc<crate::runtime::Outputs>,
+    ) -> crate::runtime::BoxFuture<'a, Result<Arc<dyn crate::runtime::Node>, weir_codecs::ErrorValue>>
+    {
+        Box::pin(async {
+            Err(weir_codecs::ErrorValue::new(
+                "a spec decoded for checks only does not start",
+            ))
+        })
     }
 }
 
