@@ -1513,3 +1513,45 @@ fn schema_valid_specs_that_cannot_work_are_stored_with_warnings() {
     );
     assert!(clean.json().get("warnings").is_none(), "{}", clean.body);
 }
+
+/// Admission checks a document among the stored specs it reaches, which
+/// are decoded for their ports and links only: a cycle through a stored
+/// spec is refused, and so is a link to an in-port a stored spec lacks.
+#[test]
+fn admission_sees_the_stored_specs_a_document_reaches() {
+    let server = server_on(None);
+    let log = |name: &str, to: Option<&str>| {
+        let mut spec = json!({"kind": "log", "namespace": "reach", "name": name});
+        if let Some(to) = to {
+            spec["ports"] = json!({"out": [{"name": to}]});
+        }
+        spec
+    };
+    for spec in [log("b", None), log("a", Some("b"))] {
+        let created = call(&server, "POST", "/v1/specs", Some(&spec));
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    // `b` now back to `a`: a → b → a, every node with one output.
+    let looped = call(
+        &server,
+        "POST",
+        "/v1/specs/apply",
+        Some(&json!([log("b", Some("a"))])),
+    );
+    assert_eq!(looped.status, 400, "{}", looped.body);
+    assert!(
+        looped.body.contains("a cycle no node can end"),
+        "{}",
+        looped.body
+    );
+    // A stored `log` has no in-port `in[3]`.
+    let mut wrong_port = log("c", None);
+    wrong_port["ports"] = json!({"out": [{"name": "a", "port": "in[3]"}]});
+    let refused = call(&server, "POST", "/v1/specs", Some(&wrong_port));
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.contains("has no input `in[3]`"),
+        "{}",
+        refused.body
+    );
+}

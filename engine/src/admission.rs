@@ -11,12 +11,16 @@
 //! loader's to report, not a reason to refuse an unrelated change. This
 //! module writes nothing.
 
+use std::collections::{HashMap, HashSet};
+
+use uuid::Uuid;
+
 use crate::diagnostic::{Diagnostics, Origin};
 use crate::env::{Admitting, ValueMap};
 use crate::scheme::Scheme;
-use crate::spec::NamedValue;
 use crate::spec::source::Sourced;
-use crate::store::{Entity, Filter, Store, StoreError};
+use crate::spec::{NamedValue, Spec};
+use crate::store::{Entity, Filter, Row, Store, StoreError};
 use crate::{Bundle, Diagnostic};
 
 /// Where specs already in the database come from, in messages.
@@ -65,20 +69,32 @@ pub async fn check_specs(
                 s.spec.id == row.id
                     || (s.spec.namespace == row.namespace && s.spec.key() == row.name)
             });
-            if let (false, Ok(spec)) = (replaced, row.decode()) {
+            if !replaced {
+                stored.push((index, row));
+            }
+        }
+    }
+    // Only the stored specs the new ones reach by links are decoded; the
+    // rest are names a link may use.
+    let reached = reached(specs, &stored);
+    let (mut linked, mut named) = (Vec::new(), Vec::new());
+    for (i, (index, row)) in stored.into_iter().enumerate() {
+        match (reached.contains(&i), row.decode::<Spec>()) {
+            (true, Ok(spec)) => {
                 let origin = Origin {
                     file: Some(STORED.into()),
                     index,
                     ..Origin::default()
                 };
-                stored.push(Sourced { origin, spec });
+                linked.push(Sourced { origin, spec });
             }
+            _ => named.push((row.namespace, row.name, row.id)),
         }
     }
     // No environment: the shell (or API) admitting is not the engine that
     // runs, so `os` variables are each engine's to bind when it loads.
     let admitting = Admitting(&values);
-    match Bundle::check_among(scheme, specs.to_vec(), stored, &admitting, progress) {
+    match Bundle::check_among(scheme, specs.to_vec(), linked, named, &admitting, progress) {
         Ok(warnings) => Ok(own(warnings)),
         Err(diagnostics) => {
             // A refusal lists what refuses it.
@@ -88,6 +104,55 @@ pub async fn check_specs(
                 .map_err(Refused::Invalid)
         }
     }
+}
+
+/// The positions in `stored` of the rows `specs` reach by links, directly
+/// or through other stored rows (read from their documents' `ports`, not
+/// decoded).
+fn reached(specs: &[Sourced], stored: &[(usize, Row)]) -> HashSet<usize> {
+    let by_name: HashMap<(&str, &str), usize> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, (_, row))| ((row.namespace.as_str(), row.name.as_str()), i))
+        .collect();
+    let by_id: HashMap<Uuid, usize> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, (_, r))| (r.id, i))
+        .collect();
+    let find = |namespace: &str, target: &serde_json::Value| -> Option<usize> {
+        match (target["name"].as_str(), target["id"].as_str()) {
+            (Some(name), _) => by_name.get(&(namespace, name)).copied(),
+            (None, Some(id)) => by_id.get(&id.parse().ok()?).copied(),
+            (None, None) => None,
+        }
+    };
+    let targets = |namespace: &str, ports: &serde_json::Value| -> Vec<usize> {
+        let Some(ports) = ports.as_object() else {
+            return Vec::new();
+        };
+        ports
+            .values()
+            .filter_map(serde_json::Value::as_array)
+            .flatten()
+            .filter_map(|target| find(namespace, target))
+            .collect()
+    };
+    let mut queue: Vec<usize> = specs
+        .iter()
+        .flat_map(|s| {
+            let ports = serde_json::to_value(&s.spec.ports).unwrap_or_default();
+            targets(&s.spec.namespace, &ports)
+        })
+        .collect();
+    let mut reached = HashSet::new();
+    while let Some(i) = queue.pop() {
+        if reached.insert(i) {
+            let (_, row) = &stored[i];
+            queue.extend(targets(&row.namespace, &row.document["ports"]));
+        }
+    }
+    reached
 }
 
 /// The problems of the specs being admitted, not of those stored.

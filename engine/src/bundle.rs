@@ -46,30 +46,33 @@ impl Bundle {
         values: &dyn ValueSource,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Bundle, Diagnostics> {
-        Bundle::compile_among(scheme, specs, Vec::new(), values, progress)
+        Bundle::compile_among(scheme, specs, Vec::new(), Vec::new(), values, progress)
     }
 
-    /// Checks `specs` as [`Bundle::compile`] does, among `others` (what
-    /// their namespaces already hold). Of those, the ones `specs` reach by
-    /// links (directly or through others) are only decoded for their ports
-    /// and links, all that checking `specs`' links and cycles needs of
-    /// them; the rest are only names a link may use. So admitting into a
-    /// namespace of many specs costs little per stored spec. Only `specs`'
-    /// problems are reported; admitted, the answer is their warnings.
+    /// Checks `specs` as [`Bundle::compile`] does, among what their
+    /// namespaces already hold: `linked` (the stored specs they reach by
+    /// links, directly or through others), only decoded for their ports and
+    /// links, all that checking `specs`' links and cycles needs of them, and
+    /// `named` (the rest: namespace, name, id), only names a link may use.
+    /// So admitting into a namespace of many specs costs little per stored
+    /// spec. Only `specs`' problems are reported; admitted, the answer is
+    /// their warnings.
     pub fn check_among(
         scheme: &Scheme,
         specs: Vec<Sourced>,
-        others: Vec<Sourced>,
+        linked: Vec<Sourced>,
+        named: Vec<(String, String, Uuid)>,
         values: &dyn ValueSource,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Diagnostics, Diagnostics> {
-        Bundle::compile_among(scheme, specs, others, values, progress).map(|b| b.warnings)
+        Bundle::compile_among(scheme, specs, linked, named, values, progress).map(|b| b.warnings)
     }
 
     fn compile_among(
         scheme: &Scheme,
         specs: Vec<Sourced>,
-        others: Vec<Sourced>,
+        linked: Vec<Sourced>,
+        named: Vec<(String, String, Uuid)>,
         values: &dyn ValueSource,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Bundle, Diagnostics> {
@@ -77,18 +80,7 @@ impl Bundle {
         let mut problems = Diagnostics::default();
         let mut seen: HashMap<(String, String), Origin> = HashMap::new();
         let mut symbols = Vec::new();
-        let mut failed = Vec::new();
-        let reached = reached(&specs, &others);
-        for (i, Sourced { origin, spec }) in others.into_iter().enumerate() {
-            let symbol = match reached.contains(&i) {
-                true => decoded(scheme, spec.clone()),
-                false => None,
-            };
-            match symbol {
-                Some(symbol) => symbols.push((origin, symbol)),
-                None => failed.push((spec.namespace.clone(), spec.key(), spec.id)),
-            }
-        }
+        let mut failed = named;
         for (done, Sourced { origin, spec }) in specs.into_iter().enumerate() {
             progress(done + 1, total);
             let key = (spec.namespace.clone(), spec.key());
@@ -122,6 +114,14 @@ impl Bundle {
                     problems.extend(&origin, errors);
                     failed.push((spec.namespace.clone(), spec.key(), spec.id));
                 }
+            }
+        }
+        // After `specs`, so a cycle through both is reported at one of
+        // `specs` (the first member in this order).
+        for Sourced { origin, spec } in linked {
+            match decoded(scheme, spec.clone()) {
+                Some(symbol) => symbols.push((origin, symbol)),
+                None => failed.push((spec.namespace.clone(), spec.key(), spec.id)),
             }
         }
         check_links(&symbols, &failed, &mut problems);
@@ -274,41 +274,6 @@ fn check_links(
             }
         }
     }
-}
-
-/// The positions in `others` of the specs that `specs` reach by links,
-/// directly or through others.
-fn reached(specs: &[Sourced], others: &[Sourced]) -> std::collections::HashSet<usize> {
-    let by_key: HashMap<(&str, String), usize> = others
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ((s.spec.namespace.as_str(), s.spec.key()), i))
-        .collect();
-    let by_id: HashMap<Uuid, usize> = others
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.spec.id, i))
-        .collect();
-    let targets = |spec: &crate::spec::Spec| -> Vec<usize> {
-        let namespace = spec.namespace.as_str();
-        spec.ports
-            .values()
-            .flatten()
-            .filter_map(|t| match (&t.name, t.id) {
-                (Some(name), _) => by_key.get(&(namespace, name.clone())).copied(),
-                (None, Some(id)) => by_id.get(&id).copied(),
-                (None, None) => None,
-            })
-            .collect()
-    };
-    let mut reached = std::collections::HashSet::new();
-    let mut queue: Vec<usize> = specs.iter().flat_map(|s| targets(&s.spec)).collect();
-    while let Some(i) = queue.pop() {
-        if reached.insert(i) {
-            queue.extend(targets(&others[i].spec));
-        }
-    }
-    reached
 }
 
 /// A spec decoded for its ports and links only, as checks of other specs
