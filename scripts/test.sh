@@ -18,6 +18,3 @@ cargo test --workspace --locked
 scripts/test-ui.sh
 # CPython 3.11 as the oracle over the whole standard library (docs/native.md).
 scripts/oracle-native.sh
-# The system API against its own OpenAPI document: schemathesis (PyPI), every
-# check and phase, against a live `weir start` (docs/testing.md).
-scripts/schemathesis.sh
