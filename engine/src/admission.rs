@@ -94,7 +94,8 @@ pub async fn check_specs(
     // No environment: the shell (or API) admitting is not the engine that
     // runs, so `os` variables are each engine's to bind when it loads.
     let admitting = Admitting(&values);
-    match Bundle::check_among(scheme, specs.to_vec(), linked, named, &admitting, progress) {
+    let stored = crate::bundle::Stored { linked, named };
+    match Bundle::check_among(scheme, specs.to_vec(), stored, &admitting, progress) {
         Ok(warnings) => Ok(own(warnings)),
         Err(diagnostics) => {
             // A refusal lists what refuses it.

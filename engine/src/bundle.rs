@@ -22,6 +22,18 @@ use crate::spec::source::Sourced;
 use crate::symbol::link::{self, LinkError, Namespace};
 use crate::symbol::{Change, Symbol, SymbolTable};
 
+/// What specs being checked are checked among (their namespaces' stored
+/// specs): `linked`, those they reach by links (directly or through
+/// others), only decoded for their ports and links, all that checking
+/// their links and cycles needs; `named`, the rest (namespace, name, id),
+/// only names a link may use. So admitting into a namespace of many specs
+/// costs little per stored spec.
+#[derive(Default)]
+pub struct Stored {
+    pub linked: Vec<Sourced>,
+    pub named: Vec<(String, String, Uuid)>,
+}
+
 /// Specs that compiled and link up, grouped by namespace.
 #[derive(Debug)]
 pub struct Bundle {
@@ -46,33 +58,26 @@ impl Bundle {
         values: &dyn ValueSource,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Bundle, Diagnostics> {
-        Bundle::compile_among(scheme, specs, Vec::new(), Vec::new(), values, progress)
+        Bundle::compile_among(scheme, specs, Stored::default(), values, progress)
     }
 
     /// Checks `specs` as [`Bundle::compile`] does, among what their
-    /// namespaces already hold: `linked` (the stored specs they reach by
-    /// links, directly or through others), only decoded for their ports and
-    /// links, all that checking `specs`' links and cycles needs of them, and
-    /// `named` (the rest: namespace, name, id), only names a link may use.
-    /// So admitting into a namespace of many specs costs little per stored
-    /// spec. Only `specs`' problems are reported; admitted, the answer is
-    /// their warnings.
+    /// namespaces already hold ([`Stored`]). Only `specs`' problems are
+    /// reported; admitted, the answer is their warnings.
     pub fn check_among(
         scheme: &Scheme,
         specs: Vec<Sourced>,
-        linked: Vec<Sourced>,
-        named: Vec<(String, String, Uuid)>,
+        stored: Stored,
         values: &dyn ValueSource,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Diagnostics, Diagnostics> {
-        Bundle::compile_among(scheme, specs, linked, named, values, progress).map(|b| b.warnings)
+        Bundle::compile_among(scheme, specs, stored, values, progress).map(|b| b.warnings)
     }
 
     fn compile_among(
         scheme: &Scheme,
         specs: Vec<Sourced>,
-        linked: Vec<Sourced>,
-        named: Vec<(String, String, Uuid)>,
+        Stored { linked, named }: Stored,
         values: &dyn ValueSource,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Bundle, Diagnostics> {
