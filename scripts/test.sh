@@ -18,3 +18,5 @@ cargo test --workspace --locked
 scripts/test-ui.sh
 # CPython 3.11 as the oracle over the whole standard library (docs/native.md).
 scripts/oracle-native.sh
+# schemathesis against a live `weir start`: every check, every phase (docs/testing.md).
+scripts/schemathesis.sh

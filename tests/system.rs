@@ -957,6 +957,74 @@ fn answers_keep_the_documents_contract() {
     );
 }
 
+/// The document's links are followed as a client (or schemathesis's
+/// stateful phase) follows them: from a create to replace (with the ETag
+/// as `If-Match`), from that answer to get, then delete; each call is
+/// made from the link's operation and expressions alone.
+#[test]
+fn openapi_links_lead_from_a_write_to_the_row_it_stored() {
+    let server = server_on(None);
+    let document: Json = call(&server, "GET", "/v1/openapi.json", None).json();
+    let operation = |id: &str| -> (String, String) {
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op["operationId"] == id {
+                    return (method.to_uppercase(), path.clone());
+                }
+            }
+        }
+        panic!("no operation {id}");
+    };
+    // Follows `link` of `answer`: the method, the URL and the If-Match header.
+    let follow = |answer: &Reply, link: &Json| -> (String, String, Option<String>) {
+        let (method, mut path) = operation(link["operationId"].as_str().unwrap());
+        let mut if_match = None;
+        for (name, expression) in link["parameters"].as_object().unwrap() {
+            let value = match expression.as_str().unwrap() {
+                "$response.body#/id" => answer.json()["id"].as_str().unwrap().to_string(),
+                "$response.header.ETag" => answer.header("etag").unwrap().to_string(),
+                other => panic!("an expression this test does not know: {other}"),
+            };
+            match name.strip_prefix("header.") {
+                Some("If-Match") => if_match = Some(value),
+                Some(other) => panic!("header {other}"),
+                None => path = path.replace(&format!("{{{name}}}"), &value),
+            }
+        }
+        (method, path, if_match)
+    };
+    let created = call(
+        &server,
+        "POST",
+        "/v1/specs",
+        Some(&snippet("linked", "a", "1")),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let links = &document["paths"]["/v1/specs"]["post"]["responses"]["201"]["links"];
+    let (method, path, if_match) = follow(&created, &links["replace"]);
+    let if_match = if_match.expect("replace sends If-Match");
+    let replaced = call_with(
+        &server,
+        &method,
+        &path,
+        Some(
+            &json!({"kind": "snippet", "namespace": "linked", "name": "a", "language": "text", "code": "2"}),
+        ),
+        &[("If-Match", &if_match)],
+    );
+    assert_eq!(replaced.status, 200, "{method} {path}: {}", replaced.body);
+    let links = &document["paths"]["/v1/specs/{id}"]["put"]["responses"]["200"]["links"];
+    let (method, path, _) = follow(&replaced, &links["get"]);
+    let got = call(&server, &method, &path, None);
+    assert_eq!(got.json()["document"]["code"], "2", "{}", got.body);
+    let links = &document["paths"]["/v1/specs/{id}"]["get"]["responses"]["200"]["links"];
+    let (method, path, if_match) = follow(&got, &links["delete"]);
+    let if_match = if_match.unwrap();
+    let deleted = call_with(&server, &method, &path, None, &[("If-Match", &if_match)]);
+    assert_eq!(deleted.status, 200, "{method} {path}: {}", deleted.body);
+    assert_eq!(call(&server, "GET", &path, None).status, 404);
+}
+
 #[test]
 fn openapi_describes_every_route_and_schemas_every_kind() {
     let server = server_on(None);

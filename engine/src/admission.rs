@@ -11,16 +11,17 @@
 //! loader's to report, not a reason to refuse an unrelated change. This
 //! module writes nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use uuid::Uuid;
 
+use crate::bundle::Stored;
 use crate::diagnostic::{Diagnostics, Origin};
 use crate::env::{Admitting, ValueMap};
 use crate::scheme::Scheme;
 use crate::spec::source::Sourced;
 use crate::spec::{NamedValue, Spec};
-use crate::store::{Entity, Filter, Row, Store, StoreError};
+use crate::store::{Entity, Filter, Store, StoreError};
 use crate::{Bundle, Diagnostic};
 
 /// Where specs already in the database come from, in messages.
@@ -38,8 +39,8 @@ pub enum Refused {
 }
 
 /// Checks `specs` against the store: compiled with the stored values
-/// bound, and linked among the stored specs of their namespaces that they
-/// do not replace (same id, or same name in the namespace), which are only
+/// bound, and linked among the stored specs their links reach and they do
+/// not replace (same id, or same name in the namespace), which are only
 /// decoded for their ports and links ([`Bundle::check_among`]): a stored
 /// spec's own problems are the loader's to report. `progress(done,
 /// total)` is called while compiling. Admitted, the answer is the new
@@ -56,45 +57,10 @@ pub async fn check_specs(
             values.insert(value);
         }
     }
-    let mut namespaces: Vec<&str> = specs.iter().map(|s| s.spec.namespace.as_str()).collect();
-    namespaces.sort();
-    namespaces.dedup();
-    let mut stored = Vec::new();
-    for namespace in namespaces {
-        let rows = store
-            .list(Entity::Spec, &Filter::namespace(namespace))
-            .await?;
-        for (index, row) in rows.into_iter().enumerate() {
-            let replaced = specs.iter().any(|s| {
-                s.spec.id == row.id
-                    || (s.spec.namespace == row.namespace && s.spec.key() == row.name)
-            });
-            if !replaced {
-                stored.push((index, row));
-            }
-        }
-    }
-    // Only the stored specs the new ones reach by links are decoded; the
-    // rest are names a link may use.
-    let reached = reached(specs, &stored);
-    let (mut linked, mut named) = (Vec::new(), Vec::new());
-    for (i, (index, row)) in stored.into_iter().enumerate() {
-        match (reached.contains(&i), row.decode::<Spec>()) {
-            (true, Ok(spec)) => {
-                let origin = Origin {
-                    file: Some(STORED.into()),
-                    index,
-                    ..Origin::default()
-                };
-                linked.push(Sourced { origin, spec });
-            }
-            _ => named.push((row.namespace, row.name, row.id)),
-        }
-    }
+    let stored = reached(store, specs).await?;
     // No environment: the shell (or API) admitting is not the engine that
     // runs, so `os` variables are each engine's to bind when it loads.
     let admitting = Admitting(&values);
-    let stored = crate::bundle::Stored { linked, named };
     match Bundle::check_among(scheme, specs.to_vec(), stored, &admitting, progress) {
         Ok(warnings) => Ok(own(warnings)),
         Err(diagnostics) => {
@@ -107,53 +73,85 @@ pub async fn check_specs(
     }
 }
 
-/// The positions in `stored` of the rows `specs` reach by links, directly
-/// or through other stored rows (read from their documents' `ports`, not
-/// decoded).
-fn reached(specs: &[Sourced], stored: &[(usize, Row)]) -> HashSet<usize> {
-    let by_name: HashMap<(&str, &str), usize> = stored
+/// The stored specs `specs` reach by links, directly or through other
+/// stored specs, read one by one (by name or id) from their namespaces:
+/// all that checking links and cycles needs, so admitting into a
+/// namespace costs what the new specs reach, not what it holds. Stored
+/// specs that `specs` replace (same id, or same name in the namespace)
+/// are not read; one that no longer decodes is only a name.
+async fn reached(store: &Store, specs: &[Sourced]) -> Result<Stored, StoreError> {
+    let new_ids: HashSet<Uuid> = specs.iter().map(|s| s.spec.id).collect();
+    let new_names: HashSet<(&str, String)> = specs
         .iter()
-        .enumerate()
-        .map(|(i, (_, row))| ((row.namespace.as_str(), row.name.as_str()), i))
+        .map(|s| (s.spec.namespace.as_str(), s.spec.key()))
         .collect();
-    let by_id: HashMap<Uuid, usize> = stored
-        .iter()
-        .enumerate()
-        .map(|(i, (_, r))| (r.id, i))
-        .collect();
-    let find = |namespace: &str, target: &serde_json::Value| -> Option<usize> {
-        match (target["name"].as_str(), target["id"].as_str()) {
-            (Some(name), _) => by_name.get(&(namespace, name)).copied(),
-            (None, Some(id)) => by_id.get(&id.parse().ok()?).copied(),
-            (None, None) => None,
-        }
-    };
-    let targets = |namespace: &str, ports: &serde_json::Value| -> Vec<usize> {
-        let Some(ports) = ports.as_object() else {
-            return Vec::new();
-        };
-        ports
-            .values()
-            .filter_map(serde_json::Value::as_array)
-            .flatten()
-            .filter_map(|target| find(namespace, target))
-            .collect()
-    };
-    let mut queue: Vec<usize> = specs
+    let mut queue: Vec<(String, Link)> = specs
         .iter()
         .flat_map(|s| {
             let ports = serde_json::to_value(&s.spec.ports).unwrap_or_default();
-            targets(&s.spec.namespace, &ports)
+            links(&s.spec.namespace, &ports)
         })
         .collect();
-    let mut reached = HashSet::new();
-    while let Some(i) = queue.pop() {
-        if reached.insert(i) {
-            let (_, row) = &stored[i];
-            queue.extend(targets(&row.namespace, &row.document["ports"]));
+    let (mut looked_up, mut read) = (HashSet::new(), HashSet::new());
+    let mut stored = Stored::default();
+    while let Some((namespace, link)) = queue.pop() {
+        let row = match link {
+            Link::Name(name) if new_names.contains(&(namespace.as_str(), name.clone())) => None,
+            Link::Id(id) if new_ids.contains(&id) => None,
+            _ if !looked_up.insert((namespace.clone(), link.clone())) => None,
+            Link::Name(name) => store.spec_named(&namespace, &name).await?,
+            Link::Id(id) => store
+                .get(Entity::Spec, id)
+                .await?
+                .filter(|row| row.namespace == namespace),
+        };
+        let Some(row) = row.filter(|row| !new_ids.contains(&row.id)) else {
+            continue;
+        };
+        if !read.insert(row.id) {
+            continue;
+        }
+        queue.extend(links(&row.namespace, &row.document["ports"]));
+        match row.decode::<Spec>() {
+            Ok(spec) => {
+                let origin = Origin {
+                    file: Some(STORED.into()),
+                    index: stored.linked.len(),
+                    ..Origin::default()
+                };
+                stored.linked.push(Sourced { origin, spec });
+            }
+            Err(_) => stored.named.push((row.namespace, row.name, row.id)),
         }
     }
-    reached
+    Ok(stored)
+}
+
+/// A link's target as a document writes it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Link {
+    Name(String),
+    Id(Uuid),
+}
+
+/// The targets of a document's `ports`, each in `namespace` (a link into
+/// another namespace is a warning, and never followed).
+fn links(namespace: &str, ports: &serde_json::Value) -> Vec<(String, Link)> {
+    let Some(ports) = ports.as_object() else {
+        return Vec::new();
+    };
+    let link = |target: &serde_json::Value| match (target["name"].as_str(), target["id"].as_str()) {
+        (Some(name), _) => Some(Link::Name(name.to_string())),
+        (None, Some(id)) => id.parse().ok().map(Link::Id),
+        (None, None) => None,
+    };
+    ports
+        .values()
+        .filter_map(serde_json::Value::as_array)
+        .flatten()
+        .filter_map(link)
+        .map(|link| (namespace.to_string(), link))
+        .collect()
 }
 
 /// The problems of the specs being admitted, not of those stored.

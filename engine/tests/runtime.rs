@@ -408,6 +408,46 @@ async fn an_unchanged_spec_is_left_running() {
     assert_eq!(shared.events(), ["a: load"]);
 }
 
+/// A version that failed to load is not tried again until it or its link
+/// targets change: a namespace holding many broken specs once re-activated
+/// every one of them on each unrelated change.
+#[tokio::test]
+async fn a_failed_load_is_retried_only_when_it_or_its_targets_change() {
+    let (scheme, shared) = support::scheme();
+    let yaml = "- {kind: probe, name: a, behave: answer, answer: 1}";
+    let table = support::table(&scheme, yaml, Limits::default()).await;
+    let broken = support::symbol(
+        &scheme,
+        "{kind: probe, name: broken, behave: relay, fail_load: true, ports: {out: [{name: a}]}}",
+    );
+    table.apply(vec![Change::Upsert(broken)]).await;
+    let loads = |name: &str| {
+        let event = format!("{name}: load");
+        shared.events().iter().filter(|e| **e == event).count()
+    };
+    assert_eq!(loads("broken"), 1);
+    let unrelated = support::symbol(&scheme, "{kind: probe, name: c, behave: answer, answer: 3}");
+    let report = table.apply(vec![Change::Upsert(unrelated)]).await;
+    assert_eq!(loads("broken"), 1, "not retried for an unrelated change");
+    assert!(report.problems.is_empty(), "{report:?}");
+    // A swapped target keeps its slot (as it does for running sources);
+    // a removed and re-added one is a new target.
+    let a = support::symbol(&scheme, "{kind: probe, name: a, behave: answer, answer: 2}");
+    let changes = vec![Change::Remove(a.id()), Change::Upsert(a)];
+    table.apply(changes).await;
+    assert_eq!(loads("broken"), 2, "retried with a new link target");
+    let fixed = support::symbol(
+        &scheme,
+        "{kind: probe, name: broken, behave: relay, ports: {out: [{name: a}]}}",
+    );
+    table.apply(vec![Change::Upsert(fixed)]).await;
+    assert_eq!(loads("broken"), 3);
+    let answer = table
+        .send("broken", Process::new(), Packet::new(0i64))
+        .await;
+    assert_eq!(int(&answer), 2);
+}
+
 /// A panic inside one call is that call's failure (500, code `panic`),
 /// not the node's end: the calls in flight beside it and every later call
 /// are answered. (A panicking admission check once left the system API's

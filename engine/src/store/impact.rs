@@ -6,21 +6,60 @@
 //! their transaction and refuse the write ([`super::StoreError::WouldDeactivate`])
 //! unless the caller asked for the cascade; a dry run reports it in the
 //! [`super::Plan`]. Only links are looked at (names and ids within a
-//! namespace), not whether a spec compiles: that is admission's job.
-//! Nothing here reads or writes the database.
+//! namespace), not whether a spec compiles: that is admission's job; so a
+//! stored spec is read as its identity and its `ports` only ([`Linking`]),
+//! never decoded whole. Nothing here reads or writes the database.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use uuid::Uuid;
 
 use super::Row;
-use crate::spec::Spec;
+use crate::spec::Target;
+
+/// A stored spec as links see it: who it is and what its `ports` name.
+#[derive(Clone, Debug)]
+pub struct Linking {
+    pub id: Uuid,
+    pub namespace: String,
+    pub name: String,
+    /// `None` when the document's `ports` do not read as ports: such a
+    /// spec cannot run, so it links to nothing.
+    pub ports: Option<BTreeMap<String, Vec<Target>>>,
+}
+
+impl Linking {
+    /// `ports` is the document's `ports` as JSON text (`None`: absent).
+    pub fn new(id: Uuid, namespace: String, name: String, ports: Option<&str>) -> Linking {
+        let ports = match ports {
+            Some(text) => serde_json::from_str(text).ok(),
+            None => Some(BTreeMap::new()),
+        };
+        Linking {
+            id,
+            namespace,
+            name,
+            ports,
+        }
+    }
+
+    /// A whole stored row, read the same way.
+    pub fn of_row(row: &Row) -> Linking {
+        let ports = row.document.get("ports").map(ToString::to_string);
+        Linking::new(
+            row.id,
+            row.namespace.clone(),
+            row.name.clone(),
+            ports.as_deref(),
+        )
+    }
+}
 
 /// The specs of `after`, other than those `written`, that link up in
 /// `before` but not in `after`, as `namespace/name`, sorted. A listener
 /// counts: it would keep running, but answer 503. Rows that do not decode
 /// link to nothing.
-pub fn deactivated(before: &[Row], after: &[Row], written: &HashSet<Uuid>) -> Vec<String> {
+pub fn deactivated(before: &[Linking], after: &[Linking], written: &HashSet<Uuid>) -> Vec<String> {
     let was = linked_up(before);
     let is = linked_up(after);
     let lost: BTreeSet<String> = after
@@ -34,7 +73,7 @@ pub fn deactivated(before: &[Row], after: &[Row], written: &HashSet<Uuid>) -> Ve
 
 /// The ids of the rows whose link targets all exist and link up in turn
 /// (cycles allowed): the largest such set.
-fn linked_up(rows: &[Row]) -> HashSet<Uuid> {
+fn linked_up(rows: &[Linking]) -> HashSet<Uuid> {
     let index = Index::new(rows);
     let targets: HashMap<Uuid, Option<Vec<Uuid>>> = rows
         .iter()
@@ -66,12 +105,12 @@ fn linked_up(rows: &[Row]) -> HashSet<Uuid> {
 
 /// Rows by id and by namespace and name.
 struct Index<'a> {
-    ids: HashMap<Uuid, &'a Row>,
+    ids: HashMap<Uuid, &'a Linking>,
     names: HashMap<(&'a str, &'a str), Uuid>,
 }
 
 impl<'a> Index<'a> {
-    fn new(rows: &'a [Row]) -> Index<'a> {
+    fn new(rows: &'a [Linking]) -> Index<'a> {
         Index {
             ids: rows.iter().map(|r| (r.id, r)).collect(),
             names: rows
@@ -94,9 +133,9 @@ impl<'a> Index<'a> {
     }
 
     /// The ids `row` links to, or `None` when one does not exist.
-    fn targets(&self, row: &Row) -> Option<Vec<Uuid>> {
-        let spec = row.decode::<Spec>().ok()?;
-        spec.ports
+    fn targets(&self, row: &Linking) -> Option<Vec<Uuid>> {
+        row.ports
+            .as_ref()?
             .values()
             .flatten()
             .filter(|t| t.namespace.as_deref().is_none_or(|ns| ns == row.namespace))

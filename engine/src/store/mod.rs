@@ -324,6 +324,17 @@ impl Store {
         rows.iter().map(row).collect()
     }
 
+    /// The spec named `name` in `namespace`, if one is stored.
+    pub async fn spec_named(&self, namespace: &str, name: &str) -> Result<Option<Row>, StoreError> {
+        let sql = self.select(Entity::Spec, "WHERE namespace = $1 AND name = $2");
+        let found = sqlx::query(&sql)
+            .bind(namespace)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        found.as_ref().map(row).transpose()
+    }
+
     /// The row of `entity` with this id.
     pub async fn get(&self, entity: Entity, id: Uuid) -> Result<Option<Row>, StoreError> {
         let sql = self.select(entity, "WHERE id = $1::uuid");
@@ -520,6 +531,18 @@ fn row(r: &AnyRow) -> Result<Row, StoreError> {
         created_at: r.try_get(5)?,
         updated_at: r.try_get(6)?,
     })
+}
+
+/// A spec row selected as `id, namespace, name, ports` (its document's
+/// `ports` as JSON text, or NULL).
+fn linking(r: &AnyRow) -> Result<impact::Linking, StoreError> {
+    let ports: Option<String> = r.try_get(3)?;
+    Ok(impact::Linking::new(
+        uuid(r.try_get(0)?)?,
+        r.try_get(1)?,
+        r.try_get(2)?,
+        ports.as_deref(),
+    ))
 }
 
 fn change(r: &AnyRow) -> Result<ChangeRow, StoreError> {

@@ -2,8 +2,10 @@
 //!
 //! Statements are written in a neutral form and translated when the store
 //! opens: `$1` placeholders become `?1` on SQLite; `::uuid`, `::jsonb` and
-//! `::text` casts are kept on PostgreSQL and dropped on SQLite; `NOW()` and
-//! `TS(column)` (a timestamp as RFC 3339 text) get each backend's spelling.
+//! `::text` casts are kept on PostgreSQL and dropped on SQLite; `NOW()`,
+//! `TS(column)` (a timestamp as RFC 3339 text) and `JSON_STRINGS($n::jsonb)`
+//! (the strings of a JSON array, bound as text, as rows) get each backend's
+//! spelling.
 //! Only constant text is translated: data is always bound, never spliced.
 
 use super::Backend;
@@ -14,12 +16,14 @@ pub fn translate(backend: Backend, neutral: &str) -> String {
         Backend::Postgres => replace_ts(neutral, |c| {
             format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
         })
-        .replace("NOW()", "now()"),
+        .replace("NOW()", "now()")
+        .replace("JSON_STRINGS(", "SELECT jsonb_array_elements_text("),
         Backend::Sqlite => replace_ts(neutral, str::to_string)
             .replace("::uuid", "")
             .replace("::jsonb", "")
             .replace("::text", "")
             .replace("NOW()", "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
+            .replace("JSON_STRINGS(", "SELECT value FROM json_each(")
             .replace('$', "?"),
     }
 }
@@ -57,6 +61,15 @@ mod tests {
             pg.contains("id::text")
                 && pg.contains("$1::uuid")
                 && pg.contains("to_char(updated_at AT TIME ZONE 'UTC'")
+        );
+        let names = "name IN (JSON_STRINGS($2::jsonb))";
+        assert_eq!(
+            translate(Backend::Sqlite, names),
+            "name IN (SELECT value FROM json_each(?2))"
+        );
+        assert_eq!(
+            translate(Backend::Postgres, names),
+            "name IN (SELECT jsonb_array_elements_text($2::jsonb))"
         );
     }
 }

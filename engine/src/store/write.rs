@@ -9,12 +9,13 @@
 //! transaction that changes it. Nothing here validates a spec: callers
 //! check documents before they write them (see [`crate::admission`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::impact::Linking;
 use super::{Document, Entity, Extra, Plan, Row, Store, StoreError, invalid, row};
 use crate::spec::DEFAULT_NAMESPACE;
 
@@ -145,19 +146,24 @@ impl Store {
                 None => plan.missing.push(key.label()),
             }
         }
-        // One read per namespace instead of one or two per document.
-        let mut namespaces: Vec<String> = changes
-            .apply
-            .iter()
-            .map(|d| d.namespace().to_string())
-            .collect();
-        namespaces.sort();
-        namespaces.dedup();
+        // One read per namespace, of the names the batch writes only (as a
+        // JSON array bound to the statement), not the whole namespace.
+        let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for document in &changes.apply {
+            let namespace = document.namespace().to_string();
+            names.entry(namespace).or_default().push(document.name());
+        }
         let mut by_name = HashMap::new();
-        let in_namespace = self.select(entity, "WHERE namespace = $1");
-        for namespace in namespaces {
-            for found in sqlx::query(&in_namespace)
+        let named = self.select(
+            entity,
+            "WHERE namespace = $1 AND name IN (JSON_STRINGS($2::jsonb))",
+        );
+        for (namespace, names) in names {
+            let names =
+                serde_json::to_string(&names).map_err(|e| invalid(entity, &namespace, e))?;
+            for found in sqlx::query(&named)
                 .bind(namespace)
+                .bind(names)
                 .fetch_all(&mut *tx)
                 .await?
             {
@@ -395,7 +401,10 @@ impl Store {
         tx: &mut Transaction,
         replaced: Replaced,
     ) -> Result<Vec<String>, StoreError> {
-        let in_namespace = self.select(Entity::Spec, "WHERE namespace = $1");
+        // Identity and `ports` only: whole documents are not needed.
+        let in_namespace = self.sql(
+            "SELECT id::text, namespace, name, (document -> 'ports')::text FROM specs WHERE namespace = $1",
+        );
         let mut after = Vec::new();
         for namespace in &replaced.namespaces {
             for found in sqlx::query(&in_namespace)
@@ -403,15 +412,15 @@ impl Store {
                 .fetch_all(&mut **tx)
                 .await?
             {
-                after.push(row(&found)?);
+                after.push(super::linking(&found)?);
             }
         }
-        let mut before: Vec<Row> = after
+        let mut before: Vec<Linking> = after
             .iter()
             .filter(|r| !replaced.ids.contains(&r.id))
             .cloned()
             .collect();
-        before.extend(replaced.rows);
+        before.extend(replaced.rows.iter().map(Linking::of_row));
         Ok(super::impact::deactivated(&before, &after, &replaced.ids))
     }
 

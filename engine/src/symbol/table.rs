@@ -93,6 +93,10 @@ struct Entry {
     slot: Arc<Slot>,
     running: Option<Running>,
     status: Status,
+    /// The link targets this version's last activation failed with: it is
+    /// not tried again with the same ones (a namespace holding many broken
+    /// specs would otherwise re-activate them all on every change).
+    failed_with: Option<Vec<Arc<Slot>>>,
 }
 
 /// One running activation.
@@ -253,6 +257,7 @@ impl SymbolTable {
                 slot: slot.clone(),
                 running: None,
                 status,
+                failed_with: None,
             },
         );
         self.name(state, key, id, slot);
@@ -381,14 +386,22 @@ impl SymbolTable {
                 Status::Degraded(reason)
             }
         };
-        let same_targets = |r: &Running| {
-            r.targets.len() == targets.len()
-                && r.targets
-                    .iter()
-                    .zip(&targets)
-                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        let same_targets = |tried: &[Arc<Slot>]| {
+            tried.len() == targets.len()
+                && tried.iter().zip(&targets).all(|(a, b)| Arc::ptr_eq(a, b))
         };
-        if !fresh && entry.running.as_ref().is_some_and(same_targets) {
+        if fresh {
+            entry.failed_with = None;
+        }
+        if entry.failed_with.as_deref().is_some_and(same_targets) {
+            return;
+        }
+        if !fresh
+            && entry
+                .running
+                .as_ref()
+                .is_some_and(|r| same_targets(&r.targets))
+        {
             entry.status = status;
             return;
         }
@@ -399,6 +412,7 @@ impl SymbolTable {
                 let reason = format!("activation failed: {error}");
                 tracing::warn!(namespace = %self.namespace, node = %key, %error, "activation failed");
                 entry.status = Status::Failed(reason.clone());
+                entry.failed_with = Some(targets);
                 report.problems.push((key, reason));
                 return;
             }
@@ -412,6 +426,7 @@ impl SymbolTable {
             task,
         };
         entry.status = status;
+        entry.failed_with = None;
         match entry.running.replace(running) {
             Some(old) => {
                 report.swapped.push(key);

@@ -269,6 +269,7 @@ pub(super) fn describe(title: &str, kinds: &[Arc<dyn Codec>], routes: &[Route]) 
             item.insert(method.to_string(), operation);
         }
     }
+    types.link(&mut paths);
     let schemas = types.spec_by_kind(kinds);
     json!({
         "openapi": "3.1.0",
@@ -417,6 +418,9 @@ enum Details {
 /// document.
 struct Types {
     generator: SchemaGenerator,
+    /// Each records operation: its entity, op, path, method and id (for
+    /// the links between them).
+    records: Vec<(Entity, Op, String, String, String)>,
 }
 
 impl Types {
@@ -430,6 +434,72 @@ impl Types {
                     s.meta_schema = None;
                 })
                 .into_generator(),
+            records: Vec::new(),
+        }
+    }
+
+    /// Links each answer that holds one row (read, created, replaced) to
+    /// the operations on that row (read, replace and delete it, with its id
+    /// and its ETag as `If-Match`), among the operations this document
+    /// has: what a client (or a stateful test) follows from one call to
+    /// the next.
+    fn link(&self, paths: &mut BTreeMap<String, Map<String, Json>>) {
+        let find = |entity: Entity, op: Op| {
+            self.records
+                .iter()
+                .find(|r| r.0 == entity && r.1 == op)
+                .map(|r| r.4.clone())
+        };
+        for (entity, op, path, method, _) in &self.records {
+            let status = match op {
+                Op::Create => "201",
+                Op::Get | Op::Update => "200",
+                _ => continue,
+            };
+            let id = json!("$response.body#/id");
+            let etag = json!("$response.header.ETag");
+            let mut links = Map::new();
+            let targets = [
+                ("get", Op::Get, json!({"id": id})),
+                (
+                    "replace",
+                    Op::Update,
+                    json!({"id": id, "header.If-Match": etag}),
+                ),
+                (
+                    "delete",
+                    Op::Delete,
+                    json!({"id": id, "header.If-Match": etag}),
+                ),
+            ];
+            for (name, target, parameters) in targets {
+                if target == *op && target == Op::Get {
+                    continue;
+                }
+                if let Some(operation) = find(*entity, target) {
+                    links.insert(
+                        name.into(),
+                        json!({"operationId": operation, "parameters": parameters}),
+                    );
+                }
+            }
+            let response = paths
+                .get_mut(path)
+                .and_then(|item| item.get_mut(method.as_str()))
+                .and_then(|operation| operation.pointer_mut(&format!("/responses/{status}")))
+                .and_then(Json::as_object_mut);
+            if let Some(response) = response {
+                let mut headers = Map::new();
+                headers.insert("ETag".into(), json!({"description": "The stored revision, for `If-Match`.", "schema": {"type": "string"}}));
+                if *op == Op::Create {
+                    headers.insert(
+                        "Location".into(),
+                        json!({"description": "The row's URL.", "schema": {"type": "string"}}),
+                    );
+                }
+                response.insert("headers".into(), Json::Object(headers));
+                response.insert("links".into(), Json::Object(links));
+            }
         }
     }
 
@@ -507,6 +577,10 @@ impl Types {
             })
             .collect();
         let mut responses = Map::new();
+        if let Answerer::Records(entity, op) = &route.answerer {
+            let at = (path.to_string(), method.to_string(), id.clone());
+            self.records.push((*entity, *op, at.0, at.1, at.2));
+        }
         match &route.answerer {
             Answerer::Records(entity, op) => self.records(
                 *entity,
