@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """What admitting one spec costs, by how much its namespace holds.
 
-Starts `weir start` (target/$PROFILE/weir, default debug; built by cargo
-first) on a fresh SQLite file, stores N JavaScript snippets in namespace
+Starts `weir start` (target/$PROFILE/weir, default debug, built by cargo
+first; or $WEIR_BIN, as it is) on a fresh SQLite file, stores N JavaScript snippets in namespace
 `big` (every tenth linking to the next, so some of them form short chains),
 then times `POST /v1/specs/apply?dry_run=true` of one new `cel` snippet,
 alternating in rounds between:
@@ -10,6 +10,8 @@ alternating in rounds between:
   empty   the same spec into a namespace that holds nothing (the baseline)
   big     into `big`, linking to nothing
   reach   into `big`, linking to one stored spec (which links to one more)
+  replace a new version of a stored spec of `big` (what the write would
+          take down is checked: every spec's id, name and ports are read)
 
 Admission reads only the stored specs a change reaches, so `big` should
 cost what `empty` does, and `reach` a few point reads more.
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
@@ -41,11 +44,13 @@ def free_port():
 
 
 def main():
-    cargo = ["cargo", "build", "--quiet", "--bin", "weir"]
-    if PROFILE != "debug":
-        cargo += ["--profile", PROFILE]
-    subprocess.run(cargo, cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, "target", PROFILE, "weir")
+    binary = os.environ.get("WEIR_BIN")
+    if binary is None:
+        cargo = ["cargo", "build", "--quiet", "--bin", "weir"]
+        if PROFILE != "debug":
+            cargo += ["--profile", PROFILE]
+        subprocess.run(cargo, cwd=ROOT, check=True)
+        binary = os.path.join(ROOT, "target", PROFILE, "weir")
     work = tempfile.mkdtemp()
     token = "bench-" + os.urandom(8).hex()
     port = free_port()
@@ -59,7 +64,7 @@ def main():
     try:
         wait_ready(base)
         fill(base, token)
-        run(base, token)
+        run(base, token, binary)
     finally:
         engine.terminate()
         engine.wait()
@@ -70,8 +75,11 @@ def call(base, token, method, path, body=None):
     request = urllib.request.Request(base + path, data=data, method=method)
     request.add_header("Authorization", f"Bearer {token}")
     request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=60) as answer:
-        return answer.status, answer.read()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"{method} {path}: {error.code} {error.read().decode()[:500]}")
 
 
 def wait_ready(base):
@@ -87,7 +95,7 @@ def wait_ready(base):
 def stored(i):
     spec = {
         "kind": "snippet", "namespace": "big", "name": f"s{i}",
-        "language": "javascript", "code": f"return payload + {i};",
+        "language": "javascript", "code": f"export default (p) => p + {i};",
     }
     if i % 10 == 0 and i + 1 < N:
         spec["ports"] = {"out": [{"name": f"s{i + 1}"}]}
@@ -111,9 +119,10 @@ def new_spec(namespace, link):
     return spec
 
 
-def run(base, token):
+def run(base, token, binary):
+    replace = dict(stored(N - 1), code="export default (p) => p - 1;")
     cases = {"empty": new_spec("empty", False), "big": new_spec("big", False),
-             "reach": new_spec("big", True)}
+             "reach": new_spec("big", True), "replace": replace}
     times = {name: [] for name in cases}
     for _ in range(ROUNDS):
         for name, spec in cases.items():
@@ -122,7 +131,7 @@ def run(base, token):
                 status, body = call(base, token, "POST", "/v1/specs/apply?dry_run=true", [spec])
                 times[name].append(time.perf_counter() - started)
                 assert status == 200, body
-    print(f"{N} specs stored, {ROUNDS} rounds of {PER_ROUND}, profile {PROFILE}")
+    print(f"{N} specs stored, {ROUNDS} rounds of {PER_ROUND}, {binary}")
     print("| case | p50 | mean |")
     print("| --- | ---: | ---: |")
     for name, samples in times.items():

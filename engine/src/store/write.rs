@@ -217,7 +217,9 @@ impl Store {
                 }
             }
         }
-        if entity == Entity::Spec {
+        // Only replacing or deleting a row can take another down: a write
+        // that only creates adds link targets, never removes one.
+        if entity == Entity::Spec && !replaced.rows.is_empty() {
             plan.deactivated = self.takes_down(&mut tx, replaced).await?;
             if !plan.deactivated.is_empty() && !changes.cascade && !dry_run {
                 tx.rollback().await?;
