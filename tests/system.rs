@@ -1460,6 +1460,36 @@ on_both!(
     os_variables_bind_at_load_sqlite
 );
 
+/// A spec needing an `os` variable is checked for its shape only where it
+/// is applied, and that shape includes its `env`: a variable with no source
+/// and no (or a null) `default` is refused there, as it is for any other
+/// spec, not stored to fail at load. (Found by schemathesis's fuzzing.)
+#[test]
+fn an_env_variable_with_no_source_is_refused_beside_an_os_one() {
+    let server = server_on(None);
+    let spec = json!({
+        "kind": "snippet", "namespace": "shape", "name": "a", "language": "text", "code": "1",
+        "env": {"PORT": {"os": "WEIR_TEST_NEVER_SET"}, "k": {"default": null}, "j": {}}
+    });
+    for (method, path) in [("POST", "/v1/specs"), ("POST", "/v1/specs/apply")] {
+        let body = match path {
+            "/v1/specs" => spec.clone(),
+            _ => json!([spec]),
+        };
+        let refused = call(&server, method, path, Some(&body));
+        assert_eq!(refused.status, 400, "{path}: {}", refused.body);
+        let paths: Vec<String> = refused.json()["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(paths, ["env.j", "env.k"], "{}", refused.body);
+    }
+    let listed = call(&server, "GET", "/v1/specs?namespace=shape", None);
+    assert!(names(&listed).is_empty(), "nothing stored: {}", listed.body);
+}
+
 /// A document whose only fault is naming what the namespace does not hold
 /// (a link's target, a stored value) conflicts with the store's state:
 /// 409 `unresolved`, every such reference listed. Once the target exists

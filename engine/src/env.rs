@@ -142,6 +142,20 @@ pub fn bind(spec: &Spec, values: &dyn ValueSource) -> Result<Value, Vec<FieldErr
     }
 }
 
+/// The `env` variables of `spec` that name no source and have no
+/// `default`: wrong in themselves, whatever is stored or set. Found
+/// without binding anything, for a spec checked for its shape only
+/// ([`crate::Scheme::check_unbound`]); [`bind`] reports the same.
+pub fn unsourced(spec: &Spec) -> Vec<FieldError> {
+    spec.env
+        .iter()
+        .filter(|(_, var)| {
+            var.from.is_none() && var.id.is_none() && var.os.is_none() && var.default.is_none()
+        })
+        .map(|(name, var)| FieldError::new(format!("env.{name}"), missing(&spec.namespace, var)))
+        .collect()
+}
+
 fn resolve(namespace: &str, var: &EnvVar, values: &dyn ValueSource) -> Option<Value> {
     if (var.from.is_some() || var.id.is_some())
         && let Some(value) = values.value(namespace, var.from.as_deref(), var.id)

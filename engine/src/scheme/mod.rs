@@ -66,6 +66,7 @@ impl Scheme {
     /// engine can bind: [`crate::env::engine_bound`].)
     pub fn check_unbound(&self, spec: &Spec) -> Vec<FieldError> {
         let mut errors = header_errors(spec);
+        errors.extend(crate::env::unsourced(spec));
         if self.codec(&spec.kind).is_none() {
             let known = self.codecs.keys().copied().collect::<Vec<_>>().join(", ");
             let message = format!("unknown kind `{}` (known kinds: {known})", spec.kind);
