@@ -1460,10 +1460,11 @@ on_both!(
     os_variables_bind_at_load_sqlite
 );
 
-/// A spec needing an `os` variable is checked for its shape only where it
-/// is applied, and that shape includes its `env`: a variable with no source
-/// and no (or a null) `default` is refused there, as it is for any other
-/// spec, not stored to fail at load. (Found by schemathesis's fuzzing.)
+/// A spec needing an `os` variable is checked where it is applied for what
+/// does not depend on the variable: its `env` (a variable with no source
+/// and no, or a null, `default` is refused), and, when no field is a
+/// template, its own fields; not stored to fail at load. (Both found by
+/// schemathesis's fuzzing.)
 #[test]
 fn an_env_variable_with_no_source_is_refused_beside_an_os_one() {
     let server = server_on(None);
@@ -1486,6 +1487,15 @@ fn an_env_variable_with_no_source_is_refused_beside_an_os_one() {
             .collect();
         assert_eq!(paths, ["env.j", "env.k"], "{}", refused.body);
     }
+    // Its own fields are checked too when none is a template (no field
+    // depends on the variable): a `job` whose `node` is no name.
+    let job = json!({
+        "kind": "job", "namespace": "shape", "name": "j", "op": "list", "node": [[]],
+        "env": {"PORT": {"os": "WEIR_TEST_NEVER_SET"}}
+    });
+    let refused = call(&server, "POST", "/v1/specs", Some(&job));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("node"), "{}", refused.body);
     let listed = call(&server, "GET", "/v1/specs?namespace=shape", None);
     assert!(names(&listed).is_empty(), "nothing stored: {}", listed.body);
 }

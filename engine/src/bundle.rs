@@ -104,9 +104,9 @@ impl Bundle {
             }
             let unbound = crate::env::engine_bound(&spec, values);
             if !unbound.is_empty() {
-                // Only the engine that loads it binds these: check its
-                // shape here, and let each engine compile it.
-                problems.extend(&origin, scheme.check_unbound(&spec));
+                // Only the engine that loads it binds these: check what
+                // can be checked without them, and let each engine compile it.
+                problems.extend(&origin, scheme.check_unbound(&spec, values));
                 failed.push((spec.namespace.clone(), spec.key(), spec.id));
                 continue;
             }

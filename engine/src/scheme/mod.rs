@@ -61,16 +61,33 @@ impl Scheme {
         self.codecs.values()
     }
 
-    /// What can be checked of a spec without binding its `env`: its kind
-    /// is known, its name and namespace are usable. (For specs only an
-    /// engine can bind: [`crate::env::engine_bound`].)
-    pub fn check_unbound(&self, spec: &Spec) -> Vec<FieldError> {
+    /// What can be checked of a spec whose `env` only an engine can bind
+    /// ([`crate::env::engine_bound`]): its kind is known, its name and
+    /// namespace are usable, each `env` variable names a source. And when
+    /// none of its fields is a template (so none depends on the env's
+    /// values), the kind's own fields too: compiled with each such variable
+    /// standing in as an empty text, of which only the errors count (a
+    /// warning could come from the stand-in). A spec with templates is
+    /// checked for the rest when each engine compiles it.
+    pub fn check_unbound(&self, spec: &Spec, values: &dyn ValueSource) -> Vec<FieldError> {
         let mut errors = header_errors(spec);
         errors.extend(crate::env::unsourced(spec));
-        if self.codec(&spec.kind).is_none() {
+        let Some(codec) = self.codec(&spec.kind) else {
             let known = self.codecs.keys().copied().collect::<Vec<_>>().join(", ");
             let message = format!("unknown kind `{}` (known kinds: {known})", spec.kind);
             errors.insert(0, FieldError::new("kind", message));
+            return errors;
+        };
+        let runtime = codec.runtime_templates();
+        let templated = spec
+            .fields
+            .iter()
+            .any(|(key, value)| !runtime.contains(&key.as_str()) && any_template(value));
+        if errors.is_empty()
+            && !templated
+            && let Err(compiled) = self.compile(spec, &StandIn(values))
+        {
+            errors.extend(compiled.into_iter().filter(|e| !e.is_warning()));
         }
         errors
     }
@@ -129,6 +146,38 @@ impl Scheme {
             links,
             warnings,
         ))
+    }
+}
+
+/// Whether a field's value holds a template anywhere.
+fn any_template(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => weir_codecs::template::is_template(s),
+        serde_json::Value::Array(items) => items.iter().any(any_template),
+        serde_json::Value::Object(map) => map.values().any(any_template),
+        _ => false,
+    }
+}
+
+/// `values`, with every `os` variable it cannot see set to an empty text:
+/// for compiling a spec whose fields do not use them.
+struct StandIn<'a>(&'a dyn ValueSource);
+
+impl ValueSource for StandIn<'_> {
+    fn value(
+        &self,
+        namespace: &str,
+        name: Option<&str>,
+        id: Option<uuid::Uuid>,
+    ) -> Option<weir_codecs::Value> {
+        self.0.value(namespace, name, id)
+    }
+
+    fn os(&self, name: &str) -> crate::env::Os {
+        match self.0.os(name) {
+            crate::env::Os::Unknown => crate::env::Os::Set(String::new()),
+            known => known,
+        }
     }
 }
 
