@@ -3,7 +3,8 @@
 //! A spec is admitted when it compiles and links up together with what its
 //! namespace already holds, with the stored values bound (but no `os`
 //! variable: those are each engine's own, bound when it loads, so a spec
-//! needing one without a default is checked only for its shape): what
+//! needing one without a default is checked for what does not depend on
+//! it, [`Scheme::check_unbound`]): what
 //! `weir validate` checks of files ([`Bundle`]), plus the database. Both
 //! `weir apply` and the system API call [`check_specs`], so what one refuses
 //! the other refuses too, with the same messages. Only the new specs'
