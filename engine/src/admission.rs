@@ -21,7 +21,7 @@ use crate::diagnostic::{Diagnostics, Origin};
 use crate::env::{Admitting, ValueMap};
 use crate::scheme::Scheme;
 use crate::spec::source::Sourced;
-use crate::spec::{NamedValue, Spec};
+use crate::spec::{NamedValue, Spec, local_targets};
 use crate::store::{Entity, Filter, Store, StoreError};
 use crate::{Bundle, Diagnostic};
 
@@ -82,29 +82,37 @@ pub async fn check_specs(
 /// are not read; one that no longer decodes is only a name.
 async fn reached(store: &Store, specs: &[Sourced]) -> Result<Stored, StoreError> {
     let new_ids: HashSet<Uuid> = specs.iter().map(|s| s.spec.id).collect();
-    let new_names: HashSet<(&str, String)> = specs
+    let new_names: HashSet<(String, String)> = specs
         .iter()
-        .map(|s| (s.spec.namespace.as_str(), s.spec.key()))
+        .map(|s| (s.spec.namespace.clone(), s.spec.key()))
         .collect();
-    let mut queue: Vec<(String, Link)> = specs
-        .iter()
-        .flat_map(|s| {
-            let ports = serde_json::to_value(&s.spec.ports).unwrap_or_default();
-            links(&s.spec.namespace, &ports)
-        })
-        .collect();
+    let mut queue: Vec<(String, Option<String>, Option<Uuid>)> = Vec::new();
+    let follow = |queue: &mut Vec<_>, spec: &Spec| {
+        let targets = local_targets(&spec.namespace, &spec.ports);
+        queue.extend(targets.map(|t| (spec.namespace.clone(), t.name.clone(), t.id)));
+    };
+    for sourced in specs {
+        follow(&mut queue, &sourced.spec);
+    }
     let (mut looked_up, mut read) = (HashSet::new(), HashSet::new());
     let mut stored = Stored::default();
-    while let Some((namespace, link)) = queue.pop() {
-        let row = match link {
-            Link::Name(name) if new_names.contains(&(namespace.as_str(), name.clone())) => None,
-            Link::Id(id) if new_ids.contains(&id) => None,
-            _ if !looked_up.insert((namespace.clone(), link.clone())) => None,
-            Link::Name(name) => store.spec_named(&namespace, &name).await?,
-            Link::Id(id) => store
+    while let Some(target) = queue.pop() {
+        if !looked_up.insert(target.clone()) {
+            continue;
+        }
+        let row = match target {
+            (namespace, Some(name), _)
+                if new_names.contains(&(namespace.clone(), name.clone())) =>
+            {
+                None
+            }
+            (namespace, Some(name), _) => store.spec_named(&namespace, &name).await?,
+            (_, None, Some(id)) if new_ids.contains(&id) => None,
+            (namespace, None, Some(id)) => store
                 .get(Entity::Spec, id)
                 .await?
                 .filter(|row| row.namespace == namespace),
+            (_, None, None) => None,
         };
         let Some(row) = row.filter(|row| !new_ids.contains(&row.id)) else {
             continue;
@@ -112,9 +120,9 @@ async fn reached(store: &Store, specs: &[Sourced]) -> Result<Stored, StoreError>
         if !read.insert(row.id) {
             continue;
         }
-        queue.extend(links(&row.namespace, &row.document["ports"]));
         match row.decode::<Spec>() {
             Ok(spec) => {
+                follow(&mut queue, &spec);
                 let origin = Origin {
                     file: Some(STORED.into()),
                     index: stored.linked.len(),
@@ -122,37 +130,11 @@ async fn reached(store: &Store, specs: &[Sourced]) -> Result<Stored, StoreError>
                 };
                 stored.linked.push(Sourced { origin, spec });
             }
+            // It cannot run, so it links to nothing; a link to it finds it.
             Err(_) => stored.named.push((row.namespace, row.name, row.id)),
         }
     }
     Ok(stored)
-}
-
-/// A link's target as a document writes it.
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum Link {
-    Name(String),
-    Id(Uuid),
-}
-
-/// The targets of a document's `ports`, each in `namespace` (a link into
-/// another namespace is a warning, and never followed).
-fn links(namespace: &str, ports: &serde_json::Value) -> Vec<(String, Link)> {
-    let Some(ports) = ports.as_object() else {
-        return Vec::new();
-    };
-    let link = |target: &serde_json::Value| match (target["name"].as_str(), target["id"].as_str()) {
-        (Some(name), _) => Some(Link::Name(name.to_string())),
-        (None, Some(id)) => id.parse().ok().map(Link::Id),
-        (None, None) => None,
-    };
-    ports
-        .values()
-        .filter_map(serde_json::Value::as_array)
-        .flatten()
-        .filter_map(link)
-        .map(|link| (namespace.to_string(), link))
-        .collect()
 }
 
 /// The problems of the specs being admitted, not of those stored.

@@ -151,6 +151,18 @@ pub struct EnvVar {
     pub default: Option<serde_json::Value>,
 }
 
+/// The targets `ports` name in `namespace` itself: a link naming another
+/// namespace is a warning (its source does not load), and never followed.
+pub fn local_targets<'a>(
+    namespace: &'a str,
+    ports: &'a BTreeMap<String, Vec<Target>>,
+) -> impl Iterator<Item = &'a Target> + 'a {
+    ports
+        .values()
+        .flatten()
+        .filter(move |t| t.namespace.as_deref().is_none_or(|ns| ns == namespace))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
 use super::Row;
-use crate::spec::Target;
+use crate::spec::{Target, local_targets};
 
 /// A stored spec as links see it: who it is and what its `ports` name.
 #[derive(Clone, Debug)]
@@ -45,13 +45,16 @@ impl Linking {
 
     /// A whole stored row, read the same way.
     pub fn of_row(row: &Row) -> Linking {
-        let ports = row.document.get("ports").map(ToString::to_string);
-        Linking::new(
-            row.id,
-            row.namespace.clone(),
-            row.name.clone(),
-            ports.as_deref(),
-        )
+        let ports = match row.document.get("ports") {
+            Some(ports) => serde_json::from_value(ports.clone()).ok(),
+            None => Some(BTreeMap::new()),
+        };
+        Linking {
+            id: row.id,
+            namespace: row.namespace.clone(),
+            name: row.name.clone(),
+            ports,
+        }
     }
 }
 
@@ -134,11 +137,7 @@ impl<'a> Index<'a> {
 
     /// The ids `row` links to, or `None` when one does not exist.
     fn targets(&self, row: &Linking) -> Option<Vec<Uuid>> {
-        row.ports
-            .as_ref()?
-            .values()
-            .flatten()
-            .filter(|t| t.namespace.as_deref().is_none_or(|ns| ns == row.namespace))
+        local_targets(&row.namespace, row.ports.as_ref()?)
             .map(|t| self.find(&row.namespace, t.name.as_deref(), t.id))
             .collect()
     }

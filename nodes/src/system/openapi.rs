@@ -418,9 +418,17 @@ enum Details {
 /// document.
 struct Types {
     generator: SchemaGenerator,
-    /// Each records operation: its entity, op, path, method and id (for
-    /// the links between them).
-    records: Vec<(Entity, Op, String, String, String)>,
+    /// Each records operation, for the links between them.
+    records: Vec<Recorded>,
+}
+
+/// A `specs` or `values` operation of the document.
+struct Recorded {
+    entity: Entity,
+    op: Op,
+    path: String,
+    method: String,
+    id: String,
 }
 
 impl Types {
@@ -447,10 +455,17 @@ impl Types {
         let find = |entity: Entity, op: Op| {
             self.records
                 .iter()
-                .find(|r| r.0 == entity && r.1 == op)
-                .map(|r| r.4.clone())
+                .find(|r| r.entity == entity && r.op == op)
+                .map(|r| r.id.clone())
         };
-        for (entity, op, path, method, _) in &self.records {
+        for Recorded {
+            entity,
+            op,
+            path,
+            method,
+            ..
+        } in &self.records
+        {
             let status = match op {
                 Op::Create => "201",
                 Op::Get | Op::Update => "200",
@@ -578,8 +593,13 @@ impl Types {
             .collect();
         let mut responses = Map::new();
         if let Answerer::Records(entity, op) = &route.answerer {
-            let at = (path.to_string(), method.to_string(), id.clone());
-            self.records.push((*entity, *op, at.0, at.1, at.2));
+            self.records.push(Recorded {
+                entity: *entity,
+                op: *op,
+                path: path.to_string(),
+                method: method.to_string(),
+                id: id.clone(),
+            });
         }
         match &route.answerer {
             Answerer::Records(entity, op) => self.records(
