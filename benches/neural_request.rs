@@ -214,7 +214,10 @@ impl Engine {
         let dir =
             std::env::temp_dir().join(format!("weir-bench-neural-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
+        // `WEIR_BIN=path/to/weir` times another build of the engine.
+        let bin = std::env::var_os("WEIR_BIN")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_weir")), PathBuf::from);
+        let mut command = Command::new(bin);
         command
             .args(["start", "-f"])
             .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("specs/examples"));

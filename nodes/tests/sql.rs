@@ -124,6 +124,8 @@ on_both_backends!(
     text_is_stored_verbatim,
     a_commit_the_database_refuses_is_the_answer,
     text_holding_nul_is_refused_alike,
+    json_columns_answer_the_values_their_text_holds,
+    statements_of_their_own_commit_alone_and_all_at_once,
 );
 
 const NOTES: &str = "
@@ -187,6 +189,90 @@ async fn a_process_commits_or_rolls_back_as_it_ends(db: &TestDb) {
     );
     assert_eq!(process.exit(Outcome::Ok).await, Ok(()));
     assert_eq!(count(&call(&table, "count", Value::Null).await), 4);
+}
+
+async fn json_columns_answer_the_values_their_text_holds(db: &TestDb) {
+    let table = start(
+        &db.url,
+        "
+- kind: sql
+  name: schema
+  on_load: CREATE TABLE IF NOT EXISTS docs (id INTEGER PRIMARY KEY, body TEXT, note TEXT)
+- {kind: sql, name: put, query: 'INSERT INTO docs (id, body, note) VALUES (:id, :body, :body)', answer: count}
+- {kind: sql, name: get, query: 'SELECT body, note FROM docs WHERE id = :id', answer: one, json: [body]}
+- {kind: sql, name: all, query: 'SELECT id, body FROM docs ORDER BY id', json: [body], into: rows}
+",
+    )
+    .await;
+    let put = |id: i64, body: Value| {
+        let mut map = weir_codecs::Map::new();
+        map.insert("id".into(), Value::Int(id));
+        map.insert("body".into(), body);
+        Value::from(map)
+    };
+    for (id, body) in [
+        (1, Value::string(r#"{"x": [1, 2.5, "three"], "y": null}"#)),
+        (2, Value::Null),
+        (3, Value::string("not JSON")),
+    ] {
+        assert_eq!(call(&table, "put", put(id, body)).await, Value::Int(1));
+    }
+    assert_eq!(
+        call(&table, "get", json(r#"{"id": 1}"#)).await,
+        json(
+            r#"{"body": {"x": [1, 2.5, "three"], "y": null}, "note": "{\"x\": [1, 2.5, \"three\"], \"y\": null}"}"#
+        ),
+        "only the listed column is read as JSON"
+    );
+    assert_eq!(
+        call(&table, "get", json(r#"{"id": 2}"#)).await,
+        json(r#"{"body": null, "note": null}"#)
+    );
+    let bad = call(&table, "get", json(r#"{"id": 3}"#)).await;
+    assert_eq!(failure(&bad).code.as_deref(), Some("sql_column"), "{bad}");
+    assert!(
+        failure(&bad).message.contains("column `body` is not JSON"),
+        "{bad}"
+    );
+    let all = call(&table, "all", json("{}")).await;
+    assert_eq!(failure(&all).code.as_deref(), Some("sql_column"), "{all}");
+}
+
+/// `transaction: statement` writers all land, however many at once, and
+/// a text of several statements lands whole or not at all.
+async fn statements_of_their_own_commit_alone_and_all_at_once(db: &TestDb) {
+    let table = start(
+        &db.url,
+        &format!(
+            "{NOTES}
+- {{kind: sql, name: own, transaction: statement, query: 'INSERT INTO notes (body) VALUES (:body)', answer: count}}
+- {{kind: sql, name: two, transaction: statement, query: 'UPDATE notes SET stars = 1; INSERT INTO missing (x) VALUES (1)', answer: count}}
+"
+        ),
+    )
+    .await;
+    let writers = (0..24).map(|i| {
+        let table = table.clone();
+        tokio::spawn(
+            async move { call(&table, "own", json(&format!(r#"{{"body": "w{i}"}}"#))).await },
+        )
+    });
+    for answer in futures_util::future::join_all(writers).await {
+        assert_eq!(answer.unwrap(), Value::Int(1));
+    }
+    assert_eq!(count(&call(&table, "count", Value::Null).await), 24);
+    let failed = call(&table, "two", Value::Null).await;
+    assert!(matches!(failed, Value::Error(_)), "{failed}");
+    let starred = start(
+        &db.url,
+        "- {kind: sql, name: starred, query: 'SELECT count(*) AS n FROM notes WHERE stars = 1', answer: one}",
+    )
+    .await;
+    assert_eq!(
+        count(&call(&starred, "starred", Value::Null).await),
+        0,
+        "the UPDATE before the failing statement did not land"
+    );
 }
 
 /// A foreign key checked only at COMMIT, on both backends.

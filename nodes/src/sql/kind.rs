@@ -34,10 +34,11 @@ use crate::control::Duration;
     {"required": ["query"], "properties": {"query": {"not": {"type": "null"}}}},
     {"required": ["on_load"], "properties": {"on_load": {"not": {"type": "null"}}}}
 ], "allOf" = [
-    // `params` and `into` belong to a query.
+    // `params`, `into` and `json` belong to a query.
     {"if": {"anyOf": [
         {"required": ["params"], "properties": {"params": {"not": {"type": "null"}}}},
-        {"required": ["into"], "properties": {"into": {"not": {"type": "null"}}}}
+        {"required": ["into"], "properties": {"into": {"not": {"type": "null"}}}},
+        {"required": ["json"], "properties": {"json": {"minItems": 1}}}
      ]},
      "then": {"required": ["query"], "properties": {"query": {"not": {"type": "null"}}}}}
 ]))]
@@ -75,6 +76,14 @@ pub struct SqlSpec {
     #[serde(default)]
     #[schemars(length(min = 1))]
     pub into: Option<String>,
+    /// Columns that hold JSON as text, answered as the value the text
+    /// holds: SQLite keeps JSON in `TEXT` columns, which read as strings
+    /// otherwise. A column that reads as a value already (PostgreSQL's
+    /// `json` and `jsonb`) or as null is left as it is; text that is not
+    /// JSON fails the statement (code `sql_column`).
+    #[serde(default)]
+    #[schemars(inner(length(min = 1)))]
+    pub json: Vec<String>,
     /// The isolation level of the process's transaction, when this node's
     /// statement begins it: `read_committed` (PostgreSQL's default),
     /// `repeatable_read` or `serializable`. A later node of the same
@@ -278,6 +287,7 @@ impl Kind for Sql {
             has_on_load: spec.on_load.is_some(),
             answer: spec.answer,
             into: spec.into.map(Arc::from),
+            json: spec.json.iter().map(|c| Arc::from(c.as_str())).collect(),
             settings: Settings {
                 isolation: spec.isolation,
                 timeout: spec.timeout.get(),

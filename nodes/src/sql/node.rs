@@ -47,6 +47,8 @@ pub(super) struct SqlNode {
     pub has_on_load: bool,
     pub answer: Answer,
     pub into: Option<Arc<str>>,
+    /// Columns whose text is read as JSON.
+    pub json: Vec<Arc<str>>,
     pub settings: Settings,
     /// The pool, resolved at load.
     pub shared: OnceLock<Arc<Shared>>,
@@ -107,11 +109,8 @@ impl SqlNode {
                     let client = pool.get().await.map_err(Failure::Pool)?;
                     postgres::run_ddl(&mut postgres::Session::new(client), begin, ddl).await
                 }
-                Pool::Sqlite(pool) => {
-                    let mut tx = pool
-                        .begin_with("BEGIN IMMEDIATE")
-                        .await
-                        .map_err(Failure::Sqlite)?;
+                Pool::Sqlite(file) => {
+                    let (mut tx, _turn) = transaction::begin_sqlite(file).await?;
                     sqlite::run_ddl(&mut tx, ddl).await?;
                     tx.commit().await.map_err(Failure::Sqlite)
                 }
@@ -138,7 +137,8 @@ impl SqlNode {
     ) -> Result<run::Output, Failure> {
         if self.settings.own {
             let (text, timeout) = (&prepared.statement.text, self.settings.timeout);
-            return transaction::alone(shared, &self.settings, async |conn| {
+            let single = prepared.statement.single;
+            return transaction::alone(shared, &self.settings, single, async |conn| {
                 run::run(conn, text, values, fetch, timeout).await
             })
             .await;
@@ -190,12 +190,14 @@ impl SqlNode {
             .statement(call, &shared, prepared, &values, fetch)
             .await
             .map_err(|f| f.into_error(&self.context(), &shared.url))?;
+        let rows = run::read_json(output.rows, &self.json)
+            .map_err(|f| f.into_error(&self.context(), &shared.url))?;
         let answer = match self.answer {
-            Answer::Rows => Value::list(output.rows),
+            Answer::Rows => Value::list(rows),
             Answer::Count => Value::Int(i64::try_from(output.affected).unwrap_or(i64::MAX)),
             Answer::One => {
-                let count = output.rows.len();
-                let mut rows = output.rows.into_iter();
+                let count = rows.len();
+                let mut rows = rows.into_iter();
                 match (rows.next(), count) {
                     (Some(row), 1) => row,
                     (None, _) => {

@@ -85,7 +85,38 @@ pub enum Pool {
     /// A PostgreSQL pool.
     Postgres(deadpool_postgres::Pool),
     /// An SQLite pool.
-    Sqlite(SqlitePool),
+    Sqlite(SqliteFile),
+}
+
+/// An SQLite pool, and the turn its writers take.
+///
+/// SQLite lets one connection write at a time. A writer that finds the
+/// lock taken sleeps and tries again (after 1, 2, 5, 10 ms…, up to the
+/// busy timeout), so two writers of one engine that meet lose milliseconds
+/// each time. Writers of this pool wait for their turn here instead, in
+/// order, and each is woken the moment the one before it ends. SQLite's own
+/// lock still guards against other processes on the file.
+pub struct SqliteFile {
+    /// The connections: readers alongside one writer.
+    pub connections: SqlitePool,
+    writing: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A writer's turn on an SQLite pool, held until dropped.
+pub struct Turn {
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl SqliteFile {
+    /// Waits for this pool's writers before this one to end (at most the
+    /// busy timeout, as SQLite's lock would).
+    pub async fn turn(&self) -> Option<Turn> {
+        let turn = self.writing.clone().lock_owned();
+        tokio::time::timeout(SQLITE_BUSY_TIMEOUT, turn)
+            .await
+            .ok()
+            .map(|held| Turn { _held: held })
+    }
 }
 
 /// A pool and what identifies it within the engine.
@@ -193,12 +224,16 @@ fn sqlite_pool(url: &Url) -> Result<Pool, sqlx::Error> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
         .foreign_keys(true);
-    Ok(Pool::Sqlite(
-        SqlitePoolOptions::new()
+    Ok(Pool::Sqlite(SqliteFile {
+        connections: SqlitePoolOptions::new()
             .max_connections(SQLITE_CONNECTIONS)
+            // A file's connection cannot be cut from under it: a ping per
+            // acquire would only add a round trip to its thread.
+            .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options),
-    ))
+        writing: Arc::default(),
+    }))
 }
 
 #[cfg(test)]

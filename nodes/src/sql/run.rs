@@ -5,6 +5,7 @@
 //! `transaction.rs`; the backends' own work is in `postgres/` and
 //! `sqlite.rs`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::SqliteConnection;
@@ -100,6 +101,31 @@ impl Failure {
 fn driver(error: ErrorValue) -> (ErrorValue, String) {
     let message = error.message.clone();
     (error, message)
+}
+
+/// `rows` with the text of each of `columns` read as the JSON it holds.
+pub fn read_json(rows: Vec<Value>, columns: &[Arc<str>]) -> Result<Vec<Value>, Failure> {
+    if columns.is_empty() {
+        return Ok(rows);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let Value::Map(map) = row else {
+                return Ok(row);
+            };
+            let mut map = Arc::unwrap_or_clone(map);
+            for column in columns {
+                if let Some(Value::String(text)) = map.get(column) {
+                    let value = weir_codecs::json::from_str(text).map_err(|e| Failure::Column {
+                        column: column.to_string(),
+                        message: format!("is not JSON: {e}"),
+                    })?;
+                    map.insert(column.clone(), value);
+                }
+            }
+            Ok(Value::from(map))
+        })
+        .collect()
 }
 
 /// A connection of either backend, borrowed for one statement.

@@ -7,8 +7,19 @@
 //! handler that interrupts the statement once it has passed (SQLite's own
 //! way to stop a running statement), answered as a statement timeout.
 //! Transactions are not this module's business (see `transaction.rs`).
+//!
+//! Every call into a connection is a round trip to its sqlx worker thread,
+//! and those round trips are most of what a short statement costs. So a
+//! statement's deadline is set with one (the handler is replaced, never
+//! removed) and disarmed without any: the handler holds a flag that the
+//! statement's guard clears when it ends. A statement dropped half-way
+//! leaves its handler armed, so the work it left running on the worker
+//! still stops at its deadline; the next statement on the connection
+//! replaces it, and a `BEGIN`, `COMMIT` or `ROLLBACK` takes far fewer VM
+//! steps than one check's worth, so an old deadline never interrupts one.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow, SqliteValueRef};
@@ -36,11 +47,7 @@ pub async fn run(
             message,
         })?;
     }
-    let deadline = Instant::now() + timeout;
-    conn.lock_handle()
-        .await
-        .map_err(Failure::Sqlite)?
-        .set_progress_handler(STEPS_PER_CHECK, move || Instant::now() < deadline);
+    let armed = arm(conn, timeout).await?;
     let query = sqlx::query_with(sql, arguments);
     let result = match fetch {
         Fetch::Count => conn
@@ -52,7 +59,7 @@ pub async fn run(
             (rows, affected)
         }),
     };
-    clear_deadline(conn).await?;
+    armed.disarm();
     let (rows, affected) = result.map_err(Failure::Sqlite)?;
     Ok(Output {
         rows: read_rows(&rows)?,
@@ -60,15 +67,34 @@ pub async fn run(
     })
 }
 
-/// Removes a statement's deadline, so that it cannot interrupt what runs
-/// next on the connection (a commit, say). Also needed after a statement
-/// whose future was dropped half-way.
-pub async fn clear_deadline(conn: &mut SqliteConnection) -> Result<(), Failure> {
+/// A statement's deadline, armed on its connection until the statement
+/// ends (see the module documentation).
+struct Armed {
+    running: Arc<AtomicBool>,
+}
+
+impl Armed {
+    /// The statement ended: its deadline no longer applies. (Not called
+    /// when the statement's future is dropped half-way: the work it left on
+    /// the worker keeps its deadline.)
+    fn disarm(self) {
+        self.running.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Arms a deadline `timeout` from now on `conn`: what runs next on it is
+/// interrupted once the deadline passes, until the guard is disarmed.
+async fn arm(conn: &mut SqliteConnection, timeout: Duration) -> Result<Armed, Failure> {
+    let deadline = Instant::now() + timeout;
+    let running = Arc::new(AtomicBool::new(true));
+    let flag = running.clone();
     conn.lock_handle()
         .await
         .map_err(Failure::Sqlite)?
-        .remove_progress_handler();
-    Ok(())
+        .set_progress_handler(STEPS_PER_CHECK, move || {
+            !flag.load(Ordering::Relaxed) || Instant::now() < deadline
+        });
+    Ok(Armed { running })
 }
 
 fn add(arguments: &mut SqliteArguments<'static>, value: &Value) -> Result<(), String> {

@@ -55,6 +55,9 @@ pub struct Statement {
     /// statement may run before its process's transaction begins (see
     /// `transaction.rs`).
     pub reads_only: bool,
+    /// Whether the text holds a single statement (no `;` with more SQL
+    /// after it): SQLite runs such a statement atomically on its own.
+    pub single: bool,
 }
 
 /// Reads `sql` and rewrites its placeholders for `dialect`. The error says
@@ -123,6 +126,7 @@ pub fn parse(sql: &str, dialect: Dialect) -> Result<Statement, String> {
         text,
         placeholders,
         reads_only: reads_only(&scan.words),
+        single: !scan.several,
     })
 }
 
@@ -158,6 +162,8 @@ struct Scan {
     placeholders: Vec<Found>,
     /// Bare words outside literals and comments, lower-cased.
     words: Vec<String>,
+    /// A word follows a `;`: the text holds more than one statement.
+    several: bool,
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -175,6 +181,7 @@ fn scan(sql: &str) -> Result<Scan, String> {
     let bytes = sql.as_bytes();
     let mut placeholders = Vec::new();
     let mut words = Vec::new();
+    let (mut ended, mut several) = (false, false);
     let mut i = 0;
     let unterminated = |what: &str, at: usize| {
         let line = sql[..at].matches('\n').count() + 1;
@@ -236,7 +243,12 @@ fn scan(sql: &str) -> Result<Scan, String> {
                 }
                 None => i += 1,
             },
+            b';' => {
+                ended = true;
+                i += 1;
+            }
             c if is_ident_start(c) && !previous_ident => {
+                several |= ended;
                 let end = word_end(bytes, i);
                 words.push(sql[i..end].to_ascii_lowercase());
                 i = end;
@@ -247,6 +259,7 @@ fn scan(sql: &str) -> Result<Scan, String> {
     Ok(Scan {
         placeholders,
         words,
+        several,
     })
 }
 
@@ -388,5 +401,18 @@ mod tests {
             pg("SELECT 'for update' AS note").reads_only,
             "inside a literal"
         );
+    }
+
+    #[test]
+    fn several_statements_are_told_from_one() {
+        assert!(pg("UPDATE t SET a = 1").single);
+        assert!(pg("UPDATE t SET a = 1;  -- done\n").single);
+        assert!(
+            pg("INSERT INTO t VALUES ('a; b')").single,
+            "inside a literal"
+        );
+        assert!(pg("SELECT 1 /* ; SELECT 2 */").single, "inside a comment");
+        assert!(!pg("UPDATE t SET a = 1; UPDATE u SET b = 2").single);
+        assert!(!pg("DELETE FROM t;DELETE FROM u;").single);
     }
 }

@@ -11,6 +11,10 @@
 //! branch sees its parent's writes and commits with it, and cannot
 //! deadlock against it.
 //!
+//! On SQLite, everything that may write (a transaction, a statement of its
+//! own, `on_load`) first takes the pool's writers' turn (see
+//! `pool::SqliteFile`) and holds it until it commits or rolls back.
+//!
 //! A plain read that comes before any write runs on a pooled connection of
 //! its own, outside any transaction: at read committed every statement
 //! sees its own snapshot anyway, so it sees what it would have seen inside
@@ -30,10 +34,10 @@ use weir_codecs::ErrorValue;
 use weir_engine::Process;
 use weir_engine::runtime::Outcome;
 
-use super::pool::{DEFAULT_TIMEOUT, Pool, Shared};
+use super::pool::{DEFAULT_TIMEOUT, Pool, Shared, SqliteFile, Turn};
+use super::postgres;
 use super::run::{Conn, Failure};
 use super::statement::Dialect;
-use super::{postgres, sqlite};
 
 /// A transaction isolation level (PostgreSQL; SQLite is always
 /// serializable).
@@ -83,7 +87,8 @@ pub struct Settings {
 
 pub(super) enum Tx {
     Postgres(postgres::Session),
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// The transaction, and the writers' turn it holds until it ends.
+    Sqlite(sqlx::Transaction<'static, Sqlite>, Turn),
 }
 
 /// A process's transaction on one pool.
@@ -136,7 +141,7 @@ impl Lease {
             Lease::Sqlite(conn) => Conn::Sqlite(conn),
             Lease::InTransaction(tx) => match &mut **tx {
                 Tx::Postgres(tx) => Conn::Postgres(tx),
-                Tx::Sqlite(tx) => Conn::Sqlite(tx),
+                Tx::Sqlite(tx, _) => Conn::Sqlite(tx),
             },
         }
     }
@@ -161,7 +166,8 @@ pub async fn lease(
                 .await
                 .map(|client| Lease::Postgres(postgres::Session::new(client)))
                 .map_err(Failure::Pool),
-            Pool::Sqlite(pool) => pool
+            Pool::Sqlite(file) => file
+                .connections
                 .acquire()
                 .await
                 .map(Lease::Sqlite)
@@ -268,31 +274,46 @@ fn slot(process: &Arc<Process>, transactions: &Transactions, shared: &Arc<Shared
 /// Runs one statement in a transaction of its own ([`Scope::Statement`]):
 /// committed when `run` succeeds, rolled back when it fails. A commit the
 /// database refuses is the statement's failure.
+///
+/// On SQLite a `single` statement runs on a pooled connection in
+/// autocommit mode, which is the same thing at a third of the round trips
+/// to the connection's thread: SQLite makes every statement outside a
+/// transaction atomic, and takes its write lock when the statement starts
+/// (no read lock held before it to upgrade, so no `SQLITE_BUSY` on the
+/// way). Text holding several statements gets `BEGIN IMMEDIATE` and
+/// `COMMIT` around it, as on PostgreSQL.
 pub async fn alone<T>(
     shared: &Shared,
     settings: &Settings,
+    single: bool,
     run: impl AsyncFnOnce(Conn<'_>) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
+    if let (Pool::Sqlite(file), true) = (&shared.pool, single) {
+        let _turn = turn(file).await?;
+        let mut conn = file.connections.acquire().await.map_err(Failure::Sqlite)?;
+        return run(Conn::Sqlite(&mut conn)).await;
+    }
     let mut tx = begin(&shared.pool, settings).await?;
     let result = match &mut tx {
         Tx::Postgres(session) => run(Conn::Postgres(session)).await,
-        Tx::Sqlite(tx) => run(Conn::Sqlite(tx)).await,
+        Tx::Sqlite(tx, _) => run(Conn::Sqlite(tx)).await,
     };
-    let commit = result.is_ok();
-    let ended = match tx {
-        Tx::Postgres(mut session) => session.finish(commit).await,
-        Tx::Sqlite(mut tx) => {
-            let _ = sqlite::clear_deadline(&mut tx).await;
-            match commit {
-                true => tx.commit().await,
-                false => tx.rollback().await,
-            }
-            .map_err(Failure::Sqlite)
-        }
-    };
+    let ended = end(tx, result.is_ok()).await;
     match (result, ended) {
         (Ok(value), Ok(())) => Ok(value),
         (Ok(_), Err(failure)) | (Err(failure), _) => Err(failure),
+    }
+}
+
+/// Commits `tx`, or rolls it back.
+async fn end(tx: Tx, commit: bool) -> Result<(), Failure> {
+    match tx {
+        Tx::Postgres(mut session) => session.finish(commit).await,
+        Tx::Sqlite(tx, _turn) => match commit {
+            true => tx.commit().await,
+            false => tx.rollback().await,
+        }
+        .map_err(Failure::Sqlite),
     }
 }
 
@@ -309,15 +330,36 @@ async fn begin(pool: &Pool, settings: &Settings) -> Result<Tx, Failure> {
             ));
             Ok(Tx::Postgres(session))
         }
-        // IMMEDIATE takes the write lock at once: the transaction begins at
-        // a write (or for a stable snapshot), and a deferred one would fail
-        // with SQLITE_BUSY when it upgrades from reading to writing.
-        Pool::Sqlite(pool) => pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map(Tx::Sqlite)
-            .map_err(Failure::Sqlite),
+        Pool::Sqlite(file) => {
+            let (tx, turn) = begin_sqlite(file).await?;
+            Ok(Tx::Sqlite(tx, turn))
+        }
     }
+}
+
+/// Begins a transaction on `file` in the writers' turn. IMMEDIATE takes
+/// the write lock at once: the transaction begins at a write (or for a
+/// stable snapshot), and a deferred one would fail with SQLITE_BUSY when
+/// it upgrades from reading to writing.
+pub(super) async fn begin_sqlite(
+    file: &SqliteFile,
+) -> Result<(sqlx::Transaction<'static, Sqlite>, Turn), Failure> {
+    let turn = turn(file).await?;
+    let tx = file
+        .connections
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(Failure::Sqlite)?;
+    Ok((tx, turn))
+}
+
+/// The writers' turn on `file`; not coming within the busy timeout is
+/// what SQLite's own lock would answer then.
+async fn turn(file: &SqliteFile) -> Result<Turn, Failure> {
+    file.turn().await.ok_or_else(|| Failure::Refused {
+        code: "55P03",
+        message: "the database is unavailable: another writer held it past the busy timeout (SQLSTATE 55P03)".to_string(),
+    })
 }
 
 /// The exit hook: commit on success, roll back on failure. A commit the
@@ -333,20 +375,7 @@ async fn finish(slot: Slot, shared: Arc<Shared>, outcome: Outcome) -> Result<(),
         return Ok(());
     };
     let commit = outcome == Outcome::Ok;
-    let result = match tx {
-        Tx::Postgres(mut session) => session.finish(commit).await,
-        Tx::Sqlite(mut tx) => {
-            // A statement dropped half-way (its process cancelled) may have
-            // left its deadline behind.
-            let _ = sqlite::clear_deadline(&mut tx).await;
-            match commit {
-                true => tx.commit().await,
-                false => tx.rollback().await,
-            }
-            .map_err(Failure::Sqlite)
-        }
-    };
-    let Err(failure) = result else {
+    let Err(failure) = end(tx, commit).await else {
         return Ok(());
     };
     let action = if commit { "commit" } else { "roll back" };

@@ -1,0 +1,89 @@
+// CPU-time driver for the tokenizer alone: what CPython's `tokenize.tokenize` does
+// (decode the bytes as tokenize.py finds their encoding, then yield every token with
+// its type, string, start and end, ENCODING to ENDMARKER), in memory, writing nothing.
+// The `tokenize` pass adds formatting tokens.jsonl and hashing it; this is the
+// tokenizer that pass and the front end share. Links against the built static library:
+//
+//   g++ -O2 -std=c++17 native/tools/tokenize_bench.cpp \
+//       $CARGO_TARGET_DIR/release/build/weir-native-*/out/libweir_native.a -o tokenize_bench
+//   tokenize_bench LISTFILE [REPEATS]
+//
+// Prints the bytes, tokens, process CPU seconds of the best repeat and MB/s of CPU time.
+#include <time.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../cpp/text.hpp"
+#include "../cpp/tokenizer.hpp"
+
+namespace {
+
+double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+std::string slurp(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Counts the stream, as a consumer that reads each token's fields once would.
+struct Counter : weir::TokenObserver {
+  size_t count = 0;
+  uint64_t check = 0;
+  void tokens(const weir::Token *batch, size_t n) override {
+    for (size_t i = 0; i < n; i++)
+      check += batch[i].srow + batch[i].ecol + batch[i].len + uint64_t(batch[i].type);
+    this->count += n;
+  }
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::cerr << "usage: tokenize_bench LISTFILE [REPEATS]\n";
+    return 2;
+  }
+  std::vector<std::string> sources;
+  std::ifstream list(argv[1]);
+  for (std::string l; std::getline(list, l);)
+    if (!l.empty()) sources.push_back(slurp(l));
+  int repeats = argc > 2 ? std::stoi(argv[2]) : 3;
+  size_t bytes = 0;
+  for (auto &s : sources) bytes += s.size();
+  double best = 1e30;
+  Counter last;
+  for (int r = 0; r < repeats; r++) {
+    Counter counter;
+    double t0 = cpu_now();
+    for (auto &src : sources) {
+      weir::Decoded decoded;
+      weir::DecodeError err;
+      if (!weir::decode_source(src, decoded, err)) continue;
+      weir::TokenizeLimits limits;
+      limits.max_depth = 200;
+      limits.observer = &counter;
+      weir::TokenizeResult out;
+      weir::TokenStream stream(decoded.text, limits, out);
+      while (stream.step()) {
+        out.tokens.clear(); // the consumer drops what it has read
+        out.comments.clear();
+      }
+    }
+    best = std::min(best, cpu_now() - t0);
+    last = counter;
+  }
+  std::printf("bytes %zu tokens %zu check %llu cpu_s %.4f MB/s %.1f\n", bytes, last.count,
+              (unsigned long long)last.check, best, bytes / best / 1e6);
+  return 0;
+}
