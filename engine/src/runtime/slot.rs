@@ -140,8 +140,11 @@ impl Slot {
                 Err(mpsc::error::TrySendError::Full(envelope)) => Some(envelope),
             },
         };
+        // Boxed: every node that writes holds this future inside its own,
+        // and the wait (a semaphore's future and the envelope) would make
+        // each of them larger for a path that is rarely taken.
         if let Some(envelope) = full
-            && let Err(error) = self.wait_for_room(envelope).await
+            && let Err(error) = Box::pin(self.wait_for_room(envelope)).await
         {
             return Packet::error(error);
         }
@@ -151,7 +154,8 @@ impl Slot {
     }
 
     /// The slow path of [`Slot::send`]: the inbox is full, so the writer
-    /// waits (back-pressure). Kept apart so the common future stays small.
+    /// waits (back-pressure). Kept apart, and boxed there, so the common
+    /// future stays small.
     async fn wait_for_room(&self, envelope: Envelope) -> Result<(), ErrorValue> {
         let inbox = self.inbox.load_full().ok_or_else(|| self.inactive())?;
         inbox.send(envelope).await.map_err(|_| self.inactive())
@@ -207,6 +211,11 @@ async fn run(
 /// Runs one call and sends its answer back, routing the node's own failure
 /// to its `error` port when that is linked. A caller that stops waiting
 /// (its process was cancelled or timed out upstream) drops the call.
+///
+/// Every call in flight is one of these futures, moved into the slot's set
+/// as it starts: the failure path (a write to the `error` port, itself a
+/// whole send) is boxed so that it does not make every call's future, and
+/// that move, several times larger.
 async fn answer(node: &dyn Node, outputs: Arc<Outputs>, envelope: Envelope) {
     let Envelope {
         process,
@@ -215,24 +224,27 @@ async fn answer(node: &dyn Node, outputs: Arc<Outputs>, envelope: Envelope) {
         mut reply,
     } = envelope;
     let call = Call::new(process, port, outputs);
-    let answer = tokio::select! {
+    let result = tokio::select! {
         biased;
         // A panic is a bug in the node, but it fails this call only: the
         // task (and every other call in flight) keeps running.
-        result = AssertUnwindSafe(node.call(&call, packet)).catch_unwind() => match result {
-            Ok(Ok(packet)) => packet,
-            Ok(Err(error)) => fail(&call, error).await,
-            Err(_) => {
-                tracing::error!("a node's call panicked; it answered 500 and the node stays active");
-                let error = ErrorValue::new("the node failed unexpectedly; the engine's log says where")
-                    .with_code("panic")
-                    .with_status(500);
-                fail(&call, error).await
-            }
-        },
+        result = AssertUnwindSafe(node.call(&call, packet)).catch_unwind() => result,
         () = reply.closed() => return,
     };
-    let _ = reply.send(answer);
+    let error = match result {
+        Ok(Ok(packet)) => {
+            let _ = reply.send(packet);
+            return;
+        }
+        Ok(Err(error)) => error,
+        Err(_) => {
+            tracing::error!("a node's call panicked; it answered 500 and the node stays active");
+            ErrorValue::new("the node failed unexpectedly; the engine's log says where")
+                .with_code("panic")
+                .with_status(500)
+        }
+    };
+    let _ = reply.send(Box::pin(fail(&call, error)).await);
 }
 
 async fn fail(call: &Call, error: ErrorValue) -> Packet {
