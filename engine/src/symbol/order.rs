@@ -5,15 +5,17 @@
 //! component come in an arbitrary but stable order.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
 
 /// Orders `keys` so that every link target comes before its sources.
-/// `edges` are `(source, target)` pairs among the keys.
-pub fn targets_first<'a>(keys: &[&'a str], edges: &[(&'a str, &'a str)]) -> Vec<&'a str> {
-    let mut graph = DiGraph::<&str, ()>::with_capacity(keys.len(), edges.len());
-    let index: HashMap<&str, _> = keys.iter().map(|k| (*k, graph.add_node(k))).collect();
+/// `edges` are `(source, target)` pairs; those naming a key not in `keys`
+/// are ignored.
+pub fn targets_first<K: Copy + Eq + Hash>(keys: &[K], edges: &[(K, K)]) -> Vec<K> {
+    let mut graph = DiGraph::<K, ()>::with_capacity(keys.len(), edges.len());
+    let index: HashMap<K, _> = keys.iter().map(|k| (*k, graph.add_node(*k))).collect();
     for (source, target) in edges {
         if let (Some(s), Some(t)) = (index.get(source), index.get(target)) {
             graph.add_edge(*s, *t, ());

@@ -495,24 +495,18 @@ impl SymbolTable {
         if retire.is_empty() {
             return;
         }
-        let keys: Vec<String> = retire.iter().map(|r| r.id.to_string()).collect();
-        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let links: Vec<Vec<String>> = retire
+        let keys: Vec<Uuid> = retire.iter().map(|r| r.id).collect();
+        let edges: Vec<(Uuid, Uuid)> = retire
             .iter()
-            .map(|r| r.links.iter().map(Uuid::to_string).collect())
+            .flat_map(|r| r.links.iter().map(|t| (r.id, *t)))
             .collect();
-        let edges: Vec<(&str, &str)> = refs
-            .iter()
-            .zip(&links)
-            .flat_map(|(k, ts)| ts.iter().map(move |t| (*k, t.as_str())))
-            .collect();
-        let rank: HashMap<String, usize> = targets_first(&refs, &edges)
+        let rank: HashMap<Uuid, usize> = targets_first(&keys, &edges)
             .into_iter()
             .rev()
             .enumerate()
-            .map(|(i, k)| (k.to_string(), i))
+            .map(|(i, id)| (id, i))
             .collect();
-        retire.sort_by_key(|r| rank.get(&r.id.to_string()).copied());
+        retire.sort_by_key(|r| rank.get(&r.id).copied());
         state.retiring.push(tokio::spawn(async move {
             for running in retire {
                 let _ = running.task.await;
@@ -541,33 +535,21 @@ impl SymbolTable {
 
 /// The order to start symbols in: link targets before their sources.
 fn start_order(state: &State, resolved: &HashMap<Uuid, Resolved>) -> Vec<Uuid> {
-    let keys: Vec<String> = state.entries.keys().map(Uuid::to_string).collect();
-    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let index: HashMap<Uuid, usize> = state
-        .entries
-        .keys()
-        .enumerate()
-        .map(|(i, id)| (*id, i))
-        .collect();
-    let edges: Vec<(&str, &str)> = resolved
+    let keys: Vec<Uuid> = state.entries.keys().copied().collect();
+    let edges: Vec<(Uuid, Uuid)> = resolved
         .iter()
-        .filter_map(|(id, r)| r.as_ref().ok().map(|links| (index[id], links)))
+        .filter_map(|(id, r)| r.as_ref().ok().map(|links| (*id, links)))
         .flat_map(|(source, links)| {
-            let refs = &refs;
-            let index = &index;
             links
                 .iter()
                 .flat_map(|(_, ts)| ts)
                 .filter_map(move |t| match t {
-                    Target::Symbol(t, _) => Some((refs[source], refs[index[t]])),
+                    Target::Symbol(t, _) => Some((source, *t)),
                     Target::Missing(_) => None,
                 })
         })
         .collect();
-    targets_first(&refs, &edges)
-        .into_iter()
-        .filter_map(|k| k.parse().ok())
-        .collect()
+    targets_first(&keys, &edges)
 }
 
 /// A symbol's resolved links as the activation gets them.
