@@ -973,3 +973,44 @@ async fn a_read_whose_connection_died_runs_again_and_a_write_never_does() {
         "ran once: {tries}"
     );
 }
+
+/// A statement's deadline ends with it: DDL that runs long after a quick
+/// statement with a short timeout, on the same pooled connection, is not
+/// cut off by that timeout (SQLite's deadline is a progress handler left
+/// on the connection, disarmed when its statement ends).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sqlite_deadline_ends_with_its_statement() {
+    let db = TestDb::sqlite();
+    let scheme = scheme(&db.url);
+    let load = |yaml: &str| {
+        let specs = parse(yaml, Format::Yaml, None).expect("parses");
+        Bundle::compile(&scheme, specs, &Stored(db.url.clone())).unwrap_or_else(|d| panic!("{d}"))
+    };
+    let quick =
+        load("- {kind: sql, name: quick, timeout: 5ms, query: 'SELECT 1 AS n', answer: one}");
+    let table = quick.start(Limits::default()).await["default"].clone();
+    assert_eq!(count(&call(&table, "quick", Value::Null).await), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Hundreds of thousands of VM steps, well past the 5 ms deadline.
+    let long = load(
+        "
+- kind: sql
+  name: long
+  on_load: >-
+    CREATE TABLE IF NOT EXISTS long AS
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 300000)
+    SELECT x FROM c
+  query: SELECT count(*) AS n FROM long
+  answer: one
+",
+    );
+    let table = long.start(Limits::default()).await["default"].clone();
+    for (_, name, status) in table.statuses().await {
+        assert_eq!(
+            status,
+            Status::Active,
+            "{name}: its on_load was interrupted"
+        );
+    }
+    assert_eq!(count(&call(&table, "long", Value::Null).await), 300_000);
+}
