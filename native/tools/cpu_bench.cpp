@@ -11,32 +11,20 @@
 // OUT_ROOT/manifests.jsonl, for comparing outputs. Prints the bytes, the process CPU
 // seconds spent inside weir_native_compile and MB/s of CPU time.
 #include <sys/stat.h>
-#include <time.h>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../cpp/weir_native.h"
+#include "bench.hpp"
 
 namespace {
 
-double cpu_now() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
-std::string slurp(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using weir_bench::cpu_now;
+using weir_bench::slurp;
 
 // The manifest without its timings, which differ from run to run.
 std::string timeless(const std::string &m) {
@@ -51,10 +39,7 @@ int main(int argc, char **argv) {
     std::cerr << "usage: cpu_bench LISTFILE OUT_ROOT PASSES [DOCSTRINGS COMMENTS [keep]]\n";
     return 2;
   }
-  std::vector<std::string> files;
-  std::ifstream list(argv[1]);
-  for (std::string l; std::getline(list, l);)
-    if (!l.empty()) files.push_back(l);
+  std::vector<std::string> files = weir_bench::listed(argv[1]);
   std::string root = argv[2];
   weir_settings s{};
   s.passes = uint32_t(std::stoul(argv[3]));

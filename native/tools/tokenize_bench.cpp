@@ -9,32 +9,20 @@
 //   tokenize_bench LISTFILE [REPEATS]
 //
 // Prints the bytes, tokens, process CPU seconds of the best repeat and MB/s of CPU time.
-#include <time.h>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../cpp/text.hpp"
 #include "../cpp/tokenizer.hpp"
+#include "bench.hpp"
 
 namespace {
 
-double cpu_now() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
-std::string slurp(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using weir_bench::cpu_now;
+using weir_bench::slurp;
 
 // Counts the stream, as a consumer that reads each token's fields once would.
 struct Counter : weir::TokenObserver {
@@ -55,9 +43,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   std::vector<std::string> sources;
-  std::ifstream list(argv[1]);
-  for (std::string l; std::getline(list, l);)
-    if (!l.empty()) sources.push_back(slurp(l));
+  for (const std::string &path : weir_bench::listed(argv[1])) sources.push_back(slurp(path));
   int repeats = argc > 2 ? std::stoi(argv[2]) : 3;
   size_t bytes = 0;
   for (auto &s : sources) bytes += s.size();
