@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace weir {
 namespace {
@@ -179,19 +182,7 @@ void position_of(std::string_view bytes, size_t at, long &line, long &col) {
 // The index of the first byte of [from, n) that starts no valid UTF-8 sequence, or n.
 size_t invalid_utf8(const unsigned char *p, size_t from, size_t n) {
   size_t i = from;
-  while (i < n) {
-    if (i + 8 <= n) {
-      uint64_t w;
-      memcpy(&w, p + i, 8);
-      if (!(w & 0x8080808080808080ULL)) {
-        i += 8;
-        continue;
-      }
-    }
-    if (p[i] < 0x80) {
-      i++;
-      continue;
-    }
+  while ((i = skip_ascii(p, i, n)) < n) {
     char32_t cp;
     size_t k = utf8_seq(p + i, n - i, cp);
     if (!k) return i;
@@ -201,6 +192,23 @@ size_t invalid_utf8(const unsigned char *p, size_t from, size_t n) {
 }
 
 } // namespace
+
+size_t skip_ascii(const unsigned char *p, size_t from, size_t n) {
+  size_t i = from;
+#if defined(__SSE2__)
+  for (; i + 32 <= n; i += 32) {
+    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + i));
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + i + 16));
+    if (_mm_movemask_epi8(_mm_or_si128(a, b))) break;
+  }
+#endif
+  for (uint64_t w; i + 8 <= n; i += 8) {
+    memcpy(&w, p + i, 8);
+    if (w & 0x8080808080808080ULL) break;
+  }
+  while (i < n && p[i] < 0x80) i++;
+  return i;
+}
 
 bool is_word_wide(char32_t c) { return in_ranges(kWord, c); }
 bool is_id_start_wide(char32_t c) { return in_ranges(kIdStart, c); }

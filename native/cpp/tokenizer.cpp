@@ -1,12 +1,17 @@
 // tokenize.py's control flow, with its regular expressions as small matchers. Each
 // matcher returns the end of its match or kNo, following the regex's own order of
-// alternatives (not longest match) where that matters.
+// alternatives (not longest match) where that matters. On ASCII lines a fast path
+// (ascii_tokens) takes the common tokens by their first character, with the outcome the
+// ordered alternatives give them; everything else goes through the matchers.
 #include "tokenizer.hpp"
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <type_traits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace weir {
 namespace {
@@ -237,11 +242,29 @@ template <class Line> size_t contstr(const Line &l, size_t p) {
   return kNo;
 }
 
+// Whether any byte of `w` is `b`.
+bool has_byte(uint64_t w, unsigned char b) {
+  uint64_t x = w ^ (0x0101010101010101ULL * b);
+  return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+}
+
+// From i, past the bytes that are neither `quote` nor a backslash, eight at a time
+// (an ASCII line; a wide line is stepped a character at a time).
+template <class Line> size_t skip_plain(const Line &l, size_t i, char32_t quote) {
+  if constexpr (std::is_same_v<Line, AsciiLine>) {
+    for (uint64_t w; i + 8 <= l.n; i += 8) {
+      memcpy(&w, l.s + i, 8);
+      if (has_byte(w, (unsigned char)quote) || has_byte(w, '\\')) break;
+    }
+  }
+  return i;
+}
+
 // The rest of a string after its opening quote(s): Single/Double (one quote) or
 // Single3/Double3. Returns the end of the closing quote(s) or kNo.
 template <class Line> size_t endpat(const Line &l, size_t p, char32_t quote, bool three) {
   size_t i = p;
-  while (l.has(i)) {
+  while ((i = skip_plain(l, i, quote)), l.has(i)) {
     char32_t c = l.at(i);
     if (c == '\\') {
       if (!l.has(i + 1) || l.at(i + 1) == '\n') return kNo;
@@ -300,48 +323,66 @@ template <class Line> bool pseudo(const Line &l, size_t pos, size_t &start, size
   return false;
 }
 
-// ASCII character classes for the scanner's fast paths.
-enum : uint8_t { kOther, kBlank, kLetter, kDigit, kOpChar };
+// ASCII character classes for the scanner's fast paths, as bit flags.
+enum : uint8_t {
+  kBlank = 1, kWord = 2, kNameStart = 4, kDigit = 8, kOpStart = 16, kPrefix = 32, kBracket = 64
+};
 struct AsciiClasses {
   uint8_t c[256] = {};
   constexpr AsciiClasses() {
     c[' '] = c['\t'] = c['\f'] = kBlank;
-    for (int k = 'a'; k <= 'z'; k++) c[k] = c[k - 'a' + 'A'] = kLetter;
-    c['_'] = kLetter;
-    for (int k = '0'; k <= '9'; k++) c[k] = kDigit;
+    for (int k = 'a'; k <= 'z'; k++) c[k] = c[k - 'a' + 'A'] = kWord | kNameStart;
+    c['_'] = kWord | kNameStart;
+    for (const char *p = "bBrRuUfF"; *p; p++) c[(unsigned char)*p] |= kPrefix;
+    for (int k = '0'; k <= '9'; k++) c[k] = kWord | kDigit;
     // Every operator's first character but '.', which may start a number.
-    for (const char *o = "<>*/|^@=&%+:-!~{}[]();,"; *o; o++) c[(unsigned char)*o] = kOpChar;
+    for (const char *o = "<>*/|^@=&%+:-!~{}[]();,"; *o; o++) c[(unsigned char)*o] = kOpStart;
+    for (const char *o = "()[]{}"; *o; o++) c[(unsigned char)*o] |= kBracket;
   }
 };
 constexpr AsciiClasses kClass;
 
-enum class Hint { None, Name, Op };
+// The end of the run of word characters ([A-Za-z0-9_]) from s[i]; s[0, readable) can
+// be read, and a byte that is no word character must end the run before that.
+// 16 bytes a step while 16 can be read.
+size_t word_end(const unsigned char *s, size_t i, size_t readable) {
+#if defined(__SSE2__)
+  for (; i + 16 <= readable; i += 16) {
+    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + i));
+    __m128i low = _mm_or_si128(c, _mm_set1_epi8(0x20)); // bytes >= 0x80 compare negative
+    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+                                  _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
+    __m128i num = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)),
+                                _mm_cmplt_epi8(c, _mm_set1_epi8('9' + 1)));
+    __m128i word = _mm_or_si128(_mm_or_si128(alpha, num), _mm_cmpeq_epi8(c, _mm_set1_epi8('_')));
+    unsigned mask = unsigned(_mm_movemask_epi8(word));
+    if (mask != 0xFFFF) return i + unsigned(__builtin_ctz(~mask));
+  }
+#endif
+  while (kClass.c[s[i]] & kWord) i++;
+  return i;
+}
+
+// Bit i set where p[i] is '\n', for the n <= 64 bytes from p.
+uint64_t newline_mask(const unsigned char *p, size_t n) {
+  uint64_t mask = 0;
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  for (; i + 16 <= n; i += 16) {
+    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + i));
+    mask |= uint64_t(unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(c, nl)))) << i;
+  }
+#endif
+  for (; i < n; i++) mask |= uint64_t(p[i] == '\n') << i;
+  return mask;
+}
 
 // Whether a string may start at p: a prefix letter or two, then a quote.
 bool may_start_string(const unsigned char *s, size_t n, size_t p) {
   auto quote = [&](size_t i) { return i < n && (s[i] == '\'' || s[i] == '"'); };
-  if (!prefix_char(s[p])) return false;
-  return quote(p + 1) || (p + 1 < n && prefix_char(s[p + 1]) && quote(p + 2));
-}
-
-// pseudo() on an ASCII line, by table for the common tokens: a name that cannot start
-// a string, and an operator; `hint` says which. Anything else takes the ordered
-// alternatives (which would give the same span for these two).
-bool pseudo_ascii(const AsciiLine &l, size_t pos, size_t &start, size_t &end, Hint &hint) {
-  const unsigned char *s = l.s;
-  size_t n = l.n, p = pos;
-  while (p < n && kClass.c[s[p]] == kBlank) p++;
-  if (p < n && kClass.c[s[p]] == kLetter && !may_start_string(s, n, p)) {
-    size_t e = p + 1;
-    while (e < n && (kClass.c[s[e]] == kLetter || kClass.c[s[e]] == kDigit)) e++;
-    start = p, end = e, hint = Hint::Name;
-    return true;
-  }
-  if (p < n && kClass.c[s[p]] == kOpChar) {
-    size_t e = special(l, p);
-    if (e != kNo) return start = p, end = e, hint = Hint::Op, true;
-  }
-  return pseudo(l, pos, start, end);
+  if (!(kClass.c[s[p]] & kPrefix)) return false;
+  return quote(p + 1) || (p + 1 < n && (kClass.c[s[p + 1]] & kPrefix) && quote(p + 2));
 }
 
 template <class C> bool is_triple_token(const C *s, size_t n) {
@@ -359,18 +400,6 @@ template <class C> bool is_single_start(const C *s, size_t n) {
   return false;
 }
 
-bool is_ascii(const unsigned char *p, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    if (w & 0x8080808080808080ULL) return false;
-  }
-  for (; i < n; i++)
-    if (p[i] >= 0x80) return false;
-  return true;
-}
-
 std::string char_repr(char32_t c) {
   char buf[32];
   snprintf(buf, sizeof buf, "%04X", unsigned(c));
@@ -383,7 +412,8 @@ std::string char_repr(char32_t c) {
 class TokenizerImpl {
 public:
   TokenizerImpl(std::string_view t, const TokenizeLimits &lim, TokenizeResult &r)
-      : text_(t), lim_(lim), out_(r) {}
+      : text_(t), lim_(lim), out_(r), max_level_(std::min<size_t>(kMaxLevel, lim.max_depth)),
+        wide_at_(skip_ascii(reinterpret_cast<const unsigned char *>(t.data()), 0, t.size())) {}
   bool step();
   bool done() const { return done_; }
 
@@ -397,20 +427,28 @@ private:
     long line, col;
   };
   std::vector<Open> parens_;
+  size_t max_level_; // the nesting limit: the C tokenizer's, or the caller's if lower
   std::vector<uint32_t> cind_{0}, caltind_{0};
-  // The last two tokens emitted (any type), for the checks that look back.
-  Token prev_[2] = {};
-  size_t emitted_ = 0;
-  // The batch for the observer.
+  // Every token is written once, into the batch the observer reads; the checks that
+  // look back read the last two there, or in `carry_` right after a flush.
   static constexpr size_t kBatch = 1024;
   Token batch_[kBatch];
   size_t batched_ = 0;
+  size_t flushed_ = 0;   // tokens the batch has held before this one
+  Token carry_[2] = {}; // the last two tokens of the batch flushed last
   // Scratch for a line with non-ASCII characters.
   std::u32string wide_;
   std::vector<uint32_t> wide_bytes_;
 
   // Where the next line starts, and whether the stream is complete.
   size_t at_ = 0;
+  size_t wide_at_ = 0; // the first byte at or after at_ that is not ASCII
+  // The 64-byte block of the text last searched for line ends, and where its '\n' are:
+  // lines are short, so most are found in the block of the line before.
+  size_t nl_block_ = size_t(-1);
+  uint64_t nl_mask_ = 0;
+  size_t line_end(size_t at);
+  size_t number_end_ = size_t(-1); // the byte offset where the last NUMBER ended
   bool done_ = false;
   // tokenize.py's loop state.
   uint32_t lnum_ = 0;
@@ -430,26 +468,42 @@ private:
 
   void emit(Tok t, uint32_t srow, uint32_t scol, uint32_t erow, uint32_t ecol, size_t off,
             size_t len) {
-    Token tok{t, srow, scol, erow, ecol, uint32_t(off), uint32_t(len)};
-    prev_[0] = prev_[1];
-    prev_[1] = tok;
-    emitted_++;
-    if (lim_.observer) {
-      batch_[batched_++] = tok;
-      if (batched_ == kBatch) flush();
-    }
+    if (batched_ == kBatch) flush();
+    put(t, srow, scol, erow, ecol, off, len);
+  }
+  // emit() where the batch is known to have room.
+  void put(Tok t, uint32_t srow, uint32_t scol, uint32_t erow, uint32_t ecol, size_t off,
+           size_t len) {
+    Token &tok = batch_[batched_++];
+    tok = Token{t, srow, scol, erow, ecol, uint32_t(off), uint32_t(len)};
     if (t == Tok::COMMENT)
       out_.comments.push_back(tok);
     else if (t != Tok::NL && t != Tok::ENCODING)
       out_.tokens.push_back(tok);
   }
   void flush() {
-    if (lim_.observer && batched_) lim_.observer->tokens(batch_, batched_);
+    if (!batched_) return;
+    if (lim_.observer) lim_.observer->tokens(batch_, batched_);
+    carry_[0] = batched_ >= 2 ? batch_[batched_ - 2] : carry_[1];
+    carry_[1] = batch_[batched_ - 1];
+    flushed_ += batched_;
     batched_ = 0;
   }
-  // The token emitted before the last one, if any.
-  const Token *before_last() const { return emitted_ >= 2 ? &prev_[0] : nullptr; }
-  const Token *last() const { return emitted_ >= 1 ? &prev_[1] : nullptr; }
+  // The last token emitted and the one before it, if any.
+  const Token *last() const {
+    if (batched_) return &batch_[batched_ - 1];
+    return flushed_ ? &carry_[1] : nullptr;
+  }
+  const Token *before_last() const {
+    if (flushed_ + batched_ < 2) return nullptr;
+    if (batched_ >= 2) return &batch_[batched_ - 2];
+    return batched_ ? &carry_[1] : &carry_[0];
+  }
+  // After a NAME or NUMBER starting at byte `off`: the C tokenizer's checks of a
+  // number run into it, when the token before is a number ending there.
+  void after_number(size_t off) {
+    if (off == number_end_) c_after_number(*last());
+  }
   const unsigned char *bytes(const Token &t) const {
     return reinterpret_cast<const unsigned char *>(text_.data()) + t.off;
   }
@@ -458,8 +512,22 @@ private:
   }
   template <class Line> Step line_step(const Line &line);
   Step wide_step(const unsigned char *p, size_t n);
-  template <class Line> void c_indent(const Line &l, uint32_t lnum);
+  void c_indent(uint32_t col, uint32_t alt, uint32_t lnum, size_t len);
+  template <class Line> void op_token(const Line &l, uint32_t lnum, size_t start, size_t end);
+  size_t ascii_tokens(const AsciiLine &l, uint32_t lnum, size_t pos);
   void c_bracket(char32_t c, uint32_t lnum, uint32_t col);
+  // A bracket that nests within the limit or closes its match, else c_bracket.
+  void bracket(char32_t c, uint32_t lnum, uint32_t col) {
+    if (c == '(' || c == '[' || c == '{') {
+      parenlev_++;
+      if (parens_.size() < max_level_) return parens_.push_back(Open{c, lnum, long(col)});
+    } else {
+      parenlev_--;
+      char32_t want = c == ')' ? '(' : c == ']' ? '[' : '{';
+      if (!parens_.empty() && parens_.back().c == want) return parens_.pop_back();
+    }
+    c_bracket(c, lnum, col);
+  }
   template <class Line> void c_errortoken(const Line &l, uint32_t lnum, size_t pos);
   template <class Line> void c_name(const Line &l, uint32_t lnum, size_t start, size_t end);
   void c_after_number(const Token &tok);
@@ -521,19 +589,9 @@ void TokenizerImpl::c_after_number(const Token &tok) {
   issue("invalid " + kind + " literal", tok.srow, col);
 }
 
-template <class Line> void TokenizerImpl::c_indent(const Line &l, uint32_t lnum) {
-  uint32_t col = 0, alt = 0;
-  for (size_t i = 0; i < l.n; i++) {
-    char32_t c = l.at(i);
-    if (c == ' ')
-      col++, alt++;
-    else if (c == '\t')
-      col = (col / kTabSize + 1) * kTabSize, alt++;
-    else if (c == '\f')
-      col = alt = 0;
-    else
-      break;
-  }
+// `col` counts tabs to the next multiple of 8, `alt` as one column (the C tokenizer's
+// check that both agree); `len` is the line's length in characters.
+void TokenizerImpl::c_indent(uint32_t col, uint32_t alt, uint32_t lnum, size_t len) {
   size_t limit = std::min<size_t>(kMaxIndent, lim_.max_depth);
   if (col == cind_.back()) {
     if (alt != caltind_.back())
@@ -555,7 +613,6 @@ template <class Line> void TokenizerImpl::c_indent(const Line &l, uint32_t lnum)
       caltind_.pop_back();
     }
     if (col != cind_.back()) {
-      size_t len = l.n;
       issue("unindent does not match any outer indentation level", lnum, long(len));
     } else if (alt != caltind_.back()) {
       issue("inconsistent use of tabs and spaces in indentation", lnum, 1);
@@ -563,9 +620,11 @@ template <class Line> void TokenizerImpl::c_indent(const Line &l, uint32_t lnum)
   }
 }
 
+// A bracket the fast path in bracket() does not take: one too deep, or a closing one
+// that matches no opening one. Reports the error and keeps the stack as CPython does.
 void TokenizerImpl::c_bracket(char32_t c, uint32_t lnum, uint32_t col) {
   if (c == '(' || c == '[' || c == '{') {
-    size_t limit = std::min<size_t>(kMaxLevel, lim_.max_depth);
+    size_t limit = max_level_;
     if (parens_.size() >= limit)
       issue(limit == kMaxLevel ? "too many nested parentheses"
                                : "nesting deeper than the limit (" +
@@ -660,13 +719,8 @@ bool TokenizerImpl::step() {
     return false;
   }
   const unsigned char *base = reinterpret_cast<const unsigned char *>(text_.data());
-  size_t at = at_, end = at;
-  bool ascii = true;
-  if (at < text_.size()) {
-    const void *nl = memchr(base + at, '\n', text_.size() - at);
-    end = nl ? size_t(static_cast<const unsigned char *>(nl) - base) + 1 : text_.size();
-    ascii = is_ascii(base + at, end - at);
-  }
+  size_t at = at_, end = line_end(at);
+  bool ascii = end <= wide_at_;
   line_off_ = at;
   lnum_++;
   Step step = ascii ? line_step(AsciiLine{base + at, end - at}) : wide_step(base + at, end - at);
@@ -675,11 +729,29 @@ bool TokenizerImpl::step() {
     last_off_ = at;
     last_len_ = end - at;
     at_ = end;
+    if (wide_at_ < end) wide_at_ = skip_ascii(base, end, text_.size());
     return true;
   }
   if (step == Step::Stop) finish();
   done_ = true;
   return false;
+}
+
+// Where the line from `at` ends: after its '\n', or at the end of the text.
+size_t TokenizerImpl::line_end(size_t at) {
+  const unsigned char *base = reinterpret_cast<const unsigned char *>(text_.data());
+  const size_t n = text_.size();
+  while (at < n) {
+    size_t block = at & ~size_t(63);
+    if (block != nl_block_) {
+      nl_block_ = block;
+      nl_mask_ = newline_mask(base + block, std::min<size_t>(64, n - block));
+    }
+    uint64_t m = nl_mask_ >> (at & 63);
+    if (m) return at + size_t(__builtin_ctzll(m)) + 1;
+    at = block + 64;
+  }
+  return n;
 }
 
 // A line with other characters: decoded into the scratch first.
@@ -732,15 +804,19 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
     }
   } else if (parenlev_ == 0 && !continued_) {
     if (!line.n) return Step::Stop;
-    uint32_t column = 0;
+    uint32_t column = 0, alt = 0;
+    if constexpr (std::is_same_v<Line, AsciiLine>)
+      for (uint64_t w; pos + 8 <= max && (memcpy(&w, line.s + pos, 8), w == 0x2020202020202020ULL);
+           pos += 8)
+        column += 8, alt += 8;
     while (pos < max) {
       char32_t c = line.at(pos);
       if (c == ' ')
-        column++;
+        column++, alt++;
       else if (c == '\t')
-        column = (column / kTabSize + 1) * kTabSize;
+        column = (column / kTabSize + 1) * kTabSize, alt++;
       else if (c == '\f')
-        column = 0;
+        column = alt = 0;
       else
         break;
       pos++;
@@ -757,7 +833,8 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
       emit(Tok::NL, lnum, uint32_t(pos), lnum, uint32_t(max), off(pos), span(pos, max));
       return Step::Next;
     }
-    if (parens_.empty()) c_indent(line, lnum);
+    if (parens_.empty() && (column != cind_.back() || alt != caltind_.back()))
+      c_indent(column, alt, lnum, line.n);
     if (column > indents_.back()) {
       indents_.push_back(column);
       emit(Tok::INDENT, lnum, 0, lnum, uint32_t(pos), off(0), span(0, pos));
@@ -788,38 +865,11 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
     }
     continued_ = false;
   }
-  auto op_token = [&](char32_t initial, size_t start, size_t end) {
-    if (initial == '(' || initial == '[' || initial == '{') {
-      parenlev_++;
-      c_bracket(initial, lnum, uint32_t(start));
-    } else if (initial == ')' || initial == ']' || initial == '}') {
-      parenlev_--;
-      c_bracket(initial, lnum, uint32_t(start));
-    } else if (initial >= 0x80) {
-      c_name(line, lnum, start, end);
-    }
-    emit(Tok::OP, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
-  };
   while (pos < max) {
-    size_t start, end;
-    Hint hint = Hint::None;
-    bool matched;
     if constexpr (std::is_same_v<Line, AsciiLine>)
-      matched = pseudo_ascii(line, pos, start, end, hint);
-    else
-      matched = pseudo(line, pos, start, end);
-    if (hint == Hint::Name) { // what the chain below makes of a name, without its tests
-      pos = end;
-      emit(Tok::NAME, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
-      c_after_number(prev_[1]);
-      continue;
-    }
-    if (hint == Hint::Op) {
-      pos = end;
-      op_token(line.at(start), start, end);
-      continue;
-    }
-    if (!matched) {
+      if ((pos = ascii_tokens(line, lnum, pos)) == max) break;
+    size_t start, end;
+    if (!pseudo(line, pos, start, end)) {
       c_errortoken(line, lnum, pos);
       emit(Tok::ERRORTOKEN, lnum, uint32_t(pos), lnum, uint32_t(pos + 1), off(pos),
            span(pos, pos + 1));
@@ -834,7 +884,8 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
     auto is_dots = [&]() { return tlen == 1 || (tlen == 3 && tok[1] == '.' && tok[2] == '.'); };
     if (digit(initial) || (initial == '.' && !is_dots())) {
       emit(Tok::NUMBER, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
-      c_after_number(prev_[1]);
+      after_number(off(start));
+      number_end_ = off(end);
     } else if (initial == '\r' || initial == '\n') {
       emit(parenlev_ > 0 ? Tok::NL : Tok::NEWLINE, lnum, uint32_t(start), lnum, uint32_t(end),
            off(start), span(start, end));
@@ -874,14 +925,73 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
     } else if (is_id_start(initial)) {
       c_name(line, lnum, start, end);
       emit(Tok::NAME, lnum, uint32_t(start), lnum, uint32_t(end), off(start), span(start, end));
-      c_after_number(prev_[1]);
+      after_number(off(start));
     } else if (initial == '\\') {
       continued_ = true;
     } else {
-      op_token(initial, start, end);
+      op_token(line, lnum, start, end);
     }
   }
   return Step::Next;
+}
+
+template <class Line>
+void TokenizerImpl::op_token(const Line &line, uint32_t lnum, size_t start, size_t end) {
+  char32_t initial = line.at(start);
+  if (initial == '(' || initial == '[' || initial == '{' || initial == ')' || initial == ']' ||
+      initial == '}') {
+    bracket(initial, lnum, uint32_t(start));
+  } else if (initial >= 0x80) {
+    c_name(line, lnum, start, end);
+  }
+  emit(Tok::OP, lnum, uint32_t(start), lnum, uint32_t(end), line_off_ + line.byte(start),
+       line.byte(end) - line.byte(start));
+}
+
+// The common tokens of an ASCII line, each by its first character, with the outcome
+// tokenize.py's ordered alternatives give them: a name that cannot start a string, an
+// operator, a number, a line end. Stops at anything else (strings, comments, a
+// backslash, what matches nothing), which the general path takes, and returns where:
+// there, or the line's end.
+size_t TokenizerImpl::ascii_tokens(const AsciiLine &l, uint32_t lnum, size_t pos) {
+  const unsigned char *s = l.s;
+  const size_t n = l.n;
+  // A line ending in '\n' (all but maybe the last) ends every run of blanks and of
+  // word characters, so those scans need no bounds check. Each token takes at least a
+  // character, so a batch with room for the rest of the line needs no check either.
+  if (n == 0 || s[n - 1] != '\n' || n >= kBatch) return pos;
+  if (kBatch - batched_ <= n - pos) flush();
+  const size_t readable = text_.size() - line_off_; // bytes from s on
+  while (pos < n) {
+    size_t p = pos + (s[pos] == ' '), e; // one space, the usual case, without a branch
+    while (kClass.c[s[p]] & kBlank) p++;
+    uint8_t cls = kClass.c[s[p]];
+    if ((cls & kNameStart) && !may_start_string(s, n, p)) {
+      e = word_end(s, p + 1, readable);
+      put(Tok::NAME, lnum, uint32_t(p), lnum, uint32_t(e), line_off_ + p, e - p);
+      after_number(line_off_ + p);
+    } else if (cls & kOpStart) {
+      if ((e = special(l, p)) == kNo) return pos; // a '!' alone
+      if (cls & kBracket) bracket(s[p], lnum, uint32_t(p));
+      put(Tok::OP, lnum, uint32_t(p), lnum, uint32_t(e), line_off_ + p, e - p);
+    } else if (cls & kDigit) { // only a number starts with a digit, and always matches
+      e = number(l, p);
+      put(Tok::NUMBER, lnum, uint32_t(p), lnum, uint32_t(e), line_off_ + p, e - p);
+      after_number(line_off_ + p);
+      number_end_ = line_off_ + e;
+    } else if (s[p] == '.' && !digit(s[p + 1])) {
+      e = special(l, p);
+      put(Tok::OP, lnum, uint32_t(p), lnum, uint32_t(e), line_off_ + p, e - p);
+    } else if (s[p] == '\n' || (s[p] == '\r' && l.at(p + 1) == '\n')) {
+      e = s[p] == '\n' ? p + 1 : p + 2;
+      put(parenlev_ > 0 ? Tok::NL : Tok::NEWLINE, lnum, uint32_t(p), lnum, uint32_t(e),
+          line_off_ + p, e - p);
+    } else {
+      return pos;
+    }
+    pos = e;
+  }
+  return n;
 }
 
 // After the last line: the implicit NEWLINE when the input does not end in one, the
