@@ -998,14 +998,14 @@ size_t TokenizerImpl::ascii_tokens(const AsciiLine &l, uint32_t lnum, size_t pos
 // DEDENTs, ENDMARKER, and a bracket never closed.
 void TokenizerImpl::finish() {
   uint32_t lnum = lnum_;
-  if (last_len_) {
+  char end = last_len_ ? text_[last_off_ + last_len_ - 1] : '\n';
+  if (end != '\r' && end != '\n') { // the last line has no line end
     Text last = to_text(text_.substr(last_off_, last_len_));
-    char32_t lc = last.back();
     size_t a = 0, b = last.size();
     while (a < b && is_space(last[a])) a++;
     while (b > a && is_space(last[b - 1])) b--;
     bool comment = a < b && last[a] == '#';
-    if (lc != '\r' && lc != '\n' && !comment) {
+    if (!comment) {
       uint32_t n = uint32_t(last.size());
       emit(Tok::NEWLINE, lnum - 1, n, lnum - 1, n + 1, text_.size(), 0);
     }
