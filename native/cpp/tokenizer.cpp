@@ -363,6 +363,22 @@ size_t word_end(const unsigned char *s, size_t i, size_t readable) {
   return i;
 }
 
+// How many of s[0, n) are spaces from the start; s[0, readable) can be read. 16 bytes
+// a step: indentation is mostly under 16 spaces, and a loop ending at an unpredictable
+// count costs more than the few vector instructions.
+size_t leading_spaces(const unsigned char *s, size_t n, size_t readable) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 16 <= readable; i += 16) {
+    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + i));
+    unsigned mask = unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(c, _mm_set1_epi8(' '))));
+    if (mask != 0xFFFF) return std::min(i + unsigned(__builtin_ctz(~mask)), n);
+  }
+#endif
+  while (i < readable && s[i] == ' ') i++;
+  return std::min(i, n);
+}
+
 // Bit i set where p[i] is '\n', for the n <= 64 bytes from p.
 uint64_t newline_mask(const unsigned char *p, size_t n) {
   uint64_t mask = 0;
@@ -378,11 +394,14 @@ uint64_t newline_mask(const unsigned char *p, size_t n) {
   return mask;
 }
 
-// Whether a string may start at p: a prefix letter or two, then a quote.
+// Whether a string may start at p (p + 1 < n): a prefix letter or two, then a quote.
+// Without branches (bitwise, not logical, operators): whether a name starts with b, f,
+// r or u is as hard to predict as anything in the source.
 bool may_start_string(const unsigned char *s, size_t n, size_t p) {
-  auto quote = [&](size_t i) { return i < n && (s[i] == '\'' || s[i] == '"'); };
-  if (!(kClass.c[s[p]] & kPrefix)) return false;
-  return quote(p + 1) || (p + 1 < n && (kClass.c[s[p + 1]] & kPrefix) && quote(p + 2));
+  auto quote = [](unsigned char c) { return (c == '\'') | (c == '"'); };
+  auto prefix = [](unsigned char c) { return (kClass.c[c] & kPrefix) != 0; };
+  unsigned char a = s[p + 1], b = p + 2 < n ? s[p + 2] : 0;
+  return prefix(s[p]) & (quote(a) | (prefix(a) & quote(b)));
 }
 
 template <class C> bool is_triple_token(const C *s, size_t n) {
@@ -806,9 +825,7 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
     if (!line.n) return Step::Stop;
     uint32_t column = 0, alt = 0;
     if constexpr (std::is_same_v<Line, AsciiLine>)
-      for (uint64_t w; pos + 8 <= max && (memcpy(&w, line.s + pos, 8), w == 0x2020202020202020ULL);
-           pos += 8)
-        column += 8, alt += 8;
+      pos = leading_spaces(line.s, max, text_.size() - line_off_), column = alt = uint32_t(pos);
     while (pos < max) {
       char32_t c = line.at(pos);
       if (c == ' ')
