@@ -19,7 +19,9 @@
 
 namespace weir {
 
-enum class Tok : uint8_t {
+// Four bytes, not one: a store through a one-byte type may alias anything, so the
+// compiler would reload every other field after writing a token's type.
+enum class Tok : uint32_t {
   ENDMARKER, NAME, NUMBER, STRING, NEWLINE, INDENT, DEDENT, OP, ERRORTOKEN, COMMENT, NL,
   ENCODING
 };
