@@ -5,6 +5,7 @@
 // ordered alternatives give them; everything else goes through the matchers.
 #include "tokenizer.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>

@@ -1,8 +1,9 @@
 // CPU-time driver for the native library, for benchmarks on a shared machine where
 // wall time says little. Links against the built static library:
 //
-//   g++ -O2 -std=c++17 native/tools/cpu_bench.cpp \
-//       $CARGO_TARGET_DIR/debug/build/weir-native-*/out/libweir_native.a -o cpu_bench
+//   g++ -O2 -std=c++17 native/tools/cpu_bench.cpp LIBWEIR_NATIVE_A -o cpu_bench
+//
+// where LIBWEIR_NATIVE_A is $CARGO_TARGET_DIR/debug/build/weir-native-*/out/libweir_native.a
 //   cpu_bench LISTFILE OUT_ROOT PASSES [DOCSTRINGS COMMENTS [keep]]
 //
 // PASSES is the weir_pass bit set (31: all); DOCSTRINGS and COMMENTS are 0 or 1 (1

@@ -2,10 +2,10 @@
 // (decode the bytes as tokenize.py finds their encoding, then yield every token with
 // its type, string, start and end, ENCODING to ENDMARKER), in memory, writing nothing.
 // The `tokenize` pass adds formatting tokens.jsonl and hashing it; this is the
-// tokenizer that pass and the front end share. Links against the built static library:
+// tokenizer that pass and the front end share. scripts/bench-tokenizer.sh builds it
+// against the library cargo built and runs it beside tokenize_cpython.py:
 //
-//   g++ -O2 -std=c++17 native/tools/tokenize_bench.cpp \
-//       $CARGO_TARGET_DIR/release/build/weir-native-*/out/libweir_native.a -o tokenize_bench
+//   g++ -O2 -std=c++17 native/tools/tokenize_bench.cpp LIBWEIR_NATIVE_A -o tokenize_bench
 //   tokenize_bench LISTFILE [REPEATS]
 //
 // Prints the bytes, tokens, process CPU seconds of the best repeat and MB/s of CPU time.
