@@ -41,6 +41,11 @@ fn scheme(engine_database: &str) -> Scheme {
     scheme
 }
 
+/// `start` with the notes table's kinds and then `more` (YAML list items).
+async fn start_notes(url: &str, more: &str) -> Arc<SymbolTable> {
+    start(url, &format!("{NOTES}{more}")).await
+}
+
 /// Starts `yaml` with `url` as the engine's database and as value `db`;
 /// every node must be active.
 async fn start(url: &str, yaml: &str) -> Arc<SymbolTable> {
@@ -241,14 +246,12 @@ async fn json_columns_answer_the_values_their_text_holds(db: &TestDb) {
 /// `transaction: statement` writers all land, however many at once, and
 /// a text of several statements lands whole or not at all.
 async fn statements_of_their_own_commit_alone_and_all_at_once(db: &TestDb) {
-    let table = start(
+    let table = start_notes(
         &db.url,
-        &format!(
-            "{NOTES}
-- {{kind: sql, name: own, transaction: statement, query: 'INSERT INTO notes (body) VALUES (:body)', answer: count}}
-- {{kind: sql, name: two, transaction: statement, query: 'UPDATE notes SET stars = 1; INSERT INTO missing (x) VALUES (1)', answer: count}}
-"
-        ),
+        "
+- {kind: sql, name: own, transaction: statement, query: 'INSERT INTO notes (body) VALUES (:body)', answer: count}
+- {kind: sql, name: two, transaction: statement, query: 'UPDATE notes SET stars = 1; INSERT INTO missing (x) VALUES (1)', answer: count}
+",
     )
     .await;
     let writers = (0..24).map(|i| {
@@ -356,14 +359,15 @@ async fn postgres_sessions_are_named_and_timed() {
 async fn errors_carry_a_sqlstate_a_status_and_never_the_url(db: &TestDb) {
     // PostgreSQL on trust auth ignores the password: it is there to be hunted.
     let secret = db.url.replacen("postgres@", "postgres:s3cretpw@", 1);
-    let yaml = format!(
-        "{NOTES}
-- {{kind: sql, name: typo, query: 'SELEC body FROM notes'}}
-- {{kind: sql, name: nowhere, query: 'SELECT * FROM no_such_table'}}
-- {{kind: sql, name: missing, query: 'SELECT * FROM notes WHERE body = :body AND stars > :stars'}}
-"
-    );
-    let table = start(&secret, &yaml).await;
+    let table = start_notes(
+        &secret,
+        "
+- {kind: sql, name: typo, query: 'SELEC body FROM notes'}
+- {kind: sql, name: nowhere, query: 'SELECT * FROM no_such_table'}
+- {kind: sql, name: missing, query: 'SELECT * FROM notes WHERE body = :body AND stars > :stars'}
+",
+    )
+    .await;
     let body = json(r#"{"body": "one"}"#);
     call(&table, "insert", body.clone()).await;
     let answers = [
@@ -437,17 +441,15 @@ async fn statements_stop_at_their_timeout(db: &TestDb) {
 }
 
 async fn answers_take_the_shape_asked(db: &TestDb) {
-    let table = start(
+    let table = start_notes(
         &db.url,
-        &format!(
-            "{NOTES}
-- {{kind: sql, name: all, query: 'SELECT body, stars FROM notes ORDER BY body'}}
-- {{kind: sql, name: one, query: 'SELECT body FROM notes WHERE body = :body', answer: one}}
-- {{kind: sql, name: both, query: 'SELECT body FROM notes', answer: one}}
-- {{kind: sql, name: star, query: 'UPDATE notes SET stars = $1', answer: count}}
-- {{kind: sql, name: keep, query: 'SELECT count(*) AS n FROM notes', into: found}}
-"
-        ),
+        "
+- {kind: sql, name: all, query: 'SELECT body, stars FROM notes ORDER BY body'}
+- {kind: sql, name: one, query: 'SELECT body FROM notes WHERE body = :body', answer: one}
+- {kind: sql, name: both, query: 'SELECT body FROM notes', answer: one}
+- {kind: sql, name: star, query: 'UPDATE notes SET stars = $1', answer: count}
+- {kind: sql, name: keep, query: 'SELECT count(*) AS n FROM notes', into: found}
+",
     )
     .await;
     for body in ["a", "b"] {
@@ -506,13 +508,11 @@ async fn on_load_creates_tables_and_a_failing_one_keeps_the_node_down(db: &TestD
 }
 
 async fn text_is_stored_verbatim(db: &TestDb) {
-    let table = start(
+    let table = start_notes(
         &db.url,
-        &format!(
-            "{NOTES}
-- {{kind: sql, name: get, query: 'SELECT body FROM notes WHERE body = :body', answer: one}}
-"
-        ),
+        "
+- {kind: sql, name: get, query: 'SELECT body FROM notes WHERE body = :body', answer: one}
+",
     )
     .await;
     let long = "📝 prompt ".repeat(10 * 1024);
@@ -722,14 +722,12 @@ async fn an_unreachable_database_answers_503_without_its_url() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_process_keeps_one_isolation_level() {
     let db = TestDb::postgres().await;
-    let table = start(
+    let table = start_notes(
         &db.url,
-        &format!(
-            "{NOTES}
-- {{kind: sql, name: strict, isolation: serializable, query: 'INSERT INTO notes (body) VALUES (:body)', answer: count}}
-- {{kind: sql, name: lax, isolation: read_committed, query: 'SELECT count(*) AS n FROM notes', answer: one}}
-"
-        ),
+        "
+- {kind: sql, name: strict, isolation: serializable, query: 'INSERT INTO notes (body) VALUES (:body)', answer: count}
+- {kind: sql, name: lax, isolation: read_committed, query: 'SELECT count(*) AS n FROM notes', answer: one}
+",
     )
     .await;
     let process = Process::new();
