@@ -16,6 +16,8 @@ const text = { a: '', b: '' };
 let validate = null;
 let controller = null;
 let historyCursor = null;
+/** Counts history requests, so a reply overtaken by a newer request (another pair picked) is dropped. */
+let historyTicket = 0;
 
 const part = (side, name) => $(`[data-part="${name}"]`, sides[side]);
 
@@ -190,6 +192,7 @@ function onEvent({ event, data }) {
 }
 
 async function loadHistory(fresh) {
+  const ticket = ++historyTicket;
   const pair = $('#pair').value;
   const rows = $('#history');
   if (fresh) {
@@ -205,6 +208,7 @@ async function loadHistory(fresh) {
   const query = new URLSearchParams({ prompt_pair_id: pair });
   if (historyCursor) query.set('cursor', historyCursor);
   const reply = await request('GET', `/api/inferences?${query}`);
+  if (ticket !== historyTicket) return;
   if (!reply.ok) {
     rows.replaceChildren(h('tr', {}, h('td', { colSpan: 6, class: 'empty' }, `History unavailable: ${errorText(reply)}`)));
     return;

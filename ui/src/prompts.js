@@ -15,6 +15,8 @@ const state = {
   previous: [],
   cursor: '',
   next: null,
+  /** Counts list requests, so a reply overtaken by a newer request is dropped. */
+  listing: 0,
   /** The record being edited, or null when creating. */
   editing: null,
   /** The newer record a 409 showed. */
@@ -55,7 +57,11 @@ async function loadPage(cursor = state.cursor) {
   const prefix = $('#prefix').value;
   if (prefix) query.set('prefix', prefix);
   if (cursor) query.set('cursor', cursor);
+  const ticket = ++state.listing;
   const reply = await request('GET', `/api/prompts?${query}`);
+  // Replies can arrive out of order (a page-size change, then a filter):
+  // only the newest request's answer may draw the list.
+  if (ticket !== state.listing) return;
   if (!reply.ok) {
     announce(`Could not list the PromptPairs: ${errorText(reply)}`, 'error');
     return;

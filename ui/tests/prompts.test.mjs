@@ -204,12 +204,16 @@ describe('prompt registry pane', () => {
     await page.selectOption('#page-size', '5');
     await page.fill('#prefix', 'page-');
     await page.press('#prefix', 'Enter');
-    await page.locator('#rows tr[data-name="page-4"]').waitFor();
     const names = () => page.$$eval('#rows tr', (rows) => rows.map((r) => r.dataset.name));
-    assert.deepEqual(await names(), ['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
+    // The unfiltered first page also holds page-4: wait for the filtered one.
+    const shows = async (expected) => {
+      await page.waitForFunction((want) => [...document.querySelectorAll('#rows tr')]
+        .map((r) => r.dataset.name).join() === want.join(), expected).catch(() => {});
+      assert.deepEqual(await names(), expected);
+    };
+    await shows(['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
     await page.click('#next');
-    await page.locator('#rows tr[data-name="page-6"]').waitFor();
-    assert.deepEqual(await names(), ['page-5', 'page-6']);
+    await shows(['page-5', 'page-6']);
     assert.equal(await page.isDisabled('#next'), true);
     await page.click('#prev');
     await page.locator('#rows tr[data-name="page-0"]').waitFor();
