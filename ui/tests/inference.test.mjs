@@ -3,7 +3,8 @@
 // script with the real local model, A and B filled as they stream, their
 // timings and token counts, the diff, the history reopened; a failed side
 // (the engine pointed for one run at this test's own fault server, which
-// answers A and refuses B); client errors with nothing sent; axe-core.
+// answers A and refuses B); a late history reply dropped; client errors
+// with nothing sent; axe-core.
 // Skipped, saying so, on a tree without that API.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -128,6 +129,43 @@ describe('inference window', { skip: present ? false : 'the Neural Request API (
       assert.deepEqual(await seriousViolations(page), []);
     } finally {
       await faulty.stop();
+      fault.close();
+    }
+  });
+
+  test('a history reply overtaken by another PromptPair\'s is dropped', async () => {
+    const fault = await faultServer();
+    const quick = await startEngine({ LLM_BASE_URL: `http://127.0.0.1:${fault.address().port}/v1`, LLM_MAX_ATTEMPTS: '1' });
+    try {
+      const ran = await quick.api('POST', '/api/prompts', pair('history-ran'));
+      const idle = await quick.api('POST', '/api/prompts', pair('history-idle'));
+      const first = await openInference(quick);
+      await first.selectOption('#pair', ran.body.id);
+      await first.fill('#source', 'print(1)\n');
+      await first.click('#submit');
+      await statusMatching(first, /A and B answered/, 60_000);
+      await first.locator('#history button').first().waitFor();
+      // A fresh page: the history of the pair that ran is held back until
+      // the other pair, picked after it, has shown its own (empty) history.
+      const page = await openInference(quick);
+      let release;
+      const held = new Promise((resolve) => { release = resolve; });
+      await page.route('**/api/inferences?*', async (route) => {
+        if (route.request().url().includes(ran.body.id)) await held;
+        await route.continue();
+      });
+      await page.selectOption('#pair', ran.body.id);
+      await page.selectOption('#pair', idle.body.id);
+      await page.locator('#history td.empty').waitFor();
+      const late = page.waitForResponse((r) => r.url().includes(ran.body.id));
+      release();
+      await late;
+      // Let the page handle the late reply (its body read, then the ticket checked).
+      await page.evaluate(() => new Promise((resolve) => { setTimeout(resolve, 200); }));
+      assert.equal(await page.locator('#history button').count(), 0);
+      assert.match(await page.textContent('#history'), /No requests yet/);
+    } finally {
+      await quick.stop();
       fault.close();
     }
   });

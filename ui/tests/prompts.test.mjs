@@ -1,7 +1,8 @@
 // The Prompt Registry pane in Chromium against a real engine: create, edit
 // and delete through the form with the keyboard only, errors shown beside
 // their fields before anything is sent, the server's 400 on its field, a
-// stale edit's 409 (reload or overwrite), a taken name, paging, axe-core.
+// stale edit's 409 (reload or overwrite), a taken name, paging, a late reply
+// dropped, axe-core.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -22,6 +23,15 @@ async function openPrompts() {
   const page = await openPage(browser, `${engine.base}/prompts`);
   await page.locator('body[data-ready="true"]').waitFor();
   return page;
+}
+
+const rowNames = (page) => page.$$eval('#rows tr', (rows) => rows.map((r) => r.dataset.name));
+
+/** Waits until the list shows `expected` (names in order), then checks it does. */
+async function shows(page, expected) {
+  await page.waitForFunction((want) => [...document.querySelectorAll('#rows tr')]
+    .map((r) => r.dataset.name).join() === want.join(), expected).catch(() => {});
+  assert.deepEqual(await rowNames(page), expected);
 }
 
 const pair = (name, extra = {}) => ({
@@ -204,20 +214,37 @@ describe('prompt registry pane', () => {
     await page.selectOption('#page-size', '5');
     await page.fill('#prefix', 'page-');
     await page.press('#prefix', 'Enter');
-    const names = () => page.$$eval('#rows tr', (rows) => rows.map((r) => r.dataset.name));
     // The unfiltered first page also holds page-4: wait for the filtered one.
-    const shows = async (expected) => {
-      await page.waitForFunction((want) => [...document.querySelectorAll('#rows tr')]
-        .map((r) => r.dataset.name).join() === want.join(), expected).catch(() => {});
-      assert.deepEqual(await names(), expected);
-    };
-    await shows(['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
+    await shows(page, ['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
     await page.click('#next');
-    await shows(['page-5', 'page-6']);
+    await shows(page, ['page-5', 'page-6']);
     assert.equal(await page.isDisabled('#next'), true);
     await page.click('#prev');
     await page.locator('#rows tr[data-name="page-0"]').waitFor();
     assert.equal(await page.isDisabled('#prev'), true);
     assert.deepEqual(await seriousViolations(page), []);
+  });
+
+  test('a reply overtaken by a newer request does not draw the list', async () => {
+    for (const name of ['race-a', 'race-b']) await engine.api('POST', '/api/prompts', pair(name));
+    const page = await openPrompts();
+    // Hold the unfiltered list the page-size change asks for until the
+    // filtered one, asked for after it, has been drawn.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route('**/api/prompts?*', async (route) => {
+      if (!new URL(route.request().url()).searchParams.has('prefix')) await held;
+      await route.continue();
+    });
+    await page.selectOption('#page-size', '5');
+    await page.fill('#prefix', 'race-');
+    await page.press('#prefix', 'Enter');
+    await shows(page, ['race-a', 'race-b']);
+    const late = page.waitForResponse((r) => r.url().includes('/api/prompts?') && !r.url().includes('prefix='));
+    release();
+    await late;
+    // Let the page handle the late reply (its body read, then the ticket checked).
+    await page.evaluate(() => new Promise((resolve) => { setTimeout(resolve, 200); }));
+    assert.deepEqual(await rowNames(page), ['race-a', 'race-b']);
   });
 });
