@@ -13,6 +13,23 @@ use serde_json::{Value, json};
 use support::db::TestDb;
 use support::{Client, Options, Server, root};
 
+/// Every field a job's view carries, in the API's answers and its OpenAPI schema.
+const JOB_FIELDS: [&str; 13] = [
+    "id",
+    "namespace",
+    "node",
+    "status",
+    "attempts",
+    "max_attempts",
+    "created_at",
+    "scheduled_at",
+    "started_at",
+    "heartbeat_at",
+    "finished_at",
+    "error",
+    "result",
+];
+
 fn serve(db: Option<&TestDb>, env: &[(&str, &str)]) -> Server {
     Server::launch(Options {
         files: vec![root().join("tests/fixtures/jobs/work.yaml")],
@@ -74,21 +91,7 @@ fn jobs_run_are_listed_and_read_through_the_system_api(db: Option<&TestDb>) {
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["result"]["job_id"], first.as_str());
     assert_eq!(done["result"]["attempt"], 1);
-    for field in [
-        "id",
-        "namespace",
-        "node",
-        "status",
-        "attempts",
-        "max_attempts",
-        "created_at",
-        "scheduled_at",
-        "started_at",
-        "heartbeat_at",
-        "finished_at",
-        "error",
-        "result",
-    ] {
+    for field in JOB_FIELDS {
         assert!(done.get(field).is_some(), "{field} missing: {done}");
     }
     assert_eq!(
@@ -287,21 +290,7 @@ fn openapi_describes_the_jobs_routes() {
     let events = &paths["/v1/jobs/{id}/events"]["get"]["responses"]["200"];
     assert!(events["content"]["text/event-stream"].is_object());
     let job = &document["components"]["schemas"]["JobView"]["properties"];
-    for field in [
-        "id",
-        "namespace",
-        "node",
-        "status",
-        "attempts",
-        "max_attempts",
-        "created_at",
-        "scheduled_at",
-        "started_at",
-        "heartbeat_at",
-        "finished_at",
-        "error",
-        "result",
-    ] {
+    for field in JOB_FIELDS {
         assert!(job.get(field).is_some(), "JobView.{field}");
     }
 }

@@ -26,7 +26,7 @@ use weir_engine::runtime::prepared;
 use weir_engine::scheme::Context;
 use weir_engine::spec::source::{self, Sourced};
 use weir_engine::spec::{NamedValue, Spec};
-use weir_engine::store::{Changeset, Document, Entity, Key, Listed, Store};
+use weir_engine::store::{Changeset, Document, Entity, Key, Listed, Row, Store};
 use weir_engine::{
     Call, Diagnostics, FieldError, Kind, Node, Origin, Packet, Port, PortPattern, Ports, Scheme,
 };
@@ -280,6 +280,14 @@ fn etag(revision: i64) -> String {
 }
 
 impl<R: Record> RecordsNode<R> {
+    /// A row as a write answers it: redacted, and with no status reported yet.
+    fn shown(row: Row) -> Listed {
+        Listed {
+            row: row.redacted(R::ENTITY),
+            status: None,
+        }
+    }
+
     async fn list(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
         let filter = request.filter(R::ENTITY == Entity::Spec, &[])?;
         // The head first: a change landing between the two reads is then
@@ -355,15 +363,8 @@ impl<R: Record> RecordsNode<R> {
         let path = request.0.get("path").and_then(Value::as_str).unwrap_or("");
         let location = format!("{}/{}", path.trim_end_matches('/'), row.id);
         let headers = [("etag", etag(row.revision)), ("location", location)];
-        let shown = Listed {
-            row: row.redacted(R::ENTITY),
-            status: None,
-        };
-        Ok(answer(
-            201,
-            &headers,
-            json(&Admitted::new(shown, &warnings)),
-        ))
+        let shown = Admitted::new(Self::shown(row), &warnings);
+        Ok(answer(201, &headers, json(&shown)))
     }
 
     async fn update(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
@@ -382,15 +383,8 @@ impl<R: Record> RecordsNode<R> {
             .await
             .map_err(store_error)?;
         let headers = [("etag", etag(row.revision))];
-        let shown = Listed {
-            row: row.redacted(R::ENTITY),
-            status: None,
-        };
-        Ok(answer(
-            200,
-            &headers,
-            json(&Admitted::new(shown, &warnings)),
-        ))
+        let shown = Admitted::new(Self::shown(row), &warnings);
+        Ok(answer(200, &headers, json(&shown)))
     }
 
     async fn delete(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
@@ -407,11 +401,7 @@ impl<R: Record> RecordsNode<R> {
             .remove(R::ENTITY, id, expected, cascade)
             .await
             .map_err(store_error)?;
-        let shown = Listed {
-            row: row.redacted(R::ENTITY),
-            status: None,
-        };
-        Ok(answer(200, &[], json(&shown)))
+        Ok(answer(200, &[], json(&Self::shown(row))))
     }
 
     async fn apply(&self, store: &Store, request: &Request<'_>) -> Result<Value, ErrorValue> {
