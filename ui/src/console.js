@@ -9,7 +9,9 @@ import { stringify } from 'yaml';
 import { $, h, announce, errorText, clock, readEvents } from './common.js';
 
 const KEY = 'weir-console-token';
-const state = { specs: [], head: 0, namespace: null, selected: null, format: 'yaml', changed: new Set(), watch: null };
+// `listing` counts spec listings, so a reply overtaken by a newer listing (a
+// burst of changes asks for several) is dropped rather than drawn over it.
+const state = { specs: [], head: 0, namespace: null, selected: null, format: 'yaml', changed: new Set(), watch: null, listing: 0 };
 
 const token = () => sessionStorage.getItem(KEY);
 
@@ -50,7 +52,9 @@ function setLive(live) {
 }
 
 async function loadSpecs() {
+  const ticket = ++state.listing;
   const reply = await json('/v1/specs');
+  if (ticket !== state.listing) return true; // the newer listing draws
   if (!reply.ok) {
     announce(`Could not list the specs: ${errorText(reply)}`, 'error');
     return false;

@@ -2,7 +2,8 @@
 // engine started in a temporary folder (so its files can only come from the
 // binary): the token asked once and kept in sessionStorage only, specs by
 // namespace with their status, a change applied through the API shown live,
-// the graph drawn by Mermaid, a spec's document, the jobs table, axe-core.
+// a late listing dropped, the graph drawn by Mermaid, a spec's document,
+// the jobs table, axe-core.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -106,6 +107,38 @@ describe('engine console', () => {
     // The graph follows: the new spec is a node of it.
     await page.waitForFunction(() => document.querySelector('#graph-source').textContent.includes('live-hello'));
     assert.match(await page.textContent('#graph svg'), /live-hello/);
+    assert.deepEqual(page.errors, []);
+  });
+
+  test('a listing overtaken by a newer one does not draw over it', async () => {
+    const page = await openPage(browser, `${engine.system}/console`);
+    await connect(page);
+    await page.locator('#live.active').waitFor();
+    // The listing the first change asks for is answered at once (without
+    // the second spec) but handed to the page only after a later listing
+    // has drawn the second spec.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    let listings = 0;
+    await page.route((url) => url.pathname === '/v1/specs', async (route) => {
+      listings += 1;
+      if (listings > 1) return route.continue();
+      const response = await route.fetch();
+      await held;
+      return route.fulfill({ response });
+    });
+    const spec = (name) => ({ kind: 'snippet', namespace: 'examples', name, language: 'text', code: 'hi' });
+    assert.equal((await engine.api('POST', '/v1/specs', spec('race-one'), { onSystem: true })).status, 201);
+    await statusMatching(page, /examples\/race-one: created/);
+    assert.equal((await engine.api('POST', '/v1/specs', spec('race-two'), { onSystem: true })).status, 201);
+    await page.locator('#specs tr[data-name="race-two"]').waitFor();
+    const late = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/specs');
+    release();
+    await late;
+    // Let the page handle the late reply (its body read, then the ticket checked).
+    await page.evaluate(() => new Promise((resolve) => { setTimeout(resolve, 200); }));
+    assert.equal(await page.locator('#specs tr[data-name="race-two"]').count(), 1);
+    assert.equal(await page.locator('#specs tr[data-name="race-one"]').count(), 1);
     assert.deepEqual(page.errors, []);
   });
 });
