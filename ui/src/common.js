@@ -1,5 +1,6 @@
 // Shared by every pane: JSON requests, the status line, JSON Schema checks
-// through Ajv with each error placed beside its field, and small DOM helpers.
+// through Ajv with each error placed beside its field, the sample picker of
+// the panes with a script editor, and small DOM helpers.
 // Owns no pane's state.
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -136,6 +137,36 @@ export function showErrors(form, errors) {
 export function clearErrors(form) {
   for (const box of form.querySelectorAll('.field-error, .form-error')) box.textContent = '';
   for (const field of form.querySelectorAll('[aria-invalid]')) field.removeAttribute('aria-invalid');
+}
+
+/**
+ * The sample picker of a pane with a script editor: fills `#sample` from
+ * /samples/index.json, and a pick loads that sample into `#source` and its
+ * name into `#script-name`. When loads overlap (arrow keys on the select
+ * pick at every step) only the newest lands. Returns a function another
+ * way of loading a script (an upload) calls first, so a sample still on
+ * its way does not land over it.
+ */
+export async function offerSamples() {
+  let latest = 0;
+  const reply = await request('GET', '/samples/index.json');
+  if (reply.ok) for (const name of reply.body) $('#sample').append(h('option', { value: name }, name));
+  $('#sample').addEventListener('change', async (event) => {
+    const name = event.target.value;
+    if (!name) return;
+    const ticket = ++latest;
+    const response = await fetch(`/samples/${encodeURIComponent(name)}`);
+    const text = response.ok ? await response.text() : '';
+    if (ticket !== latest) return;
+    if (!response.ok) {
+      announce(`Could not load the sample ${name} (HTTP ${response.status}).`, 'error');
+      return;
+    }
+    $('#source').value = text;
+    $('#script-name').value = name;
+    announce(`Loaded the sample ${name}.`, 'info');
+  });
+  return () => { latest += 1; };
 }
 
 /** Bytes as `1.2 KiB`. */

@@ -6,6 +6,7 @@
 // printed (the run.txt artifact). Talks only to /api/compile and /api/jobs.
 import {
   $, h, request, errorText, announce, loadSchema, schemaErrors, showErrors, clearErrors, bytes, clock,
+  offerSamples,
 } from './common.js';
 
 const FINAL = new Set(['success', 'failed', 'cancelled']);
@@ -28,28 +29,12 @@ function body() {
   };
 }
 
-async function loadSamples() {
-  const reply = await request('GET', '/samples/index.json');
-  if (!reply.ok) return;
-  for (const name of reply.body) $('#sample').append(h('option', { value: name }, name));
-}
-
-$('#sample').addEventListener('change', async (event) => {
-  const name = event.target.value;
-  if (!name) return;
-  const response = await fetch(`/samples/${encodeURIComponent(name)}`);
-  if (!response.ok) {
-    announce(`Could not load the sample ${name} (HTTP ${response.status}).`, 'error');
-    return;
-  }
-  $('#source').value = await response.text();
-  $('#script-name').value = name;
-  announce(`Loaded the sample ${name}.`, 'info');
-});
+const samples = offerSamples();
 
 $('#upload').addEventListener('change', async (event) => {
   const [file] = event.target.files;
   if (!file) return;
+  (await samples)();
   $('#source').value = await file.text();
   $('#script-name').value = file.name;
   announce(`Loaded ${file.name} (${bytes(file.size)}).`, 'info');
@@ -206,7 +191,7 @@ $('#source').addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) form.requestSubmit();
 });
 
-await loadSamples();
+await samples;
 try {
   const loaded = await loadSchema('/api/compile/schema');
   validate = loaded.validate;

@@ -8,6 +8,7 @@
 import { diffWords } from 'diff';
 import {
   $, h, request, errorText, announce, loadSchema, schemaErrors, showErrors, clearErrors, clock, readEvents,
+  offerSamples,
 } from './common.js';
 
 const form = $('#run');
@@ -94,21 +95,6 @@ async function loadPairs() {
     if (!cursor) return;
   }
 }
-
-async function loadSamples() {
-  const reply = await request('GET', '/samples/index.json');
-  if (reply.ok) for (const name of reply.body) $('#sample').append(h('option', { value: name }, name));
-}
-
-$('#sample').addEventListener('change', async (event) => {
-  const name = event.target.value;
-  if (!name) return;
-  const response = await fetch(`/samples/${encodeURIComponent(name)}`);
-  if (!response.ok) return announce(`Could not load the sample ${name} (HTTP ${response.status}).`, 'error');
-  $('#source').value = await response.text();
-  $('#script-name').value = name;
-  announce(`Loaded the sample ${name}.`, 'info');
-});
 
 function payload() {
   return { prompt_pair_id: $('#pair').value, script: { name: $('#script-name').value, source: $('#source').value } };
@@ -244,7 +230,7 @@ $('#show-diff').addEventListener('change', renderDiff);
 $('#pair').addEventListener('change', () => loadHistory(true));
 $('#more').addEventListener('click', () => loadHistory(false));
 
-await Promise.all([loadPairs(), loadSamples()]);
+await Promise.all([loadPairs(), offerSamples()]);
 const wanted = new URLSearchParams(location.search).get('pair');
 if (wanted) $('#pair').value = wanted;
 await loadHistory(true);

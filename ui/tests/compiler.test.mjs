@@ -2,9 +2,9 @@
 // compiler behind the Compiler Job API (specs/examples/compiler-job/):
 // a sample compiled to its manifest (artifacts downloadable, pass timings),
 // a script with a syntax error whose diagnostic links to its line, a
-// script executed in the Docker sandbox with what it printed shown, client
-// errors with nothing sent, keyboard-only use, axe-core. Skipped, saying
-// so, on a tree without that API.
+// script executed in the Docker sandbox with what it printed shown, a late
+// sample dropped, client errors with nothing sent, keyboard-only use,
+// axe-core. Skipped, saying so, on a tree without that API.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -93,6 +93,31 @@ describe('compiler pane', { skip: present ? false : 'the Compiler Job API (specs
     await page.locator('#run-output', { hasText: 'hello from the sandbox 42' }).waitFor();
     assert.ok(await page.locator('#artifacts a', { hasText: 'run.txt' }).count() === 1);
     assert.deepEqual(await seriousViolations(page), []);
+    assert.deepEqual(page.errors, []);
+  });
+
+  test('of two samples picked in a row, the later lands even when the earlier answers last', async () => {
+    const page = await openCompiler();
+    // The first sample is answered at once but handed to the page only
+    // after the second has landed.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route('**/samples/fibonacci.py', async (route) => {
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+    });
+    await page.selectOption('#sample', 'fibonacci.py');
+    await page.selectOption('#sample', 'word_count.py');
+    await statusMatching(page, /Loaded the sample word_count.py/);
+    const late = page.waitForResponse((r) => r.url().endsWith('/samples/fibonacci.py'));
+    release();
+    await late;
+    // Let the page handle the late reply (its body read, then the ticket checked).
+    await page.evaluate(() => new Promise((resolve) => { setTimeout(resolve, 200); }));
+    assert.equal(await page.inputValue('#script-name'), 'word_count.py');
+    const expected = await (await fetch(`${engine.base}/samples/word_count.py`)).text();
+    assert.equal(await page.inputValue('#source'), expected);
     assert.deepEqual(page.errors, []);
   });
 
