@@ -137,6 +137,7 @@ function sizeGraph() {
   if (svg) svg.style.width = actual ? svg.style.maxWidth : '';
 }
 
+/** Counts draws: each renders under its own id, and one overtaken by a newer draw does not land. */
 let graphCount = 0;
 async function renderGraph() {
   const specs = state.specs.filter((s) => s.namespace === state.namespace);
@@ -147,14 +148,15 @@ async function renderGraph() {
     $('#graph').textContent = 'Mermaid did not load.';
     return;
   }
+  const mine = ++graphCount;
   try {
-    graphCount += 1;
-    const { svg } = await window.mermaid.render(`graph-${graphCount}`, source);
+    const { svg } = await window.mermaid.render(`graph-${mine}`, source);
+    if (mine !== graphCount) return;
     $('#graph').innerHTML = svg;
     sizeGraph();
     $('#graph').setAttribute('aria-label', `The workflow graph of ${state.namespace}: ${specs.length} specs`);
   } catch (error) {
-    $('#graph').textContent = `The graph could not be drawn: ${error.message}`;
+    if (mine === graphCount) $('#graph').textContent = `The graph could not be drawn: ${error.message}`;
   }
 }
 

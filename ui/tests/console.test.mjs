@@ -2,8 +2,8 @@
 // engine started in a temporary folder (so its files can only come from the
 // binary): the token asked once and kept in sessionStorage only, specs by
 // namespace with their status, a change applied through the API shown live,
-// a late listing dropped, the graph drawn by Mermaid, a spec's document,
-// the jobs table, axe-core.
+// a late listing dropped, the graph drawn by Mermaid (a late draw dropped),
+// a spec's document, the jobs table, axe-core.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -107,6 +107,35 @@ describe('engine console', () => {
     // The graph follows: the new spec is a node of it.
     await page.waitForFunction(() => document.querySelector('#graph-source').textContent.includes('live-hello'));
     assert.match(await page.textContent('#graph svg'), /live-hello/);
+    assert.deepEqual(page.errors, []);
+  });
+
+  test('a graph drawn slowly does not land over the one picked after it', async () => {
+    const page = await openPage(browser, `${engine.system}/console`);
+    await connect(page);
+    await page.locator('#graph svg').waitFor();
+    // The next draw (the system namespace's) is held after Mermaid has
+    // rendered it, until the examples' graph, picked after it, has landed.
+    await page.evaluate(() => {
+      const render = window.mermaid.render.bind(window.mermaid);
+      let first = true;
+      window.mermaid.render = async (id, source) => {
+        const drawn = await render(id, source);
+        if (first) {
+          first = false;
+          await new Promise((resolve) => { window.releaseDraw = resolve; });
+        }
+        return drawn;
+      };
+    });
+    await page.getByRole('button', { name: /^system \(/ }).click();
+    await page.waitForFunction(() => typeof window.releaseDraw === 'function');
+    await page.getByRole('button', { name: /^examples \(/ }).click();
+    await page.waitForFunction(() => /graph of examples/.test(document.querySelector('#graph').getAttribute('aria-label')));
+    await page.evaluate(() => window.releaseDraw());
+    await page.evaluate(() => new Promise((resolve) => { setTimeout(resolve, 200); }));
+    assert.match(await page.getAttribute('#graph', 'aria-label'), /graph of examples/);
+    assert.match(await page.textContent('#graph svg'), /routes/);
     assert.deepEqual(page.errors, []);
   });
 
