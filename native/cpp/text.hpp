@@ -32,11 +32,11 @@ inline bool is_id_continue(char32_t c) {
   return c < 0x80 ? ascii_word(c) : is_id_continue_wide(c);
 }
 bool is_space(char32_t c);       // str.isspace()
+bool is_printable(char32_t c);   // str.isprintable()
 
 // The offset of the first byte of p[from, n) that is not ASCII, or n (16 or 32 bytes
 // a step: every source is scanned this way once or twice).
 size_t skip_ascii(const unsigned char *p, size_t from, size_t n);
-bool is_printable(char32_t c);   // str.isprintable()
 
 // Where a source failed to decode or declare its encoding.
 struct DecodeError {

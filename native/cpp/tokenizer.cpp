@@ -956,12 +956,10 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
 template <class Line>
 void TokenizerImpl::op_token(const Line &line, uint32_t lnum, size_t start, size_t end) {
   char32_t initial = line.at(start);
-  if (initial == '(' || initial == '[' || initial == '{' || initial == ')' || initial == ']' ||
-      initial == '}') {
-    bracket(initial, lnum, uint32_t(start));
-  } else if (initial >= 0x80) {
+  if (initial >= 0x80)
     c_name(line, lnum, start, end);
-  }
+  else if (kClass.c[initial] & kBracket)
+    bracket(initial, lnum, uint32_t(start));
   emit(Tok::OP, lnum, uint32_t(start), lnum, uint32_t(end), line_off_ + line.byte(start),
        line.byte(end) - line.byte(start));
 }

@@ -3,7 +3,8 @@
 //
 //   g++ -O2 -std=c++17 native/tools/cpu_bench.cpp LIBWEIR_NATIVE_A -o cpu_bench
 //
-// where LIBWEIR_NATIVE_A is $CARGO_TARGET_DIR/debug/build/weir-native-*/out/libweir_native.a
+// where LIBWEIR_NATIVE_A is $CARGO_TARGET_DIR/debug/build/weir-native-*/out/libweir_native.a.
+//
 //   cpu_bench LISTFILE OUT_ROOT PASSES [DOCSTRINGS COMMENTS [keep]]
 //
 // PASSES is the weir_pass bit set (31: all); DOCSTRINGS and COMMENTS are 0 or 1 (1
