@@ -1,6 +1,7 @@
 // Shared by every pane: JSON requests, the status line, JSON Schema checks
-// through Ajv with each error placed beside its field, the sample picker of
-// the panes with a script editor, and small DOM helpers.
+// through Ajv with each error placed beside its field, newest-answer-wins
+// for requests that overlap, the sample picker of the panes with a script
+// editor, and small DOM helpers.
 // Owns no pane's state.
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -139,6 +140,31 @@ export function clearErrors(form) {
   for (const field of form.querySelectorAll('[aria-invalid]')) field.removeAttribute('aria-invalid');
 }
 
+/** What `newest()` gives for an answer a newer request overtook. */
+export const STALE = Symbol('stale');
+
+/**
+ * For requests that can overlap (a list reloaded twice, a pick changed
+ * while its data loads): `take(pending)` resolves to the answer, or to
+ * `STALE` when another `take` (or `supersede()`) came after it, so only
+ * the newest answer is ever drawn. A stale failure is `STALE` too.
+ */
+export function newest() {
+  let latest = 0;
+  const take = async (pending) => {
+    const ticket = ++latest;
+    try {
+      const value = await pending;
+      return ticket === latest ? value : STALE;
+    } catch (error) {
+      if (ticket !== latest) return STALE;
+      throw error;
+    }
+  };
+  take.supersede = () => { latest += 1; };
+  return take;
+}
+
 /**
  * The sample picker of a pane with a script editor: fills `#sample` from
  * /samples/index.json, and a pick loads that sample into `#source` and its
@@ -148,25 +174,24 @@ export function clearErrors(form) {
  * its way does not land over it.
  */
 export async function offerSamples() {
-  let latest = 0;
+  const loads = newest();
   const reply = await request('GET', '/samples/index.json');
   if (reply.ok) for (const name of reply.body) $('#sample').append(h('option', { value: name }, name));
   $('#sample').addEventListener('change', async (event) => {
     const name = event.target.value;
     if (!name) return;
-    const ticket = ++latest;
-    const response = await fetch(`/samples/${encodeURIComponent(name)}`);
-    const text = response.ok ? await response.text() : '';
-    if (ticket !== latest) return;
-    if (!response.ok) {
-      announce(`Could not load the sample ${name} (HTTP ${response.status}).`, 'error');
+    const loaded = await loads(fetch(`/samples/${encodeURIComponent(name)}`)
+      .then(async (response) => ({ status: response.status, text: response.ok ? await response.text() : null })));
+    if (loaded === STALE) return;
+    if (loaded.text === null) {
+      announce(`Could not load the sample ${name} (HTTP ${loaded.status}).`, 'error');
       return;
     }
-    $('#source').value = text;
+    $('#source').value = loaded.text;
     $('#script-name').value = name;
     announce(`Loaded the sample ${name}.`, 'info');
   });
-  return () => { latest += 1; };
+  return loads.supersede;
 }
 
 /** Bytes as `1.2 KiB`. */

@@ -6,12 +6,16 @@
 // Mermaid from the specs' ports, shows a spec's document as YAML or JSON and
 // lists the durable jobs (GET /v1/jobs). Reads only; changes nothing.
 import { stringify } from 'yaml';
-import { $, h, announce, errorText, clock, readEvents } from './common.js';
+import {
+  $, h, announce, errorText, clock, readEvents, newest, STALE,
+} from './common.js';
 
 const KEY = 'weir-console-token';
-// `listing` counts spec listings, so a reply overtaken by a newer listing (a
-// burst of changes asks for several) is dropped rather than drawn over it.
-const state = { specs: [], head: 0, namespace: null, selected: null, format: 'yaml', changed: new Set(), watch: null, listing: 0 };
+const state = { specs: [], head: 0, namespace: null, selected: null, format: 'yaml', changed: new Set(), watch: null };
+// A burst of changes asks for several listings, and a namespace picked
+// quickly several graphs: only the newest of each lands.
+const listings = newest();
+const draws = newest();
 
 const token = () => sessionStorage.getItem(KEY);
 
@@ -52,9 +56,8 @@ function setLive(live) {
 }
 
 async function loadSpecs() {
-  const ticket = ++state.listing;
-  const reply = await json('/v1/specs');
-  if (ticket !== state.listing) return true; // the newer listing draws
+  const reply = await listings(json('/v1/specs'));
+  if (reply === STALE) return true; // the newer listing draws
   if (!reply.ok) {
     announce(`Could not list the specs: ${errorText(reply)}`, 'error');
     return false;
@@ -137,8 +140,7 @@ function sizeGraph() {
   if (svg) svg.style.width = actual ? svg.style.maxWidth : '';
 }
 
-/** Counts draws: each renders under its own id, and one overtaken by a newer draw does not land. */
-let graphCount = 0;
+let graphCount = 0; // each draw renders under its own id
 async function renderGraph() {
   const specs = state.specs.filter((s) => s.namespace === state.namespace);
   const source = mermaidOf(specs);
@@ -148,15 +150,15 @@ async function renderGraph() {
     $('#graph').textContent = 'Mermaid did not load.';
     return;
   }
-  const mine = ++graphCount;
   try {
-    const { svg } = await window.mermaid.render(`graph-${mine}`, source);
-    if (mine !== graphCount) return;
-    $('#graph').innerHTML = svg;
+    graphCount += 1;
+    const drawn = await draws(window.mermaid.render(`graph-${graphCount}`, source));
+    if (drawn === STALE) return;
+    $('#graph').innerHTML = drawn.svg;
     sizeGraph();
     $('#graph').setAttribute('aria-label', `The workflow graph of ${state.namespace}: ${specs.length} specs`);
   } catch (error) {
-    if (mine === graphCount) $('#graph').textContent = `The graph could not be drawn: ${error.message}`;
+    $('#graph').textContent = `The graph could not be drawn: ${error.message}`;
   }
 }
 

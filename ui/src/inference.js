@@ -8,7 +8,7 @@
 import { diffWords } from 'diff';
 import {
   $, h, request, errorText, announce, loadSchema, schemaErrors, showErrors, clearErrors, clock, readEvents,
-  offerSamples,
+  offerSamples, newest, STALE,
 } from './common.js';
 
 const form = $('#run');
@@ -17,8 +17,8 @@ const text = { a: '', b: '' };
 let validate = null;
 let controller = null;
 let historyCursor = null;
-/** Counts history requests, so a reply overtaken by a newer request (another pair picked) is dropped. */
-let historyTicket = 0;
+/** History requests: one overtaken by a newer one (another pair picked) is dropped. */
+const histories = newest();
 
 const part = (side, name) => $(`[data-part="${name}"]`, sides[side]);
 
@@ -178,7 +178,6 @@ function onEvent({ event, data }) {
 }
 
 async function loadHistory(fresh) {
-  const ticket = ++historyTicket;
   const pair = $('#pair').value;
   const rows = $('#history');
   if (fresh) {
@@ -187,14 +186,15 @@ async function loadHistory(fresh) {
   }
   $('#history-pair').textContent = pair ? `· ${$('#pair').selectedOptions[0].textContent}` : '';
   if (!pair) {
+    histories.supersede();
     rows.replaceChildren(h('tr', {}, h('td', { colSpan: 6, class: 'empty' }, 'Pick a PromptPair to see its earlier requests.')));
     $('#more').hidden = true;
     return;
   }
   const query = new URLSearchParams({ prompt_pair_id: pair });
   if (historyCursor) query.set('cursor', historyCursor);
-  const reply = await request('GET', `/api/inferences?${query}`);
-  if (ticket !== historyTicket) return;
+  const reply = await histories(request('GET', `/api/inferences?${query}`));
+  if (reply === STALE) return;
   if (!reply.ok) {
     rows.replaceChildren(h('tr', {}, h('td', { colSpan: 6, class: 'empty' }, `History unavailable: ${errorText(reply)}`)));
     return;

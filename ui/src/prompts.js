@@ -3,7 +3,7 @@
 // against the schema the server enforces (GET /api/prompts/schema). Talks
 // only to /api/prompts.
 import {
-  $, h, request, errorText, announce, loadSchema, schemaErrors, showErrors, clearErrors,
+  $, h, request, errorText, announce, loadSchema, schemaErrors, showErrors, clearErrors, newest, STALE,
 } from './common.js';
 
 const FIELDS = ['name', 'description', 'prompt_a', 'prompt_b', 'model', 'temperature', 'max_tokens'];
@@ -15,8 +15,6 @@ const state = {
   previous: [],
   cursor: '',
   next: null,
-  /** Counts list requests, so a reply overtaken by a newer request is dropped. */
-  listing: 0,
   /** The record being edited, or null when creating. */
   editing: null,
   /** The newer record a 409 showed. */
@@ -24,6 +22,7 @@ const state = {
 };
 
 const form = $('#editor');
+const listings = newest();
 
 /** The form's values as the API's body: numbers as numbers, empty fields left out. */
 function formBody() {
@@ -57,11 +56,10 @@ async function loadPage(cursor = state.cursor) {
   const prefix = $('#prefix').value;
   if (prefix) query.set('prefix', prefix);
   if (cursor) query.set('cursor', cursor);
-  const ticket = ++state.listing;
-  const reply = await request('GET', `/api/prompts?${query}`);
   // Replies can arrive out of order (a page-size change, then a filter):
   // only the newest request's answer may draw the list.
-  if (ticket !== state.listing) return;
+  const reply = await listings(request('GET', `/api/prompts?${query}`));
+  if (reply === STALE) return;
   if (!reply.ok) {
     announce(`Could not list the PromptPairs: ${errorText(reply)}`, 'error');
     return;

@@ -143,17 +143,19 @@ describe('engine console', () => {
     const page = await openPage(browser, `${engine.system}/console`);
     await connect(page);
     await page.locator('#live.active').waitFor();
-    // The listing the first change asks for is answered at once (without
-    // the second spec) but handed to the page only after a later listing
-    // has drawn the second spec.
+    // A listing without the second spec is answered at once but handed to
+    // the page only once one with it has drawn (`release`); a listing with
+    // it that comes after that (the console lists again a second later)
+    // waits for the test's end, so it cannot hide a stale draw.
     let release;
-    const held = new Promise((resolve) => { release = resolve; });
-    let listings = 0;
+    let finish;
+    let released = false;
+    const held = new Promise((resolve) => { release = () => { released = true; resolve(); }; });
+    const ended = new Promise((resolve) => { finish = resolve; });
     await page.route((url) => url.pathname === '/v1/specs', async (route) => {
-      listings += 1;
-      if (listings > 1) return route.continue();
       const response = await route.fetch();
-      await held;
+      if (!(await response.text()).includes('race-two')) await held;
+      else if (released) await ended;
       return route.fulfill({ response });
     });
     const spec = (name) => ({ kind: 'snippet', namespace: 'examples', name, language: 'text', code: 'hi' });
@@ -169,5 +171,6 @@ describe('engine console', () => {
     assert.equal(await page.locator('#specs tr[data-name="race-two"]').count(), 1);
     assert.equal(await page.locator('#specs tr[data-name="race-one"]').count(), 1);
     assert.deepEqual(page.errors, []);
+    finish();
   });
 });

@@ -226,7 +226,8 @@ describe('prompt registry pane', () => {
   });
 
   test('a reply overtaken by a newer request does not draw the list', async () => {
-    for (const name of ['race-a', 'race-b']) await engine.api('POST', '/api/prompts', pair(name));
+    // `other-race` makes the unfiltered list differ from the filtered one.
+    for (const name of ['other-race', 'race-a', 'race-b']) await engine.api('POST', '/api/prompts', pair(name));
     const page = await openPrompts();
     // Hold the unfiltered list the page-size change asks for until the
     // filtered one, asked for after it, has been drawn.
