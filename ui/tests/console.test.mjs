@@ -152,15 +152,22 @@ describe('engine console', () => {
     let released = false;
     const held = new Promise((resolve) => { release = () => { released = true; resolve(); }; });
     const ended = new Promise((resolve) => { finish = resolve; });
+    let staleHeld;
+    const stale = new Promise((resolve) => { staleHeld = resolve; });
     await page.route((url) => url.pathname === '/v1/specs', async (route) => {
       const response = await route.fetch();
-      if (!(await response.text()).includes('race-two')) await held;
-      else if (released) await ended;
+      if (!(await response.text()).includes('race-two')) {
+        staleHeld();
+        await held;
+      } else if (released) {
+        await ended;
+      }
       return route.fulfill({ response });
     });
     const spec = (name) => ({ kind: 'snippet', namespace: 'examples', name, language: 'text', code: 'hi' });
     assert.equal((await engine.api('POST', '/v1/specs', spec('race-one'), { onSystem: true })).status, 201);
     await statusMatching(page, /examples\/race-one: created/);
+    await stale; // a listing without race-two is held before race-two exists
     assert.equal((await engine.api('POST', '/v1/specs', spec('race-two'), { onSystem: true })).status, 201);
     await page.locator('#specs tr[data-name="race-two"]').waitFor();
     const late = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/specs');
