@@ -456,7 +456,10 @@ void callgraph_token(std::string_view text, TokenWindow &w, CallgraphState &g, s
 void strip_comment(std::string_view text, StripState &st, const Token &c) {
   size_t from = c.off;
   while (from > 0 && (text[from - 1] == ' ' || text[from - 1] == '\t')) from--;
-  st.edit(text, from, size_t(c.off) + c.len, "");
+  // A comment that ends the text without a line end may close a backslash
+  // continuation, which must not then run into the end of the file.
+  size_t to = size_t(c.off) + c.len;
+  st.edit(text, from, to, to == text.size() ? "\n" : "");
 }
 
 void strip_docstring(std::string_view text, TokenWindow &w, StripState &st, const DocSite &d) {

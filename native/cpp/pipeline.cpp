@@ -181,7 +181,7 @@ private:
   static void front_end(std::string_view text, const TokenizeLimits &limits,
                         TokenizeResult &toks, Structure &structure, TokenPasses &passes) {
     TokenStream stream(text, limits, toks);
-    TokenWindow window(stream, toks);
+    TokenWindow window(stream);
     window.consumer = &passes;
     parse_structure(text, window, structure);
     window.finish(!structure.error.present());
@@ -262,28 +262,49 @@ private:
         writer = std::make_unique<TokenWriter>(decoded.text, decoded.encoding, *r.sink,
                                                [this] { return interrupted(); });
       }
+    // The front end reads the text as the compiler does (compiler_text). Where that
+    // differs from what tokenize.py reads, tokens.jsonl and the tokenize error come
+    // from a run of their own over the text as it is, and the passes read the
+    // compiler's text without the '\n' it may add at the end.
+    Decoded compiler_view;
+    bool differs = compiler_text(decoded.text, compiler_view.owned);
+    std::string_view front_text = differs ? compiler_view.owned : decoded.text;
+    if (differs) {
+      compiler_view.encoding = decoded.encoding;
+      compiler_view.text = front_text.substr(0, decoded.text.size());
+    }
     Structure structure;
-    TokenPasses passes(decoded, structure, [this] { return interrupted(); });
+    TokenPasses passes(differs ? compiler_view : decoded, structure,
+                       [this] { return interrupted(); });
     PassRun *strip_run = enable_token_passes(passes);
-    TokenizeResult toks;
+    TokenizeResult toks, as_is;
     TokenizeLimits limits;
     limits.max_depth = req_.settings.max_depth;
     limits.interrupted = [this] { return interrupted(); };
     limits.observer = writer.get();
+    if (differs) {
+      TokenStream stream(decoded.text, limits, as_is);
+      while (stream.step()) {
+      }
+      if (timed_out_) return timeout(input_sha);
+      limits.observer = nullptr;
+    }
+    limits.compiler_indents = true;
+    const TokenizeResult &tokenized = differs ? as_is : toks;
     try {
-      front_end(decoded.text, limits, toks, structure, passes);
+      front_end(front_text, limits, toks, structure, passes);
     } catch (const Interrupted &) {
       return timeout(input_sha);
     }
     if (timed_out_) return timeout(input_sha);
     if (toks.syntax_error.present() && !nul)
       error("compile", toks.syntax_error.message, toks.syntax_error.line, toks.syntax_error.col);
-    bool tokens_ok = !toks.tokenize_error.present() && decoded.tokenize_error.empty();
+    bool tokens_ok = !tokenized.tokenize_error.present() && decoded.tokenize_error.empty();
     if (!decoded.tokenize_error.empty())
       error("tokenize", decoded.tokenize_error, 1, 1);
-    else if (toks.tokenize_error.present())
-      error("tokenize", toks.tokenize_error.message, toks.tokenize_error.line,
-            toks.tokenize_error.col + 1);
+    else if (tokenized.tokenize_error.present())
+      error("tokenize", tokenized.tokenize_error.message, tokenized.tokenize_error.line,
+            tokenized.tokenize_error.col + 1);
     long long writing_us = 0;
     if (tokens_run && tokens_ok) {
       writer->finish(); // its own time is in writer->micros()
@@ -296,9 +317,13 @@ private:
       tokens_run->sink.reset(); // removes the partial file
     }
     writer.reset();
-    // The parse ran alongside the tokenizer; it counts only when tokenizing was clean.
+    // The parse ran alongside the tokenizer; it counts when the front end's own stream
+    // was complete and only tokenize.py's view, if anything, failed.
     bool parsed = false;
-    if (diags_.empty()) {
+    bool compiled = !toks.tokenize_error.present() &&
+                    std::all_of(diags_.begin(), diags_.end(),
+                                [](const Diagnostic &d) { return d.source == "tokenize"; });
+    if (compiled) {
       if (structure.error.present())
         error("compile", structure.error.message, structure.error.line, structure.error.col);
       else

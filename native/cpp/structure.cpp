@@ -429,25 +429,33 @@ void parse_structure(std::string_view text, TokenWindow &tokens, Structure &out)
 }
 
 void TokenWindow::fill(size_t i) {
-  while (i - base_ >= res_.tokens.size() && stream_.step()) {
-    if (!res_.tokens.empty()) last_ = res_.tokens.back();
-    drop_if_discarding();
+  while (i - base_ >= tokens_.size() && pull()) {
   }
-  if (!res_.tokens.empty()) last_ = res_.tokens.back();
   sync();
 }
 
-// Once the parse is given up, what the tokenizer yields is only counted.
-void TokenWindow::drop_if_discarding() {
-  if (!discard_) return;
-  base_ += res_.tokens.size();
-  res_.tokens.clear();
-  res_.comments.clear();
+// One step of the stream: its significant tokens and comments are kept, unless the
+// parse is given up, when they are only counted. False once the stream is complete.
+bool TokenWindow::pull() {
+  bool more = stream_.step();
+  for (const Token &t : stream_.fresh()) {
+    if (t.type == Tok::COMMENT)
+      comments_.push_back(t);
+    else if (t.type != Tok::NL && t.type != Tok::ENCODING)
+      tokens_.push_back(t);
+  }
+  if (!tokens_.empty()) last_ = tokens_.back();
+  if (discard_) {
+    base_ += tokens_.size();
+    tokens_.clear();
+    comments_.clear();
+  }
+  return more;
 }
 
 void TokenWindow::sync() {
-  data_ = res_.tokens.data();
-  size_ = res_.tokens.size();
+  data_ = tokens_.data();
+  size_ = tokens_.size();
 }
 
 Token TokenWindow::get_slow(size_t i) {
@@ -473,19 +481,19 @@ void TokenWindow::statement(size_t i) {
 // Hands [consumed_, upto) to the consumer with the comments before token `upto`
 // (all of them with `all`), then drops what is no longer needed.
 void TokenWindow::release(size_t upto, bool all) {
-  size_t cut = res_.comments.size();
+  size_t cut = comments_.size();
   if (!all) {
     uint32_t before = get(upto).off;
     cut = 0;
-    while (cut < res_.comments.size() && res_.comments[cut].off < before) cut++;
+    while (cut < comments_.size() && comments_[cut].off < before) cut++;
   }
-  batch_comments_.assign(res_.comments.begin(), res_.comments.begin() + long(cut));
-  res_.comments.erase(res_.comments.begin(), res_.comments.begin() + long(cut));
+  batch_comments_.assign(comments_.begin(), comments_.begin() + long(cut));
+  comments_.erase(comments_.begin(), comments_.begin() + long(cut));
   if (consumer && upto > consumed_) consumer->consume(*this, consumed_, upto, batch_comments_);
   consumed_ = upto;
   if (consumed_ > base_ + 1) { // keep the token before `consumed_` for look-behind
-    size_t n = std::min(consumed_ - 1 - base_, res_.tokens.size());
-    res_.tokens.erase(res_.tokens.begin(), res_.tokens.begin() + long(n));
+    size_t n = std::min(consumed_ - 1 - base_, tokens_.size());
+    tokens_.erase(tokens_.begin(), tokens_.begin() + long(n));
     base_ += n;
   }
   sync();
@@ -493,18 +501,18 @@ void TokenWindow::release(size_t upto, bool all) {
 
 void TokenWindow::finish(bool consume) {
   if (!consume) discard();
-  while (stream_.step()) drop_if_discarding();
-  if (!res_.tokens.empty()) last_ = res_.tokens.back();
+  while (pull()) {
+  }
   sync();
-  if (consume) release(base_ + res_.tokens.size(), true);
+  if (consume) release(base_ + tokens_.size(), true);
 }
 
 void TokenWindow::discard() {
   discard_ = true;
   consumer = nullptr;
-  base_ += res_.tokens.size();
-  res_.tokens.clear();
-  res_.comments.clear();
+  base_ += tokens_.size();
+  tokens_.clear();
+  comments_.clear();
   sync();
 }
 

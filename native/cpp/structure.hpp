@@ -73,11 +73,12 @@ public:
                        const std::vector<Token> &comments) = 0;
 };
 
-// The significant tokens by absolute index, tokenized on demand, handed to the
-// consumer once the parser has moved past their statement, then dropped.
+// The significant tokens (no ENCODING, COMMENT or NL) by absolute index, tokenized on
+// demand, handed to the consumer once the parser has moved past their statement, then
+// dropped. Copies them, and the comments apart, out of each step of the stream.
 class TokenWindow {
 public:
-  TokenWindow(TokenStream &stream, TokenizeResult &result) : stream_(stream), res_(result) {}
+  explicit TokenWindow(TokenStream &stream) : stream_(stream) {}
   // The token at i; past the end, ENDMARKER (the last token when tokenizing succeeded).
   // By value: reading further may move the window's storage.
   Token get(size_t i) {
@@ -102,14 +103,15 @@ public:
 private:
   Token get_slow(size_t i);
   void fill(size_t i);
+  bool pull();
   void release(size_t upto, bool all);
-  void sync(); // after res_.tokens changed
-  void drop_if_discarding();
-  const Token *data_ = nullptr; // res_.tokens as of the last sync, for the fast path
+  void sync(); // after tokens_ changed
+  const Token *data_ = nullptr; // tokens_ as of the last sync, for the fast path
   size_t size_ = 0;
   TokenStream &stream_;
-  TokenizeResult &res_;
-  size_t base_ = 0;     // the absolute index of res_.tokens[0]
+  std::vector<Token> tokens_;   // the significant tokens from base_ on
+  std::vector<Token> comments_; // the comments not yet handed over
+  size_t base_ = 0;     // the absolute index of tokens_[0]
   size_t consumed_ = 0; // tokens before this went to the consumer
   size_t lag_ = 0;      // the start of the statement before the current one
   bool discard_ = false;

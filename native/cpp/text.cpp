@@ -312,6 +312,41 @@ bool decode_source(std::string_view bytes, Decoded &out, DecodeError &err) {
   return true;
 }
 
+namespace {
+
+// Whether a line of `text` (split after '\n') is only blanks and a backslash before
+// its line end.
+bool blank_continuation(std::string_view text) {
+  for (size_t i = text.find('\\'); i != std::string_view::npos; i = text.find('\\', i + 1)) {
+    bool ends = i + 1 < text.size() &&
+                (text[i + 1] == '\n' || (text[i + 1] == '\r' && i + 2 < text.size() &&
+                                         text[i + 2] == '\n'));
+    if (!ends) continue;
+    size_t k = i;
+    while (k > 0 && (text[k - 1] == ' ' || text[k - 1] == '\t' || text[k - 1] == '\f')) k--;
+    if (k == 0 || text[k - 1] == '\n') return true;
+  }
+  return false;
+}
+
+} // namespace
+
+bool compiler_text(std::string_view text, std::string &out) {
+  auto lone = [&](size_t i) {
+    return text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n');
+  };
+  size_t i = text.find('\r');
+  while (i != std::string_view::npos && !lone(i)) i = text.find('\r', i + 1);
+  size_t n = text.size();
+  bool crlf_end = n >= 2 && text[n - 2] == '\r' && text[n - 1] == '\n';
+  if (i == std::string_view::npos && !crlf_end && !blank_continuation(text)) return false;
+  out.assign(text);
+  for (; i < n; i++)
+    if (lone(i)) out[i] = '\n';
+  if (crlf_end) out.push_back('\n');
+  return true;
+}
+
 bool encode_as(const std::string &encoding, std::string_view text, std::string &out) {
   out.clear();
   std::string codec = encoding == "utf-8" ? "utf_8" : resolve_codec(encoding);

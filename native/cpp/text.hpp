@@ -56,6 +56,16 @@ struct Decoded {
 // On success `out.text` may point into `bytes`, which must outlive it.
 bool decode_source(std::string_view bytes, Decoded &out, DecodeError &err);
 
+// The text as CPython's compiler reads it, where that differs from what tokenize.py
+// reads. The compiler's newline translation makes each lone '\r' (one not before
+// '\n') a line end, where tokenize.py splits lines after '\n' only, and it adds a
+// '\n' after a final "\r\n"; and the compiler measures a statement's indentation
+// across lines of only blanks and a backslash continuation, where tokenize.py takes
+// each such line's blanks as its indentation (TokenizeLimits::compiler_indents).
+// Returns false when both read `text` alike; else fills `out` with `text`, each
+// lone '\r' made '\n' (offsets unchanged) and the '\n' added.
+bool compiler_text(std::string_view text, std::string &out);
+
 // Re-encodes UTF-8 `text` in the named codec (as decode_source named it). False if it
 // cannot.
 bool encode_as(const std::string &encoding, std::string_view text, std::string &out);

@@ -25,7 +25,8 @@ constexpr size_t kMaxIndent = 100; // and MAXINDENT
 // A line of only ASCII: matched in place, positions are byte offsets.
 struct AsciiLine {
   const unsigned char *s;
-  size_t n; // characters = bytes
+  size_t n;        // characters = bytes
+  size_t readable; // s[0, readable) can be read: the line and the text after it
   char32_t at(size_t i) const { return i < n ? s[i] : 0; }
   bool has(size_t i) const { return i < n; }
   size_t byte(size_t i) const { return i; }
@@ -243,21 +244,21 @@ template <class Line> size_t contstr(const Line &l, size_t p) {
   return kNo;
 }
 
-// Whether any byte of `w` is `b`.
-bool has_byte(uint64_t w, unsigned char b) {
-  uint64_t x = w ^ (0x0101010101010101ULL * b);
-  return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
-}
-
-// From i, past the bytes that are neither `quote` nor a backslash, eight at a time
-// (an ASCII line; a wide line is stepped a character at a time).
+// From i, to the first `quote` or backslash, or the line's end: 16 bytes a step on an
+// ASCII line (a wide line is stepped a character at a time by the caller).
 template <class Line> size_t skip_plain(const Line &l, size_t i, char32_t quote) {
+#if defined(__SSE2__)
   if constexpr (std::is_same_v<Line, AsciiLine>) {
-    for (uint64_t w; i + 8 <= l.n; i += 8) {
-      memcpy(&w, l.s + i, 8);
-      if (has_byte(w, (unsigned char)quote) || has_byte(w, '\\')) break;
+    const __m128i q = _mm_set1_epi8(char(quote)), backslash = _mm_set1_epi8('\\');
+    for (; i + 16 <= l.readable; i += 16) {
+      __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(l.s + i));
+      unsigned m = unsigned(
+          _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(c, q), _mm_cmpeq_epi8(c, backslash))));
+      if (m) return std::min(i + unsigned(__builtin_ctz(m)), l.n);
+      if (i + 16 >= l.n) return l.n;
     }
   }
+#endif
   return i;
 }
 
@@ -279,6 +280,17 @@ template <class Line> size_t endpat(const Line &l, size_t p, char32_t quote, boo
     i++;
   }
   return kNo;
+}
+
+// A string that ends on the line it starts on, from p (its prefix or opening quote),
+// as pseudo() and line_step() would take it; kNo for anything else, a string continued
+// on the next line included.
+template <class Line> size_t one_line_string(const Line &l, size_t p) {
+  size_t q = string_start(l, p);
+  if (q == kNo) return kNo;
+  char32_t quote = l.at(q);
+  if (l.at(q + 1) == quote && l.at(q + 2) == quote) return endpat(l, q + 3, quote, true);
+  return endpat(l, q + 1, quote, false);
 }
 
 // PseudoToken = Whitespace + group(PseudoExtras, Number, Funny, ContStr, Name).
@@ -326,7 +338,8 @@ template <class Line> bool pseudo(const Line &l, size_t pos, size_t &start, size
 
 // ASCII character classes for the scanner's fast paths, as bit flags.
 enum : uint8_t {
-  kBlank = 1, kWord = 2, kNameStart = 4, kDigit = 8, kOpStart = 16, kPrefix = 32, kBracket = 64
+  kBlank = 1, kWord = 2, kNameStart = 4, kDigit = 8, kOpStart = 16, kPrefix = 32, kBracket = 64,
+  kOneChar = 128
 };
 struct AsciiClasses {
   uint8_t c[256] = {};
@@ -339,6 +352,7 @@ struct AsciiClasses {
     // Every operator's first character but '.', which may start a number.
     for (const char *o = "<>*/|^@=&%+:-!~{}[]();,"; *o; o++) c[(unsigned char)*o] = kOpStart;
     for (const char *o = "()[]{}"; *o; o++) c[(unsigned char)*o] |= kBracket;
+    for (const char *o = "()[]{};,~"; *o; o++) c[(unsigned char)*o] |= kOneChar;
   }
 };
 constexpr AsciiClasses kClass;
@@ -449,13 +463,19 @@ private:
   std::vector<Open> parens_;
   size_t max_level_; // the nesting limit: the C tokenizer's, or the caller's if lower
   std::vector<uint32_t> cind_{0}, caltind_{0};
-  // Every token is written once, into the batch the observer reads; the checks that
-  // look back read the last two there, or in `carry_` right after a flush.
+  // Every token is written once, into the batch: the observer reads it in batches of
+  // about kBatch tokens, the consumer reads each step's part of it (fresh_). The
+  // batch is flushed only between steps, so a step's tokens stay together; it grows
+  // past kBatch for a line with more tokens. The checks that look back read the last
+  // two tokens there, or in `carry_` right after a flush.
   static constexpr size_t kBatch = 1024;
-  Token batch_[kBatch];
+  std::unique_ptr<Token[]> batch_{new Token[kBatch]}; // not zeroed: written before read
+  Token *buf_ = batch_.get();
+  size_t capacity_ = kBatch;
   size_t batched_ = 0;
   size_t flushed_ = 0;   // tokens the batch has held before this one
   Token carry_[2] = {}; // the last two tokens of the batch flushed last
+  size_t fresh_ = 0, fresh_end_ = 0; // the batch's tokens that the last step produced
   // Scratch for a line with non-ASCII characters.
   std::u32string wide_;
   std::vector<uint32_t> wide_bytes_;
@@ -467,7 +487,11 @@ private:
   // lines are short, so most are found in the block of the line before.
   size_t nl_block_ = size_t(-1);
   uint64_t nl_mask_ = 0;
-  size_t line_end(size_t at);
+  size_t line_end(size_t at) {
+    uint64_t m = (at & ~size_t(63)) == nl_block_ ? nl_mask_ >> (at & 63) : 0;
+    return m ? at + size_t(__builtin_ctzll(m)) + 1 : line_end_slow(at);
+  }
+  size_t line_end_slow(size_t at);
   size_t number_end_ = size_t(-1); // the byte offset where the last NUMBER ended
   bool done_ = false;
   // tokenize.py's loop state.
@@ -476,47 +500,60 @@ private:
   bool continued_ = false;
   std::vector<uint32_t> indents_{0};
   bool in_str_ = false, needcont_ = false;
+  // Indentation measured across backslash continuations (compiler_indents): the
+  // columns so far, and the column of the first such line that had blanks.
+  bool indent_cont_ = false;
+  uint32_t cont_col_ = 0, cont_alt_ = 0, cont_first_ = 0;
   size_t str_off_ = 0; // contstr starts here in the text
   uint32_t str_row_ = 0, str_col_ = 0;
   char32_t str_quote_ = 0;
   bool str_three_ = false;
   size_t line_off_ = 0;     // the current line's byte offset
-  size_t last_chars_ = 0;   // the previous line's length in characters
-  size_t last_off_ = 0, last_len_ = 0; // and its bytes
+  size_t last_off_ = 0; // where the previous line starts (it ends at at_)
+  // The previous line's length in characters.
+  size_t last_chars() const {
+    size_t n = 0;
+    for (size_t i = last_off_; i < at_; i++) n += (text_[i] & 0xC0) != 0x80;
+    return n;
+  }
 
   enum class Step { Next, Stop, Done };
 
   void emit(Tok t, uint32_t srow, uint32_t scol, uint32_t erow, uint32_t ecol, size_t off,
             size_t len) {
-    if (batched_ == kBatch) flush();
+    room(1);
     put(t, srow, scol, erow, ecol, off, len);
   }
   // emit() where the batch is known to have room.
   void put(Tok t, uint32_t srow, uint32_t scol, uint32_t erow, uint32_t ecol, size_t off,
            size_t len) {
-    Token &tok = batch_[batched_++];
-    tok = Token{t, srow, scol, erow, ecol, uint32_t(off), uint32_t(len)};
-    if (t == Tok::COMMENT)
-      out_.comments.push_back(tok);
-    else if (t != Tok::NL && t != Tok::ENCODING)
-      out_.tokens.push_back(tok);
+    buf_[batched_++] = Token{t, srow, scol, erow, ecol, uint32_t(off), uint32_t(len)};
+  }
+  // Makes room for `n` more tokens in the batch.
+  void room(size_t n) {
+    if (capacity_ - batched_ >= n) return;
+    capacity_ = std::max(capacity_ * 2, batched_ + n);
+    std::unique_ptr<Token[]> grown(new Token[capacity_]);
+    std::copy(buf_, buf_ + batched_, grown.get());
+    batch_ = std::move(grown);
+    buf_ = batch_.get();
   }
   void flush() {
     if (!batched_) return;
-    if (lim_.observer) lim_.observer->tokens(batch_, batched_);
-    carry_[0] = batched_ >= 2 ? batch_[batched_ - 2] : carry_[1];
-    carry_[1] = batch_[batched_ - 1];
+    if (lim_.observer) lim_.observer->tokens(buf_, batched_);
+    carry_[0] = batched_ >= 2 ? buf_[batched_ - 2] : carry_[1];
+    carry_[1] = buf_[batched_ - 1];
     flushed_ += batched_;
     batched_ = 0;
   }
   // The last token emitted and the one before it, if any.
   const Token *last() const {
-    if (batched_) return &batch_[batched_ - 1];
+    if (batched_) return &buf_[batched_ - 1];
     return flushed_ ? &carry_[1] : nullptr;
   }
   const Token *before_last() const {
     if (flushed_ + batched_ < 2) return nullptr;
-    if (batched_ >= 2) return &batch_[batched_ - 2];
+    if (batched_ >= 2) return &buf_[batched_ - 2];
     return batched_ ? &carry_[1] : &carry_[0];
   }
   // After a NAME or NUMBER starting at byte `off`: the C tokenizer's checks of a
@@ -532,6 +569,7 @@ private:
   }
   template <class Line> Step line_step(const Line &line);
   Step wide_step(const unsigned char *p, size_t n);
+  Step eof_in_statement(uint32_t lnum);
   void c_indent(uint32_t col, uint32_t alt, uint32_t lnum, size_t len);
   template <class Line> void op_token(const Line &l, uint32_t lnum, size_t start, size_t end);
   size_t ascii_tokens(const AsciiLine &l, uint32_t lnum, size_t pos);
@@ -733,6 +771,8 @@ void TokenizerImpl::c_name(const Line &l, uint32_t lnum, size_t start, size_t en
 // place when it is ASCII, else through the scratch decoding. Returns false once the
 // stream is complete (or interrupted).
 bool TokenizerImpl::step() {
+  if (batched_ >= kBatch) flush();
+  fresh_ = fresh_end_ = batched_;
   if (done_) return false;
   if ((lnum_ & 1023) == 0 && lim_.interrupted && lim_.interrupted()) {
     done_ = true;
@@ -743,22 +783,23 @@ bool TokenizerImpl::step() {
   bool ascii = end <= wide_at_;
   line_off_ = at;
   lnum_++;
-  Step step = ascii ? line_step(AsciiLine{base + at, end - at}) : wide_step(base + at, end - at);
+  Step step = ascii ? line_step(AsciiLine{base + at, end - at, text_.size() - at})
+                     : wide_step(base + at, end - at);
+  if (step == Step::Stop) finish();
+  fresh_end_ = batched_;
   if (step == Step::Next) {
-    last_chars_ = ascii ? end - at : wide_.size();
     last_off_ = at;
-    last_len_ = end - at;
     at_ = end;
     if (wide_at_ < end) wide_at_ = skip_ascii(base, end, text_.size());
     return true;
   }
-  if (step == Step::Stop) finish();
+  flush(); // the stream is complete: the observer sees the rest (fresh_ stays readable)
   done_ = true;
   return false;
 }
 
 // Where the line from `at` ends: after its '\n', or at the end of the text.
-size_t TokenizerImpl::line_end(size_t at) {
+size_t TokenizerImpl::line_end_slow(size_t at) {
   const unsigned char *base = reinterpret_cast<const unsigned char *>(text_.data());
   const size_t n = text_.size();
   while (at < n) {
@@ -772,6 +813,19 @@ size_t TokenizerImpl::line_end(size_t at) {
     at = block + 64;
   }
   return n;
+}
+
+// The end of the text inside a statement: after a backslash continuation or inside
+// brackets.
+TokenizerImpl::Step TokenizerImpl::eof_in_statement(uint32_t lnum) {
+  out_.tokenize_error = {"EOF in multi-line statement", long(lnum), 0};
+  if (!parens_.empty()) {
+    const Open &o = parens_.back();
+    issue("'" + std::string(1, char(o.c)) + "' was never closed", o.line, o.col + 1);
+  } else {
+    issue("unexpected EOF while parsing", long(lnum) - 1, long(last_chars()));
+  }
+  return Step::Done;
 }
 
 // A line with other characters: decoded into the scratch first.
@@ -801,7 +855,6 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
                                    : "unterminated string literal") +
                 " (detected at line " + std::to_string(lnum - 1) + ")",
             str_row_, long(str_col_) + 1);
-      flush();
       return Step::Done;
     }
     size_t end = endpat(line, 0, str_quote_, str_three_);
@@ -823,10 +876,12 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
       return Step::Next;
     }
   } else if (parenlev_ == 0 && !continued_) {
-    if (!line.n) return Step::Stop;
-    uint32_t column = 0, alt = 0;
-    if constexpr (std::is_same_v<Line, AsciiLine>)
-      pos = leading_spaces(line.s, max, text_.size() - line_off_), column = alt = uint32_t(pos);
+    if (!line.n) return indent_cont_ ? eof_in_statement(lnum) : Step::Stop;
+    uint32_t column = cont_col_, alt = cont_alt_;
+    if constexpr (std::is_same_v<Line, AsciiLine>) {
+      pos = leading_spaces(line.s, max, line.readable);
+      column += uint32_t(pos), alt += uint32_t(pos);
+    }
     while (pos < max) {
       char32_t c = line.at(pos);
       if (c == ' ')
@@ -839,8 +894,20 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
         break;
       pos++;
     }
-    if (pos == max) return Step::Stop;
+    if (pos == max) return indent_cont_ ? eof_in_statement(lnum) : Step::Stop;
     char32_t c = line.at(pos);
+    if (lim_.compiler_indents && c == '\\' &&
+        (line.at(pos + 1) == '\n' || (line.at(pos + 1) == '\r' && line.at(pos + 2) == '\n'))) {
+      // The compiler goes on measuring on the next line; the first of these lines
+      // with blanks gives the statement its indentation (if it has a statement).
+      if (!cont_first_) cont_first_ = column;
+      indent_cont_ = true, cont_col_ = column, cont_alt_ = alt;
+      return Step::Next;
+    }
+    if (indent_cont_) {
+      if (cont_first_) column = alt = cont_first_;
+      indent_cont_ = false, cont_col_ = cont_alt_ = cont_first_ = 0;
+    }
     if (c == '#' || c == '\r' || c == '\n') {
       if (c == '#') {
         size_t e = max;
@@ -863,24 +930,13 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
       if (!found) {
         out_.tokenize_error = {"unindent does not match any outer indentation level",
                                long(lnum), long(pos)};
-        flush();
         return Step::Done;
       }
       indents_.pop_back();
       emit(Tok::DEDENT, lnum, uint32_t(pos), lnum, uint32_t(pos), off(pos), 0);
     }
   } else {
-    if (!line.n) {
-      out_.tokenize_error = {"EOF in multi-line statement", long(lnum), 0};
-      if (!parens_.empty()) {
-        const Open &o = parens_.back();
-        issue("'" + std::string(1, char(o.c)) + "' was never closed", o.line, o.col + 1);
-      } else {
-        issue("unexpected EOF while parsing", long(lnum) - 1, long(last_chars_));
-      }
-      flush();
-      return Step::Done;
-    }
+    if (!line.n) return eof_in_statement(lnum);
     continued_ = false;
   }
   while (pos < max) {
@@ -917,8 +973,7 @@ template <class Line> TokenizerImpl::Step TokenizerImpl::line_step(const Line &l
         pos = e;
         emit(Tok::STRING, lnum, uint32_t(start), lnum, uint32_t(e), off(start), span(start, e));
       } else {
-        in_str_ = true;
-        needcont_ = false;
+        in_str_ = true; // needcont_ stays: tokenize.py clears it only when a string ends
         str_three_ = true;
         str_quote_ = q;
         str_row_ = lnum;
@@ -965,30 +1020,33 @@ void TokenizerImpl::op_token(const Line &line, uint32_t lnum, size_t start, size
 }
 
 // The common tokens of an ASCII line, each by its first character, with the outcome
-// tokenize.py's ordered alternatives give them: a name that cannot start a string, an
-// operator, a number, a line end. Stops at anything else (strings, comments, a
-// backslash, what matches nothing), which the general path takes, and returns where:
-// there, or the line's end.
+// tokenize.py's ordered alternatives give them: a name, an operator, a number, a line
+// end, a string that closes on this line, a comment. Stops at anything else (a string
+// continued on the next line, a backslash, what matches nothing), which the general
+// path takes, and returns where: there, or the line's end.
 size_t TokenizerImpl::ascii_tokens(const AsciiLine &l, uint32_t lnum, size_t pos) {
   const unsigned char *s = l.s;
   const size_t n = l.n;
   // A line ending in '\n' (all but maybe the last) ends every run of blanks and of
   // word characters, so those scans need no bounds check. Each token takes at least a
   // character, so a batch with room for the rest of the line needs no check either.
-  if (n == 0 || s[n - 1] != '\n' || n >= kBatch) return pos;
-  if (kBatch - batched_ <= n - pos) flush();
-  const size_t readable = text_.size() - line_off_; // bytes from s on
+  if (n == 0 || s[n - 1] != '\n') return pos;
+  room(n - pos);
   while (pos < n) {
     size_t p = pos + (s[pos] == ' '), e; // one space, the usual case, without a branch
     while (kClass.c[s[p]] & kBlank) p++;
     uint8_t cls = kClass.c[s[p]];
     if ((cls & kNameStart) && !may_start_string(s, n, p)) {
-      e = word_end(s, p + 1, readable);
+      e = word_end(s, p + 1, l.readable);
       put(Tok::NAME, lnum, uint32_t(p), lnum, uint32_t(e), line_off_ + p, e - p);
       after_number(line_off_ + p);
     } else if (cls & kOpStart) {
-      if ((e = special(l, p)) == kNo) return pos; // a '!' alone
-      if (cls & kBracket) bracket(s[p], lnum, uint32_t(p));
+      if (cls & kOneChar) {
+        e = p + 1;
+        if (cls & kBracket) bracket(s[p], lnum, uint32_t(p));
+      } else if ((e = special(l, p)) == kNo) {
+        return pos; // a '!' alone
+      }
       put(Tok::OP, lnum, uint32_t(p), lnum, uint32_t(e), line_off_ + p, e - p);
     } else if (cls & kDigit) { // only a number starts with a digit, and always matches
       e = number(l, p);
@@ -1002,6 +1060,12 @@ size_t TokenizerImpl::ascii_tokens(const AsciiLine &l, uint32_t lnum, size_t pos
       e = s[p] == '\n' ? p + 1 : p + 2;
       put(parenlev_ > 0 ? Tok::NL : Tok::NEWLINE, lnum, uint32_t(p), lnum, uint32_t(e),
           line_off_ + p, e - p);
+    } else if ((e = one_line_string(l, p)) != kNo) {
+      put(Tok::STRING, lnum, uint32_t(p), lnum, uint32_t(e), line_off_ + p, e - p);
+    } else if (s[p] == '#') { // to the line's end, before a '\r' or the '\n'
+      e = p + 1;
+      while (s[e] != '\n' && s[e] != '\r') e++;
+      put(Tok::COMMENT, lnum, uint32_t(p), lnum, uint32_t(e), line_off_ + p, e - p);
     } else {
       return pos;
     }
@@ -1014,9 +1078,10 @@ size_t TokenizerImpl::ascii_tokens(const AsciiLine &l, uint32_t lnum, size_t pos
 // DEDENTs, ENDMARKER, and a bracket never closed.
 void TokenizerImpl::finish() {
   uint32_t lnum = lnum_;
-  char end = last_len_ ? text_[last_off_ + last_len_ - 1] : '\n';
+  const size_t last_len = at_ - last_off_;
+  char end = last_len ? text_[at_ - 1] : '\n';
   if (end != '\r' && end != '\n') { // the last line has no line end
-    Text last = to_text(text_.substr(last_off_, last_len_));
+    Text last = to_text(text_.substr(last_off_, last_len));
     size_t a = 0, b = last.size();
     while (a < b && is_space(last[a])) a++;
     while (b > a && is_space(last[b - 1])) b--;
@@ -1028,7 +1093,6 @@ void TokenizerImpl::finish() {
   }
   for (size_t k = 1; k < indents_.size(); k++) emit(Tok::DEDENT, lnum, 0, lnum, 0, text_.size(), 0);
   emit(Tok::ENDMARKER, lnum, 0, lnum, 0, text_.size(), 0);
-  flush();
   if (!parens_.empty() && !out_.syntax_error.present()) {
     const Open &o = parens_.back();
     issue("'" + std::string(1, char(o.c)) + "' was never closed", o.line, o.col + 1);
@@ -1044,8 +1108,6 @@ const char *tok_name(Tok t) {
 TokenStream::TokenStream(std::string_view text, const TokenizeLimits &limits,
                          TokenizeResult &out)
     : impl_(std::make_unique<TokenizerImpl>(text, limits, out)) {
-  out.tokens.clear();
-  out.comments.clear();
   impl_->emit(Tok::ENCODING, 0, 0, 0, 0, 0, 0);
 }
 
@@ -1054,5 +1116,9 @@ TokenStream::~TokenStream() = default;
 bool TokenStream::step() { return impl_->step(); }
 
 bool TokenStream::done() const { return impl_->done(); }
+
+TokenSpan TokenStream::fresh() const {
+  return TokenSpan{impl_->buf_ + impl_->fresh_, impl_->fresh_end_ - impl_->fresh_};
+}
 
 } // namespace weir

@@ -4,10 +4,11 @@
 // indentation levels, invalid characters), reported as the first syntax error. An
 // all-ASCII line is matched byte by byte; a line with other characters is decoded
 // into a line-sized scratch buffer, so columns count characters as tokenize.py's do.
-// Every token goes to an optional observer in batches (tokens.jsonl is written from
-// there, never held whole). The stream is pulled a line at a time: each step appends
-// that line's significant tokens and comments to the result, where the consumer drops
-// them once used, so nothing holds the whole token stream. Knows nothing of passes.
+// Every token is written once, into a batch that an optional observer reads (tokens.jsonl
+// is written from there, never held whole). The stream is pulled a line at a time: after
+// each step, fresh() shows the tokens that step produced, until the next step; what
+// a consumer keeps of them it copies, so nothing holds the whole token stream. Knows
+// nothing of passes.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -47,11 +48,15 @@ struct SyntaxIssue {
   bool present() const { return !message.empty(); }
 };
 
+// Tokens in the stream's batch: readable until the stream's next step.
+struct TokenSpan {
+  const Token *data = nullptr;
+  size_t size = 0;
+  const Token *begin() const { return data; }
+  const Token *end() const { return data + size; }
+};
+
 struct TokenizeResult {
-  // The significant tokens (no ENCODING, COMMENT or NL) produced and not yet dropped by
-  // the consumer, ENDMARKER last when tokenize.py succeeds; the comments apart.
-  std::vector<Token> tokens;
-  std::vector<Token> comments;
   SyntaxIssue tokenize_error; // what makes tokenize.tokenize raise (stream then incomplete)
   SyntaxIssue syntax_error;   // the first error CPython's compiler reports, if any
 };
@@ -60,6 +65,11 @@ struct TokenizeLimits {
   uint32_t max_depth = 200;
   std::function<bool()> interrupted; // cancel flag or wall time; polled in loops
   TokenObserver *observer = nullptr;  // sees the whole stream, if set
+  // Measure a statement's indentation as the compiler does, across lines of only
+  // blanks and a backslash continuation (tokenize.py takes each such line's blanks as
+  // its indentation: an INDENT or DEDENT of their own). compiler_text() tells whether
+  // a text has such lines, so one stream can serve both where it has none.
+  bool compiler_indents = false;
 };
 
 class TokenizerImpl;
@@ -70,9 +80,13 @@ class TokenStream {
 public:
   TokenStream(std::string_view text, const TokenizeLimits &limits, TokenizeResult &out);
   ~TokenStream();
-  // Tokenizes one more line; false once the stream is complete or interrupted.
+  // Tokenizes one more line; false once the stream is complete or interrupted. The
+  // step that completes it (false, done()) still produces the last tokens: ENDMARKER
+  // when tokenize.py succeeds.
   bool step();
   bool done() const;
+  // Every token the last step produced, in order (ENCODING comes before the first).
+  TokenSpan fresh() const;
 
 private:
   std::unique_ptr<TokenizerImpl> impl_;

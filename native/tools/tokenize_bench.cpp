@@ -62,8 +62,6 @@ int main(int argc, char **argv) {
       weir::TokenizeResult out;
       weir::TokenStream stream(decoded.text, limits, out);
       while (stream.step()) {
-        out.tokens.clear(); // the consumer drops what it has read
-        out.comments.clear();
       }
     }
     best = std::min(best, cpu_now() - t0);
