@@ -112,6 +112,7 @@ fn main() {
     );
     for (label, key) in [
         ("CPython tokenize.tokenize", "tokenize_mbs"),
+        ("CPython tokenize, tokens.jsonl", "tokenize_jsonl_mbs"),
         ("CPython ast.parse", "ast_parse_mbs"),
         ("tree-sitter-python", "tree_sitter_mbs"),
     ] {
@@ -120,11 +121,18 @@ fn main() {
             None => println!("{label:<31} not installed (scripts/bench-native.sh provides it)"),
         }
     }
-    if let (Some(t), Some(a)) = (f("tokenize_mbs"), f("ast_parse_mbs")) {
+    if let (Some(t), Some(j), Some(a)) = (
+        f("tokenize_mbs"),
+        f("tokenize_jsonl_mbs"),
+        f("ast_parse_mbs"),
+    ) {
         println!(
-            "ratios: tokenize end to end {:.0}x CPython tokenize; tokenize+outline end to end {:.1}x ast.parse",
+            "ratios: tokenize end to end {:.0}x CPython tokenize, {:.0}x CPython writing the same tokens.jsonl; \
+             tokenize+outline end to end {:.1}x ast.parse, front end {:.1}x",
             mb / tok_wall / t,
-            mb / both_wall / a
+            mb / tok_wall / j,
+            mb / both_wall / a,
+            mb / both_front.max(1e-9) / a
         );
     }
 }

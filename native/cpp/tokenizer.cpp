@@ -469,9 +469,11 @@ private:
   // past kBatch for a line with more tokens. The checks that look back read the last
   // two tokens there, or in `carry_` right after a flush.
   static constexpr size_t kBatch = 1024;
-  std::unique_ptr<Token[]> batch_{new Token[kBatch]}; // not zeroed: written before read
+  // Room for kBatch tokens and a line of up to kBatch bytes (at most a token a byte)
+  // after them: a batch grows only for a longer line. Not zeroed: written before read.
+  std::unique_ptr<Token[]> batch_{new Token[2 * kBatch]};
   Token *buf_ = batch_.get();
-  size_t capacity_ = kBatch;
+  size_t capacity_ = 2 * kBatch;
   size_t batched_ = 0;
   size_t flushed_ = 0;   // tokens the batch has held before this one
   Token carry_[2] = {}; // the last two tokens of the batch flushed last
