@@ -5,6 +5,7 @@
 fn main() {
     let sources = [
         "abi.cpp",
+        "grammar.cpp",
         "passes.cpp",
         "pipeline.cpp",
         "sha256.cpp",

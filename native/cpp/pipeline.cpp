@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -297,8 +298,15 @@ private:
       return timeout(input_sha);
     }
     if (timed_out_) return timeout(input_sha);
-    if (toks.syntax_error.present() && !nul)
-      error("compile", toks.syntax_error.message, toks.syntax_error.line, toks.syntax_error.col);
+    // On a parse error CPython tokenizes the rest of the source, and a tokenizer error
+    // there is the one it reports; but an unexpected indent stops it at once.
+    const SyntaxIssue &lexed = toks.syntax_error, &parse = structure.error;
+    bool indent_first = parse.present() && parse.message == "unexpected indent" &&
+                        std::make_pair(parse.line, parse.col) < std::make_pair(lexed.line, lexed.col);
+    if (!nul && lexed.present() && indent_first)
+      error("compile", parse.message, parse.line, parse.col);
+    else if (!nul && lexed.present())
+      error("compile", lexed.message, lexed.line, lexed.col);
     bool tokens_ok = !tokenized.tokenize_error.present() && decoded.tokenize_error.empty();
     if (!decoded.tokenize_error.empty())
       error("tokenize", decoded.tokenize_error, 1, 1);

@@ -7,6 +7,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "grammar.hpp"
+
 namespace weir {
 namespace {
 
@@ -82,6 +84,18 @@ private:
     const Token t = T(i);
     throw Failure{SyntaxIssue{m, long(t.srow), long(t.scol) + col_adjust}};
   }
+  // A grammar error, where CPython's parser puts it: the column counts bytes.
+  void grammar(bool ok, const GrammarError &e) const {
+    if (ok) return;
+    const Token t = T(e.token);
+    size_t line_start = text_.rfind('\n', t.off == 0 ? 0 : t.off - 1);
+    line_start = line_start == std::string_view::npos || t.off == 0 ? 0 : line_start + 1;
+    throw Failure{SyntaxIssue{e.message, long(t.srow), long(t.off - line_start) + 1}};
+  }
+  void check(Header kind, size_t first, size_t colon) {
+    GrammarError e;
+    grammar(check_header(text_, toks_, kind, first, colon, e), e);
+  }
 
   void statements(Body &b, bool block) {
     for (;;) {
@@ -123,6 +137,8 @@ private:
       size_t first = ++k_;
       while (!is(k_, Tok::NEWLINE) && !at_end(k_)) k_++;
       if (k_ == first) fail("invalid syntax", k_);
+      GrammarError e;
+      grammar(check_decorator(text_, toks_, first, k_, e), e);
       decorators.push_back(decorator_text(first, k_ - 1));
       k_++;
     }
@@ -206,6 +222,17 @@ private:
     long line = long(T(k_).srow);
     size_t colon = header_colon(k_);
     if (colon == size_t(-1)) fail("expected ':'", k_);
+    std::string_view w = kw;
+    size_t first = k_ + (name(k_, "async") ? 2 : 1);
+    check(w == "if" || w == "elif" ? Header::If
+          : w == "while"           ? Header::While
+          : w == "for"             ? Header::For
+          : w == "with"            ? Header::With
+          : w == "except"          ? Header::Except
+          : w == "match"           ? Header::Match
+          : w == "case"            ? Header::Case
+                                   : Header::Plain,
+          first, colon);
     count(b);
     Body child;
     child.owner = b.owner;
@@ -237,6 +264,7 @@ private:
     d.parent = scopes_.back().def;
     size_t colon = header_colon(k_ + 2);
     if (colon == size_t(-1)) fail("expected ':'", k_ + 2);
+    check(is_class ? Header::Class : Header::Def, k_ + 1, colon);
     d.body_first = colon + 1; // the consumer may see the body before it ends
     int index = int(out_.defs.size());
     out_.defs.push_back(std::move(d));
@@ -279,6 +307,8 @@ private:
   }
 
   void simple_statement(Body &b, size_t first, size_t last) {
+    GrammarError e;
+    grammar(check_simple(text_, toks_, first, last + 1, e), e);
     bool first_stmt = b.count == 0;
     count(b);
     if (name(first, "import") || name(first, "from")) return import_statement(first, last);

@@ -1,7 +1,7 @@
 // Structure: a statement-level parse of the token stream (blocks, simple statements,
 // definitions with their qualnames and body token ranges, imports, docstrings). It
-// does not parse expressions and does not judge grammar beyond what statement
-// structure needs; it reports the indentation errors CPython's parser gives.
+// reports the indentation errors CPython's parser gives, and has each statement's
+// tokens judged by the grammar's recogniser (grammar.hpp), which parses expressions.
 //
 // The parse streams: it pulls tokens through a TokenWindow, which tokenizes on
 // demand and hands tokens whose statements are parsed to a TokenConsumer (the

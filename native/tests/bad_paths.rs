@@ -79,6 +79,39 @@ fn syntax_errors_match_cpython() {
         ("leading zeros", b"x = 0777\n".to_vec()),
         ("attribute of a float literal", b"1.__class__\n".to_vec()),
         ("attribute of an int literal", b"x = 1.real\n".to_vec()),
+        // Grammar errors inside statements (native/cpp/grammar.cpp).
+        ("two names in a row", b"x y\n".to_vec()),
+        ("forgotten comma in a call", b"f(a b)\n".to_vec()),
+        ("forgotten comma in a list", b"x = [1, 2 3]\n".to_vec()),
+        ("forgotten comma in a dict", b"x = {1: a b}\n".to_vec()),
+        ("print without parentheses", b"print 'hi'\n".to_vec()),
+        ("exec without parentheses", b"exec 'x'\n".to_vec()),
+        (
+            "if expression without else",
+            b"x = a if b c else d\n".to_vec(),
+        ),
+        ("operator at the line's end", b"x = 1 +\n".to_vec()),
+        ("keyword as a value", b"x = pass\n".to_vec()),
+        ("two parameters in a row", b"def f(a b): pass\n".to_vec()),
+        (
+            "except with a bare tuple",
+            b"try:\n  pass\nexcept A, B:\n  pass\n".to_vec(),
+        ),
+        ("two modules in a row", b"import a b\n".to_vec()),
+        ("bad for target list", b"for x y in z: pass\n".to_vec()),
+        (
+            "two patterns in a row",
+            b"match x:\n    case 1 2:\n        pass\n".to_vec(),
+        ),
+        ("bad decorator", b"@a b\ndef f(): pass\n".to_vec()),
+        (
+            "non-ASCII before the error",
+            "x = \u{e9} b\n".as_bytes().to_vec(),
+        ),
+        (
+            "generator argument then a name",
+            b"f(x for x in y z)\n".to_vec(),
+        ),
     ];
     let mut deep = b"x = ".to_vec();
     deep.extend(std::iter::repeat_n(b'(', 10_000));
@@ -187,6 +220,44 @@ fn nul_bytes_fail_on_the_line_cpython_names_and_tokens_still_match_tokenize() {
         tokens.contains(r#"{"type":"ERRORTOKEN","string":"\u0000","start":[2,1],"end":[2,2]}"#),
         "{tokens}"
     );
+}
+
+/// Chains the grammar follows by recursion (unary minus, `not`, `lambda`) stop at
+/// its nesting bound instead of the thread's stack; brackets stop at the tokenizer's.
+#[test]
+fn deep_chains_are_judged_without_exhausting_the_stack() {
+    let scratch = Scratch::new("deep");
+    let cases: Vec<(&str, String, Status)> = vec![
+        (
+            "200,000 unary minuses",
+            format!("x = {}1\n", "-".repeat(200_000)),
+            Status::Success,
+        ),
+        (
+            "100,000 nots",
+            format!("x = {}1\n", "not ".repeat(100_000)),
+            Status::Success,
+        ),
+        (
+            "50,000 lambdas",
+            format!("x = {}1\n", "lambda: ".repeat(50_000)),
+            Status::Success,
+        ),
+        (
+            "199 brackets",
+            format!("x = {}1{}\n", "(".repeat(199), ")".repeat(199)),
+            Status::Success,
+        ),
+        (
+            "330 brackets and minuses",
+            format!("x = {}1{}\n", "(-".repeat(330), ")".repeat(330)),
+            Status::Failed,
+        ),
+    ];
+    for (i, (what, src, want)) in cases.iter().enumerate() {
+        let m = compile(src.as_bytes(), &scratch.path().join(i.to_string()));
+        assert_eq!(&m.status, want, "{what}: {:?}", m.first_error());
+    }
 }
 
 #[test]

@@ -139,6 +139,11 @@ fn former_disagreements_match_cpython() {
             b"if x:\n    a\n  \\\n  \\\n# c\n    b\ndef f():\n    \\\n\n    return 1\n",
         ),
     ];
+    // Continued identifiers: a combining mark ends tokenize.py's NAME (an ERRORTOKEN
+    // follows, then another NAME), the compiler reads one identifier.
+    let marks = "a.\u{5e2}\u{5b4}\u{5d1}\u{5e8}\u{5b4}\u{5d9}\u{5ea} = b\nx = a\u{5b4}1\n";
+    let mut cases = cases.to_vec();
+    cases.push(("combining-marks", marks.as_bytes()));
     let scratch = Scratch::new("oracle-cases");
     let paths: Vec<String> = cases
         .iter()
