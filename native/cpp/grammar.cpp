@@ -368,53 +368,40 @@ public:
     return false;
   }
 
-  // ( ... ): empty, a yield, a generator, a parenthesized expression or a tuple.
-  bool paren_body() {
-    if (op(")")) return true;
-    if (kw("yield")) return yield_expr();
-    if (!star_named_expression()) return false;
-    if (starts_comprehension()) return for_if_clauses();
-    while (op(",")) {
-      ++p_;
-      if (op(")")) return true;
-      if (!star_named_expression()) return false;
-    }
-    return true;
-  }
-
-  bool list_body() {
-    if (op("]")) return true;
-    if (!star_named_expression()) return false;
-    if (starts_comprehension()) return for_if_clauses();
-    while (op(",")) {
-      ++p_;
-      if (op("]")) return true;
-      if (!star_named_expression()) return false;
-    }
-    return true;
-  }
-
-  // { ... }: an empty dict, a dict or set, or their comprehensions.
-  bool brace_body() {
-    if (op("}")) return true;
-    bool dict = op("**") || dict_item_ahead();
-    auto item = [&] {
-      if (dict) {
-        if (op("**")) return ++p_, bitwise_or();
-        if (!expression()) return false;
-        if (!op(":")) return false;
-        return ++p_, expression();
-      }
-      return star_named_expression();
-    };
+  // Up to `close`: nothing, or an item then a comprehension, or items separated by
+  // commas (one may trail). Lists, tuples, sets and dicts read alike.
+  template <class F> bool display(const char *close, F item) {
+    if (op(close)) return true;
     if (!item()) return false;
     if (starts_comprehension()) return for_if_clauses();
     while (op(",")) {
       ++p_;
-      if (op("}")) return true;
+      if (op(close)) return true;
       if (!item()) return false;
     }
     return true;
+  }
+
+  // ( ... ): empty, a yield, a generator, a parenthesized expression or a tuple.
+  bool paren_body() {
+    if (kw("yield")) return yield_expr();
+    return display(")", [&] { return star_named_expression(); });
+  }
+
+  bool list_body() {
+    return display("]", [&] { return star_named_expression(); });
+  }
+
+  // { ... }: an empty dict, a dict or set, or their comprehensions.
+  bool brace_body() {
+    bool dict = op("**") || dict_item_ahead();
+    return display("}", [&] {
+      if (!dict) return star_named_expression();
+      if (op("**")) return ++p_, bitwise_or();
+      if (!expression()) return false;
+      if (!op(":")) return false;
+      return ++p_, expression();
+    });
   }
 
   // Whether the first item of a brace is `key: value` (a ':' at this depth before
