@@ -97,7 +97,7 @@ constexpr int kMaxNesting = 1000;
 class Recogniser {
 public:
   Recogniser(std::string_view text, TokenWindow &w, size_t first, size_t end)
-      : text_(text), w_(w), p_(first), end_(end), far_(first), first_(first),
+      : w_(w), p_(first), end_(end), far_(first), first_(first),
         lex_(scratch()) {
     lex_.clear();
     for (size_t i = first; i < end; i++) {
@@ -717,7 +717,6 @@ public:
   }
 
 private:
-  std::string_view text_;
   TokenWindow &w_;
   size_t p_, end_, far_;
   long depth_ = 0; // brackets open around p_
