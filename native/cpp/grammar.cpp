@@ -357,10 +357,7 @@ public:
       return name_end(), true;
     }
     if (type == Tok::NUMBER) return ++p_, true;
-    if (type == Tok::STRING) {
-      while (p_ < end_ && L(p_).type == Tok::STRING) ++p_;
-      return true;
-    }
+    if (type == Tok::STRING) return strings();
     if (op("...")) return ++p_, true;
     if (op("(")) return bracketed(")", [&] { return paren_body(); });
     if (op("[")) return bracketed("]", [&] { return list_body(); });
@@ -374,12 +371,17 @@ public:
     if (op(close)) return true;
     if (!item()) return false;
     if (starts_comprehension()) return for_if_clauses();
-    while (op(",")) {
+    return !op(",") || (++p_, op(close) || listed(close, item));
+  }
+
+  // Items separated by commas, one at least, one comma may trail, before `close`.
+  template <class F> bool listed(const char *close, F item) {
+    for (;;) {
+      if (!item()) return false;
+      if (!op(",")) return true;
       ++p_;
       if (op(close)) return true;
-      if (!item()) return false;
     }
-    return true;
   }
 
   // ( ... ): empty, a yield, a generator, a parenthesized expression or a tuple.
@@ -444,15 +446,7 @@ public:
     return true;
   }
 
-  bool slices() {
-    if (!slice()) return false;
-    while (op(",")) {
-      ++p_;
-      if (op("]")) return true;
-      if (!slice()) return false;
-    }
-    return true;
-  }
+  bool slices() { return listed("]", [&] { return slice(); }); }
   bool slice() {
     if (op("*")) return ++p_, bitwise_or();
     if (!op(":") && !named_expression()) return false;
@@ -466,24 +460,12 @@ public:
 
   // Call arguments: positional, starred, keyword, `**`, or one generator.
   bool arguments() {
-    if (op(")")) return true;
-    for (;;) {
-      if (op("*") || op("**")) {
-        ++p_;
-        if (!expression()) return false;
-      } else if (is_name(p_) && op_at(p_ + 1, "=")) {
-        p_ += 2;
-        if (!expression()) return false;
-      } else {
-        if (!named_expression()) return false;
-        if (starts_comprehension()) {
-          if (!for_if_clauses()) return false;
-        }
-      }
-      if (!op(",")) return true;
-      ++p_;
-      if (op(")")) return true;
-    }
+    return op(")") || listed(")", [&] {
+      if (op("*") || op("**")) return ++p_, expression();
+      if (is_name(p_) && op_at(p_ + 1, "=")) return p_ += 2, expression();
+      if (!named_expression()) return false;
+      return !starts_comprehension() || for_if_clauses();
+    });
   }
 
   // Targets of for, del and comprehensions, read as expressions (CPython's checks
@@ -570,32 +552,14 @@ public:
       if (!name()) return false;
       return !kw("as") || (++p_, name());
     };
-    if (op("(")) {
-      return bracketed(")", [&] {
-        if (!as_name()) return false;
-        while (op(",")) {
-          ++p_;
-          if (op(")")) return true;
-          if (!as_name()) return false;
-        }
-        return true;
-      });
-    }
+    if (op("(")) return bracketed(")", [&] { return listed(")", as_name); });
     return sep_by(as_name, ",");
   }
 
   bool with_items() {
     size_t save = p_;
     if (op("(")) { // parenthesized items, if the ')' ends the header
-      bool ok = bracketed(")", [&] {
-        if (!with_item()) return false;
-        while (op(",")) {
-          ++p_;
-          if (op(")")) return true;
-          if (!with_item()) return false;
-        }
-        return true;
-      });
+      bool ok = bracketed(")", [&] { return listed(")", [&] { return with_item(); }); });
       if (ok && p_ == end_) return true;
       p_ = save;
     }
@@ -641,32 +605,33 @@ public:
   }
   bool closed_pattern() {
     Deeper d(*this);
+    auto patterns_to = [&](const char *close) {
+      return op(close) || listed(close, [&] { return as_pattern(); });
+    };
     if (op("*")) return ++p_, name();
-    if (op("(")) return bracketed(")", [&] { return op(")") || pattern_list(")"); });
-    if (op("[")) return bracketed("]", [&] { return op("]") || pattern_list("]"); });
+    if (op("(")) return bracketed(")", [&] { return patterns_to(")"); });
+    if (op("[")) return bracketed("]", [&] { return patterns_to("]"); });
     if (op("{")) return bracketed("}", [&] { return mapping_items(); });
-    if (op("-") || is_kind(p_, Tok::NUMBER)) return signed_number();
-    if (is_kind(p_, Tok::STRING)) {
-      while (is_kind(p_, Tok::STRING)) ++p_;
-      return true;
-    }
-    if (kw("None") || kw("True") || kw("False")) return ++p_, true;
-    if (!name()) return false;
-    while (op(".")) {
-      ++p_;
-      if (!name()) return false;
-    }
+    if (!is_name(p_)) return key_pattern(); // a literal
+    if (!dotted_name()) return false;
     if (!op("(")) return true;
-    return bracketed(")", [&] {
-      if (op(")")) return true;
-      for (;;) {
+    return bracketed(")", [&] { // a class pattern's arguments
+      return op(")") || listed(")", [&] {
         if (is_name(p_) && op_at(p_ + 1, "=")) p_ += 2;
-        if (!as_pattern()) return false;
-        if (!op(",")) return true;
-        ++p_;
-        if (op(")")) return true;
-      }
+        return as_pattern();
+      });
     });
+  }
+  // A literal or a dotted name: what a mapping pattern's key may be.
+  bool key_pattern() {
+    if (op("-") || is_kind(p_, Tok::NUMBER)) return signed_number();
+    if (is_kind(p_, Tok::STRING)) return strings();
+    if (kw("None") || kw("True") || kw("False")) return ++p_, true;
+    return dotted_name();
+  }
+  bool strings() {
+    while (is_kind(p_, Tok::STRING)) ++p_;
+    return true;
   }
   bool signed_number() {
     if (op("-")) ++p_;
@@ -679,41 +644,14 @@ public:
     }
     return true;
   }
-  bool pattern_list(const char *close) {
-    for (;;) {
-      if (!as_pattern()) return false;
-      if (!op(",")) return true;
-      ++p_;
-      if (op(close)) return true;
-    }
-  }
   bool mapping_items() {
-    for (;;) {
-      if (op("}")) return true;
-      if (op("**")) {
-        ++p_;
-        if (!name()) return false;
-      } else {
-        if (op("-") || is_kind(p_, Tok::NUMBER)) {
-          if (!signed_number()) return false;
-        } else if (is_kind(p_, Tok::STRING)) {
-          while (is_kind(p_, Tok::STRING)) ++p_;
-        } else if (kw("None") || kw("True") || kw("False")) {
-          ++p_;
-        } else {
-          if (!name()) return false;
-          while (op(".")) {
-            ++p_;
-            if (!name()) return false;
-          }
-        }
-        if (!op(":")) return false;
-        ++p_;
-        if (!as_pattern()) return false;
-      }
-      if (!op(",")) return true;
-      ++p_;
-    }
+    bool rest = false; // `**rest` comes last
+    return op("}") || listed("}", [&] {
+      if (rest) return look(p_), false;
+      if (op("**")) return ++p_, rest = true, name();
+      if (!key_pattern() || !op(":")) return false;
+      return ++p_, as_pattern();
+    });
   }
 
 private:

@@ -105,6 +105,10 @@ fn syntax_errors_match_cpython() {
         ),
         ("bad decorator", b"@a b\ndef f(): pass\n".to_vec()),
         (
+            "a mapping pattern's rest not last",
+            b"match x:\n    case {**r, 'k': v}:\n        pass\n".to_vec(),
+        ),
+        (
             "non-ASCII before the error",
             "x = \u{e9} b\n".as_bytes().to_vec(),
         ),
